@@ -1,0 +1,14 @@
+# Warnings are errors-in-waiting: keep the build clean.
+add_compile_options(-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
+                    -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual)
+# Bit-exactness (docs/VERIFY.md): never let the compiler fuse a*b+c on its own; kernels use
+# explicit fma where they want it, so every code path rounds the same way.
+add_compile_options(-ffp-contract=off)
+
+if(ADED_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# Per-ISA kernel files are compiled with these flags and chosen at run time (src/core/cpu_features).
+set(ADED_AVX2_FLAGS -mavx2 -mfma -mf16c)

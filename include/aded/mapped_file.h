@@ -1,0 +1,35 @@
+// Read-only bytes of a file: memory-mapped from disk, or owned (files built in memory, fuzzing).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace aded {
+
+class MappedFile {
+ public:
+  // Maps the whole file read-only; throws InputError naming the path when it cannot.
+  static std::shared_ptr<const MappedFile> open(const std::string& path);
+  static std::shared_ptr<const MappedFile> from_bytes(std::vector<uint8_t> bytes, std::string name);
+
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  std::span<const uint8_t> bytes() const { return {data_, size_}; }
+  const std::string& path() const { return path_; }
+
+ private:
+  MappedFile() = default;
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  bool mapped_ = false;
+  std::vector<uint8_t> owned_;
+};
+
+}  // namespace aded
