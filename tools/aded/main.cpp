@@ -1,2 +1,48 @@
+// aded: run, inspect, convert, quantize and benchmark Llama-family GGUF models on the CPU.
 #include <cstdio>
-int main() { std::puts("aded"); return 0; }
+#include <exception>
+#include <map>
+#include <string>
+
+#include "aded/error.h"
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"aded: LLM inference on the CPU with lossless speculative decoding (adaptive draft-verification)."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("aded 0.1.0"));
+  std::map<CLI::App*, aded::cli::Action> actions;
+  auto add = [&](aded::cli::Command (*make)(CLI::App&)) {
+    aded::cli::Command c = make(app);
+    actions[c.app] = std::move(c.action);
+  };
+  add(aded::cli::add_run);
+  add(aded::cli::add_info);
+  add(aded::cli::add_convert);
+  add(aded::cli::add_quantize);
+  add(aded::cli::add_gen_model);
+  add(aded::cli::add_bench);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string command = "aded";
+    for (auto* sub : app.get_subcommands()) command += " " + sub->get_name();
+    std::fprintf(stderr, "aded: error: %s (see '%s --help')\n", e.what(), command.c_str());
+    return 2;
+  }
+  try {
+    for (auto* sub : app.get_subcommands()) return actions.at(sub)();
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "aded: error: out of memory\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "aded: error: %s\n", e.what());
+  }
+  return 1;
+}

@@ -1,0 +1,83 @@
+// An inference context: one model, its KV cache, a thread pool, and a forward pass over a batch of
+// tokens with an arbitrary attention mask over cache cells. This is the interface the speculative
+// layer uses: "forward these tokens with this mask, give me these logits, commit these cells".
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "aded/model.h"
+#include "aded/thread_pool.h"
+
+namespace aded {
+
+// Which cache cells each query token of a batch attends to. Every query sees cells [0, prefix) and
+// then its own list, in that order (the order keys are visited decides the rounding, so a tree
+// query lists its ancestors root first, like sequential decoding would have stored them).
+struct AttentionMask {
+  int32_t prefix = 0;
+  std::vector<int32_t> offsets{0};  // query i: cells[offsets[i] .. offsets[i+1])
+  std::vector<int32_t> cells;
+
+  int queries() const { return static_cast<int>(offsets.size()) - 1; }
+  void add_query(std::span<const int32_t> visible);
+
+  // Token i of the batch (cell n_past + i) sees every committed cell and batch tokens 0..i.
+  static AttentionMask causal(int32_t n_past, int32_t n);
+  // parents[i] is the batch index of token i's parent (< i) or -1 for a child of the committed
+  // context; token i sees the committed cells, its ancestors root first, then itself.
+  static AttentionMask tree(int32_t n_past, std::span<const int32_t> parents);
+};
+
+struct Batch {
+  std::vector<int32_t> tokens;
+  std::vector<int32_t> positions;    // RoPE positions
+  AttentionMask mask;
+  std::vector<uint8_t> want_logits;  // per token; empty = logits for every token
+
+  // A plain continuation of the committed sequence: positions n_past.., causal mask.
+  static Batch sequence(std::span<const int32_t> tokens, int32_t n_past, bool all_logits);
+};
+
+struct ContextOptions {
+  int n_ctx = 0;      // 0: the model's training context, at most 4096
+  int n_threads = 0;  // 0: all hardware threads
+};
+
+class Context {
+ public:
+  Context(std::shared_ptr<const Model> model, ContextOptions options = {});
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  // Runs the model over the batch. Token i writes its keys and values to cell n_past() + i.
+  // Throws Error if the batch does not fit in the context or the mask refers to unknown cells.
+  void forward(const Batch& batch);
+  // Logits of batch token i from the last forward (only for tokens that wanted them).
+  std::span<const float> logits(int i) const;
+
+  // Appends the cells of the given batch tokens (in that order) to the committed sequence and
+  // drops every other cell of the last batch.
+  void commit(std::span<const int32_t> batch_indices);
+  // Keeps only the first n committed cells.
+  void truncate(int32_t n);
+  int32_t n_past() const { return n_past_; }
+  int32_t n_ctx() const { return n_ctx_; }
+
+  const Model& model() const { return *model_; }
+  ThreadPool& pool() { return *pool_; }
+
+ private:
+  struct State;
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<State> state_;
+  int32_t n_ctx_ = 0;
+  int32_t n_past_ = 0;
+  int32_t last_batch_ = 0;
+};
+
+}  // namespace aded

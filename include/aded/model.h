@@ -1,0 +1,96 @@
+// A Llama-family model loaded from GGUF: configuration from metadata, weights as zero-copy views
+// into the mapped file, and its tokenizer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "aded/gguf.h"
+#include "aded/tensor_type.h"
+#include "aded/tokenizer.h"
+
+namespace aded {
+
+enum class Architecture { Llama, Qwen2 };
+// Which dimensions RoPE rotates together: (2i, 2i+1) as ggml's "norm" mode and llama2.c do, or
+// (i, i + d/2) as ggml's "neox" mode (Qwen2, and HF-layout Llama).
+enum class RopeLayout { Adjacent, HalfSplit };
+
+struct ModelConfig {
+  Architecture arch = Architecture::Llama;
+  std::string arch_name;
+  int n_vocab = 0;
+  int dim = 0;
+  int n_layers = 0;
+  int n_heads = 0;
+  int n_kv_heads = 0;
+  int head_dim = 0;
+  int hidden_dim = 0;
+  int ctx_train = 0;
+  float norm_eps = 1e-5f;
+  float rope_base = 10000.0f;
+  float rope_scale = 1.0f;  // linear position scaling: positions are divided by this
+  int rope_dim = 0;         // leading dimensions of each head that RoPE rotates
+  RopeLayout rope_layout = RopeLayout::Adjacent;
+  bool qkv_bias = false;
+  bool tied_output = false;
+
+  int q_dim() const { return n_heads * head_dim; }
+  int kv_dim() const { return n_kv_heads * head_dim; }
+};
+
+// A weight matrix: `rows` output features of `cols` inputs each, stored row after row.
+struct Matrix {
+  std::string name;
+  TensorType type = TensorType::F32;
+  const uint8_t* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  size_t row_bytes = 0;
+};
+
+struct LayerWeights {
+  std::vector<float> attn_norm;
+  Matrix wq, wk, wv, wo;
+  std::vector<float> bq, bk, bv;  // empty unless config.qkv_bias
+  std::vector<float> ffn_norm;
+  Matrix w_gate, w_up, w_down;
+};
+
+class Model {
+ public:
+  // Loads and validates a GGUF model; throws InputError naming the file and the problem.
+  static std::shared_ptr<const Model> load(const std::string& path);
+  static std::shared_ptr<const Model> from_gguf(GgufFile file);
+
+  const ModelConfig& config() const { return config_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const GgufFile& gguf() const { return file_; }
+  // The type most weights have (what `aded info` and the bench report).
+  TensorType main_type() const;
+  // Bytes of weights read for one token of decoding (all matrices but the embedding table).
+  uint64_t weight_bytes_per_token() const;
+  uint64_t parameter_count() const;
+
+  const Matrix& token_embedding() const { return token_embd_; }
+  const Matrix& output() const { return output_; }
+  const std::vector<float>& output_norm() const { return output_norm_; }
+  const std::vector<LayerWeights>& layers() const { return layers_; }
+  // Per-dimension RoPE frequency divisors from a rope_freqs tensor (Llama 3.1), or empty.
+  const std::vector<float>& rope_freq_factors() const { return rope_freqs_; }
+
+ private:
+  Model() = default;
+  GgufFile file_;
+  ModelConfig config_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  Matrix token_embd_, output_;
+  std::vector<float> output_norm_;
+  std::vector<LayerWeights> layers_;
+  std::vector<float> rope_freqs_;
+  friend class ModelLoader;
+};
+
+}  // namespace aded

@@ -1,0 +1,348 @@
+// AVX2 + FMA + F16C kernels. Each output element follows the canonical operation order of
+// kernels.h exactly; the speed comes from tiling: a tile of weight rows is loaded (and converted or
+// unpacked) once and multiplied with a tile of activation rows held in registers, so a forward of
+// n tokens reads each weight once.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/kernels/kernels.h"
+#include "core/quant/blocks.h"
+#include "core/quant/quant.h"
+
+namespace aded::kernels {
+
+namespace {
+
+inline float hsum8(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v);
+  const __m128 hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);                       // a0+a4, a1+a5, a2+a6, a3+a7
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));    // (a0+a4)+(a2+a6), (a1+a5)+(a3+a7)
+  lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+  return _mm_cvtss_f32(lo);
+}
+
+// ---------------------------------------------------------------- float weights (F32, F16, BF16)
+
+struct LoadF32 {
+  static __m256 load(const uint8_t* row, int64_t k) {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + k);
+  }
+  static float scalar(const uint8_t* row, int64_t k) {
+    float v;
+    std::memcpy(&v, row + 4 * k, 4);
+    return v;
+  }
+};
+struct LoadF16 {
+  static __m256 load(const uint8_t* row, int64_t k) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * k)));
+  }
+  static float scalar(const uint8_t* row, int64_t k) {
+    uint16_t h;
+    std::memcpy(&h, row + 2 * k, 2);
+    return _cvtsh_ss(h);
+  }
+};
+struct LoadBF16 {
+  static __m256 load(const uint8_t* row, int64_t k) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * k));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+  static float scalar(const uint8_t* row, int64_t k) {
+    uint16_t h;
+    std::memcpy(&h, row + 2 * k, 2);
+    const uint32_t bits = static_cast<uint32_t>(h) << 16;
+    float v;
+    std::memcpy(&v, &bits, 4);
+    return v;
+  }
+};
+
+// RW weight rows x RX activation rows, one accumulator per pair.
+template <typename L, int RW, int RX>
+inline void float_tile(const uint8_t* const* w, const float* const* x, int64_t K, float* out[RX],
+                       int64_t j) {
+  __m256 acc[RW][RX];
+  for (int a = 0; a < RW; ++a)
+    for (int b = 0; b < RX; ++b) acc[a][b] = _mm256_setzero_ps();
+  const int64_t K8 = K / 8 * 8;
+  for (int64_t k = 0; k < K8; k += 8) {
+    __m256 xv[RX];
+    for (int b = 0; b < RX; ++b) xv[b] = _mm256_loadu_ps(x[b] + k);
+    for (int a = 0; a < RW; ++a) {
+      const __m256 wv = L::load(w[a], k);
+      for (int b = 0; b < RX; ++b) acc[a][b] = _mm256_fmadd_ps(wv, xv[b], acc[a][b]);
+    }
+  }
+  for (int a = 0; a < RW; ++a) {
+    for (int b = 0; b < RX; ++b) {
+      float lanes[8];
+      _mm256_storeu_ps(lanes, acc[a][b]);
+      for (int64_t k = K8; k < K; ++k) lanes[k % 8] = std::fma(L::scalar(w[a], k), x[b][k], lanes[k % 8]);
+      out[b][j + a] = hsum8(_mm256_loadu_ps(lanes));
+    }
+  }
+}
+
+template <typename L, int RW, int RX>
+void float_rows(const MatMulArgs& args, const uint8_t* w_base, size_t w_stride, int64_t j, int r0,
+                int64_t jcount) {
+  // jcount weight rows handled RW at a time by the caller; this helper does one RW x RX tile.
+  (void)jcount;
+  const uint8_t* w[RW];
+  for (int a = 0; a < RW; ++a) w[a] = w_base + static_cast<size_t>(j + a) * w_stride;
+  const float* x[RX];
+  float* out[RX];
+  for (int b = 0; b < RX; ++b) {
+    x[b] = reinterpret_cast<const float*>(args.x + static_cast<size_t>(r0 + b) * args.x_stride);
+    out[b] = args.y + static_cast<size_t>(r0 + b) * args.y_stride;
+  }
+  float_tile<L, RW, RX>(w, x, args.K, out, j);
+}
+
+// Dispatch over the row remainder: RX activation rows, all weight rows in [j0, j1).
+template <typename L, int RX>
+void float_weight_sweep(const MatMulArgs& args, const uint8_t* w_base, size_t w_stride, int64_t j0,
+                        int64_t j1, int r0) {
+  constexpr int RW = RX == 1 ? 8 : 4;
+  int64_t j = j0;
+  for (; j + RW <= j1; j += RW) float_rows<L, RW, RX>(args, w_base, w_stride, j, r0, RW);
+  for (; j < j1; ++j) float_rows<L, 1, RX>(args, w_base, w_stride, j, r0, 1);
+}
+
+template <typename L>
+void float_matmul(const MatMulArgs& args, const uint8_t* w_base, size_t w_stride, int64_t j0, int64_t j1) {
+  // Activation rows in chunks so that a chunk stays in L2 while the weight rows stream past.
+  constexpr int kChunk = 48;
+  for (int c0 = 0; c0 < args.n; c0 += kChunk) {
+    const int c1 = std::min(args.n, c0 + kChunk);
+    // Within the chunk: weight tile outer, activation tiles of 3 inner (weights stay in L1).
+    constexpr int64_t kWeightBlock = 16;
+    for (int64_t jb = j0; jb < j1; jb += kWeightBlock) {
+      const int64_t je = std::min(j1, jb + kWeightBlock);
+      int r = c0;
+      for (; r + 3 <= c1; r += 3) float_weight_sweep<L, 3>(args, w_base, w_stride, jb, je, r);
+      if (c1 - r == 2) float_weight_sweep<L, 2>(args, w_base, w_stride, jb, je, r);
+      if (c1 - r == 1) float_weight_sweep<L, 1>(args, w_base, w_stride, jb, je, r);
+    }
+  }
+}
+
+// ------------------------------------------------- symmetric 32-blocks (Q8_0, Q4_0, Q5_0) x Q8
+
+// 32 signed weights of block b, in element order.
+template <TensorType T>
+inline __m256i unpack(const uint8_t* row, int64_t b);
+
+template <>
+inline __m256i unpack<TensorType::Q8_0>(const uint8_t* row, int64_t b) {
+  const auto* blk = reinterpret_cast<const quant::BlockQ8_0*>(row) + b;
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qs));
+}
+
+template <>
+inline __m256i unpack<TensorType::Q4_0>(const uint8_t* row, int64_t b) {
+  const auto* blk = reinterpret_cast<const quant::BlockQ4_0*>(row) + b;
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->qs));
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+  const __m256i nib = _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+  return _mm256_sub_epi8(nib, _mm256_set1_epi8(8));
+}
+
+// 0xFF in byte i when bit i of bits is set.
+inline __m256i expand_bits(uint32_t bits) {
+  const __m256i shuffle = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                            0x0101010101010101, 0x0000000000000000);
+  __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), shuffle);
+  bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+  return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
+}
+
+template <>
+inline __m256i unpack<TensorType::Q5_0>(const uint8_t* row, int64_t b) {
+  const auto* blk = reinterpret_cast<const quant::BlockQ5_0*>(row) + b;
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->qs));
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+  const __m256i nib = _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+  uint32_t qh;
+  std::memcpy(&qh, blk->qh, 4);
+  const __m256i high = _mm256_and_si256(expand_bits(qh), _mm256_set1_epi8(0x10));
+  return _mm256_sub_epi8(_mm256_or_si256(nib, high), _mm256_set1_epi8(16));
+}
+
+template <TensorType T>
+inline float block_scale(const uint8_t* row, int64_t b) {
+  constexpr int kBytes = T == TensorType::Q8_0 ? 34 : T == TensorType::Q4_0 ? 18 : 22;
+  uint16_t h;
+  std::memcpy(&h, row + b * kBytes, 2);
+  return _cvtsh_ss(h);
+}
+
+template <TensorType T, int RW, int RX>
+inline void q8_tile(const uint8_t* const* w, const uint8_t* const* x, int64_t K, float* out[RX], int64_t j) {
+  __m256 acc[RW][RX];
+  for (int a = 0; a < RW; ++a)
+    for (int c = 0; c < RX; ++c) acc[a][c] = _mm256_setzero_ps();
+  const __m256i ones = _mm256_set1_epi16(1);
+  const float* xd[RX];
+  for (int c = 0; c < RX; ++c) xd[c] = q8_scales(x[c], K);
+  for (int64_t b = 0; b < K / 32; ++b) {
+    __m256i wv[RW], wabs[RW];
+    float dw[RW];
+    for (int a = 0; a < RW; ++a) {
+      wv[a] = unpack<T>(w[a], b);
+      wabs[a] = _mm256_abs_epi8(wv[a]);
+      dw[a] = block_scale<T>(w[a], b);
+    }
+    for (int c = 0; c < RX; ++c) {
+      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q8_values(x[c]) + 32 * b));
+      const float dx = xd[c][b];
+      for (int a = 0; a < RW; ++a) {
+        const __m256i prod = _mm256_maddubs_epi16(wabs[a], _mm256_sign_epi8(xv, wv[a]));
+        const __m256i isum = _mm256_madd_epi16(prod, ones);
+        acc[a][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(dw[a] * dx), acc[a][c]);
+      }
+    }
+  }
+  for (int a = 0; a < RW; ++a)
+    for (int c = 0; c < RX; ++c) out[c][j + a] = hsum8(acc[a][c]);
+}
+
+template <TensorType T, int RW, int RX>
+void q8_rows(const MatMulArgs& args, int64_t j, int r0) {
+  const uint8_t* w[RW];
+  for (int a = 0; a < RW; ++a) w[a] = args.w + static_cast<size_t>(j + a) * args.w_stride;
+  const uint8_t* x[RX];
+  float* out[RX];
+  for (int c = 0; c < RX; ++c) {
+    x[c] = args.x + static_cast<size_t>(r0 + c) * args.x_stride;
+    out[c] = args.y + static_cast<size_t>(r0 + c) * args.y_stride;
+  }
+  q8_tile<T, RW, RX>(w, x, args.K, out, j);
+}
+
+template <TensorType T, int RX>
+void q8_weight_sweep(const MatMulArgs& args, int64_t j0, int64_t j1, int r0) {
+  constexpr int RW = RX == 1 ? 4 : 2;
+  int64_t j = j0;
+  for (; j + RW <= j1; j += RW) q8_rows<T, RW, RX>(args, j, r0);
+  for (; j < j1; ++j) q8_rows<T, 1, RX>(args, j, r0);
+}
+
+template <TensorType T>
+void q8_matmul(const MatMulArgs& args, int64_t j0, int64_t j1) {
+  constexpr int kChunk = 64;
+  for (int c0 = 0; c0 < args.n; c0 += kChunk) {
+    const int c1 = std::min(args.n, c0 + kChunk);
+    constexpr int64_t kWeightBlock = 16;
+    for (int64_t jb = j0; jb < j1; jb += kWeightBlock) {
+      const int64_t je = std::min(j1, jb + kWeightBlock);
+      int r = c0;
+      for (; r + 4 <= c1; r += 4) q8_weight_sweep<T, 4>(args, jb, je, r);
+      if (c1 - r == 3) q8_weight_sweep<T, 3>(args, jb, je, r);
+      if (c1 - r == 2) q8_weight_sweep<T, 2>(args, jb, je, r);
+      if (c1 - r == 1) q8_weight_sweep<T, 1>(args, jb, je, r);
+    }
+  }
+}
+
+// ------------------------------------------------------- other types: dequantize, then float rule
+
+void dequant_matmul(const MatMulArgs& args, int64_t j0, int64_t j1) {
+  constexpr int64_t kRows = 8;
+  thread_local std::vector<float> buffer;
+  buffer.resize(static_cast<size_t>(kRows * args.K));
+  const size_t stride = static_cast<size_t>(args.K) * 4;
+  for (int64_t jb = j0; jb < j1; jb += kRows) {
+    const int64_t je = std::min(j1, jb + kRows);
+    for (int64_t j = jb; j < je; ++j)
+      quant::dequantize_row(args.type, args.w + static_cast<size_t>(j) * args.w_stride,
+                            buffer.data() + (j - jb) * args.K, args.K);
+    // Rows of the buffer are indexed from jb: shift the output pointer so column jb lands right.
+    MatMulArgs shifted = args;
+    shifted.y = args.y + jb;
+    float_matmul<LoadF32>(shifted, reinterpret_cast<const uint8_t*>(buffer.data()), stride, 0, je - jb);
+  }
+}
+
+void matmul_avx2(const MatMulArgs& args, int64_t j0, int64_t j1) {
+  switch (args.type) {
+    case TensorType::F32: return float_matmul<LoadF32>(args, args.w, args.w_stride, j0, j1);
+    case TensorType::F16: return float_matmul<LoadF16>(args, args.w, args.w_stride, j0, j1);
+    case TensorType::BF16: return float_matmul<LoadBF16>(args, args.w, args.w_stride, j0, j1);
+    case TensorType::Q8_0: return q8_matmul<TensorType::Q8_0>(args, j0, j1);
+    case TensorType::Q4_0: return q8_matmul<TensorType::Q4_0>(args, j0, j1);
+    case TensorType::Q5_0: return q8_matmul<TensorType::Q5_0>(args, j0, j1);
+    default: return dequant_matmul(args, j0, j1);
+  }
+}
+
+// ------------------------------------------------------------------------------ vector helpers
+
+void quantize_q8_avx2(const float* x, size_t ldx, int n, int64_t K, uint8_t* out, size_t stride) {
+  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+  for (int r = 0; r < n; ++r) {
+    const float* xr = x + static_cast<size_t>(r) * ldx;
+    auto* q = reinterpret_cast<int8_t*>(out + static_cast<size_t>(r) * stride);
+    auto* d = reinterpret_cast<float*>(out + static_cast<size_t>(r) * stride + K);
+    for (int64_t b = 0; b < K / 32; ++b) {
+      __m256 v[4];
+      __m256 m = _mm256_setzero_ps();
+      for (int i = 0; i < 4; ++i) {
+        v[i] = _mm256_loadu_ps(xr + 32 * b + 8 * i);
+        m = _mm256_max_ps(m, _mm256_andnot_ps(sign_mask, v[i]));
+      }
+      __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+      m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+      m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+      const float amax = _mm_cvtss_f32(m4);
+      d[b] = amax / 127.0f;
+      const __m256 inv = _mm256_set1_ps(amax != 0 ? 127.0f / amax : 0.0f);
+      __m256i i32[4];
+      for (int i = 0; i < 4; ++i)
+        i32[i] = _mm256_cvtps_epi32(
+            _mm256_round_ps(_mm256_mul_ps(v[i], inv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      // Pack 32 int32 -> 32 int8 and undo the lane interleaving of the pack instructions.
+      const __m256i s01 = _mm256_packs_epi32(i32[0], i32[1]);
+      const __m256i s23 = _mm256_packs_epi32(i32[2], i32[3]);
+      __m256i b8 = _mm256_packs_epi16(s01, s23);
+      b8 = _mm256_permutevar8x32_epi32(b8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * b), b8);
+    }
+  }
+}
+
+float dot_avx2(const float* a, const float* b, int64_t n) {
+  __m256 acc = _mm256_setzero_ps();
+  const int64_t n8 = n / 8 * 8;
+  for (int64_t k = 0; k < n8; k += 8)
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), acc);
+  if (n8 == n) return hsum8(acc);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, acc);
+  for (int64_t k = n8; k < n; ++k) lanes[k % 8] = std::fma(a[k], b[k], lanes[k % 8]);
+  return hsum8(_mm256_loadu_ps(lanes));
+}
+
+void axpy_avx2(float a, const float* x, float* y, int64_t n) {
+  const __m256 av = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
+}
+
+}  // namespace
+
+const KernelTable* avx2_kernels() {
+  static const KernelTable table{"avx2", quantize_q8_avx2, matmul_avx2, dot_avx2, axpy_avx2};
+  return cpu_features().avx2 ? &table : nullptr;
+}
+
+}  // namespace aded::kernels

@@ -1,0 +1,156 @@
+// Portable kernels that follow the canonical operation order literally (see kernels.h). They are
+// the fallback on CPUs without AVX2 and the bitwise reference for the SIMD tables.
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "aded/error.h"
+#include "aded/half.h"
+#include "core/kernels/kernels.h"
+#include "core/quant/blocks.h"
+#include "core/quant/quant.h"
+
+namespace aded::kernels {
+
+namespace {
+
+float hsum8(const float a[8]) { return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7])); }
+
+template <typename Load>
+float dot_float_rule(Load load_w, const float* x, int64_t K) {
+  float acc[8] = {};
+  for (int64_t k = 0; k < K; ++k) acc[k % 8] = std::fma(load_w(k), x[k], acc[k % 8]);
+  return hsum8(acc);
+}
+
+// Signed integer weights of one 32-element block, in element order.
+void unpack_block(TensorType type, const uint8_t* block, int8_t out[32], float& d) {
+  using namespace quant;
+  switch (type) {
+    case TensorType::Q8_0: {
+      const auto* b = reinterpret_cast<const BlockQ8_0*>(block);
+      d = half_to_float(b->d);
+      std::memcpy(out, b->qs, 32);
+      return;
+    }
+    case TensorType::Q4_0: {
+      const auto* b = reinterpret_cast<const BlockQ4_0*>(block);
+      d = half_to_float(b->d);
+      for (int j = 0; j < 16; ++j) {
+        out[j] = static_cast<int8_t>((b->qs[j] & 0xF) - 8);
+        out[j + 16] = static_cast<int8_t>((b->qs[j] >> 4) - 8);
+      }
+      return;
+    }
+    case TensorType::Q5_0: {
+      const auto* b = reinterpret_cast<const BlockQ5_0*>(block);
+      d = half_to_float(b->d);
+      uint32_t qh;
+      std::memcpy(&qh, b->qh, 4);
+      for (int j = 0; j < 16; ++j) {
+        out[j] = static_cast<int8_t>(((b->qs[j] & 0xF) | (((qh >> j) & 1u) << 4)) - 16);
+        out[j + 16] = static_cast<int8_t>(((b->qs[j] >> 4) | (((qh >> (j + 16)) & 1u) << 4)) - 16);
+      }
+      return;
+    }
+    default: throw Error("unpack_block: not a symmetric 32-block type");
+  }
+}
+
+float dot_q8_rule(TensorType type, const uint8_t* wrow, const uint8_t* xrow, int64_t K) {
+  const int block_bytes = tensor_type_info(type).block_bytes;
+  const int8_t* xq = q8_values(xrow);
+  const float* xd = q8_scales(xrow, K);
+  float acc[8] = {};
+  for (int64_t b = 0; b < K / 32; ++b) {
+    int8_t w[32];
+    float dw;
+    unpack_block(type, wrow + b * block_bytes, w, dw);
+    const float s = dw * xd[b];
+    for (int l = 0; l < 8; ++l) {
+      int32_t isum = 0;
+      for (int i = 0; i < 4; ++i) isum += w[4 * l + i] * xq[32 * b + 4 * l + i];
+      acc[l] = std::fma(static_cast<float>(isum), s, acc[l]);
+    }
+  }
+  return hsum8(acc);
+}
+
+void matmul_scalar(const MatMulArgs& a, int64_t j0, int64_t j1) {
+  const InputFormat format = input_format(a.type);
+  std::vector<float> wrow;
+  for (int64_t j = j0; j < j1; ++j) {
+    const uint8_t* w = a.w + static_cast<size_t>(j) * a.w_stride;
+    if (format == InputFormat::Q8) {
+      for (int r = 0; r < a.n; ++r)
+        a.y[static_cast<size_t>(r) * a.y_stride + static_cast<size_t>(j)] =
+            dot_q8_rule(a.type, w, a.x + static_cast<size_t>(r) * a.x_stride, a.K);
+      continue;
+    }
+    wrow.resize(static_cast<size_t>(a.K));
+    quant::dequantize_row(a.type, w, wrow.data(), a.K);
+    for (int r = 0; r < a.n; ++r) {
+      const auto* x = reinterpret_cast<const float*>(a.x + static_cast<size_t>(r) * a.x_stride);
+      a.y[static_cast<size_t>(r) * a.y_stride + static_cast<size_t>(j)] =
+          dot_float_rule([&](int64_t k) { return wrow[static_cast<size_t>(k)]; }, x, a.K);
+    }
+  }
+}
+
+void quantize_q8_scalar(const float* x, size_t ldx, int n, int64_t K, uint8_t* out, size_t stride) {
+  for (int r = 0; r < n; ++r) quantize_q8_row_reference(x + r * ldx, K, out + r * stride);
+}
+
+float dot_scalar(const float* a, const float* b, int64_t n) {
+  return dot_float_rule([a](int64_t k) { return a[k]; }, b, n);
+}
+
+void axpy_scalar(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
+}
+
+}  // namespace
+
+InputFormat input_format(TensorType t) {
+  switch (t) {
+    case TensorType::Q8_0: case TensorType::Q4_0: case TensorType::Q5_0: return InputFormat::Q8;
+    default: return InputFormat::F32;
+  }
+}
+
+size_t input_row_bytes(InputFormat format, int64_t K) {
+  const size_t bytes = format == InputFormat::F32 ? static_cast<size_t>(K) * 4
+                                                  : static_cast<size_t>(K) + static_cast<size_t>(K / 32) * 4;
+  return (bytes + 31) / 32 * 32;
+}
+
+void quantize_q8_row_reference(const float* x, int64_t K, uint8_t* out) {
+  auto* q = reinterpret_cast<int8_t*>(out);
+  auto* d = reinterpret_cast<float*>(out + K);
+  for (int64_t b = 0; b < K / 32; ++b) {
+    float amax = 0;
+    for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(x[32 * b + i]));
+    const float scale = amax / 127.0f;
+    const float inv = scale != 0 ? 127.0f / amax : 0.0f;
+    d[b] = scale;
+    for (int i = 0; i < 32; ++i)
+      q[32 * b + i] = static_cast<int8_t>(std::nearbyint(x[32 * b + i] * inv));
+  }
+}
+
+const KernelTable& scalar_kernels() {
+  static const KernelTable table{"scalar", quantize_q8_scalar, matmul_scalar, dot_scalar, axpy_scalar};
+  return table;
+}
+
+const KernelTable& best_kernels() {
+  static const KernelTable& table = []() -> const KernelTable& {
+    const char* force = std::getenv("ADED_KERNELS");
+    if (force && std::strcmp(force, "scalar") == 0) return scalar_kernels();
+    if (const KernelTable* t = avx2_kernels()) return *t;
+    return scalar_kernels();
+  }();
+  return table;
+}
+
+}  // namespace aded::kernels

@@ -1,0 +1,77 @@
+#include "aded/thread_pool.h"
+
+#include <chrono>
+
+#include "aded/error.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define ADED_CPU_RELAX() _mm_pause()
+#else
+#define ADED_CPU_RELAX() ((void)0)
+#endif
+
+namespace aded {
+
+namespace {
+// How long an idle worker spins before it sleeps: long enough to bridge the gaps between the
+// parallel regions of one forward pass, short enough not to burn a core while the user types.
+constexpr auto kSpinTime = std::chrono::microseconds(2000);
+}  // namespace
+
+ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads) {
+  if (n_threads < 1 || n_threads > 1024) fail("thread count must be between 1 and 1024, not {}", n_threads);
+  workers_.reserve(static_cast<size_t>(n_threads - 1));
+  for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  stop_.store(true);
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+void ThreadPool::dispatch(Task task, void* ctx) {
+  task_ = task;
+  ctx_ = ctx;
+  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();
+  task(ctx, 0, n_threads_);
+  while (pending_.load(std::memory_order_acquire) != 0) ADED_CPU_RELAX();
+}
+
+void ThreadPool::worker(int index) {
+  uint32_t seen = 0;
+  for (;;) {
+    uint32_t gen = generation_.load(std::memory_order_acquire);
+    if (gen == seen) {
+      const auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+      int spins = 0;
+      while ((gen = generation_.load(std::memory_order_acquire)) == seen) {
+        ADED_CPU_RELAX();
+        if (++spins % 256 == 0 && std::chrono::steady_clock::now() > deadline) {
+          generation_.wait(seen, std::memory_order_acquire);
+        }
+      }
+    }
+    seen = gen;
+    if (stop_.load()) return;
+    task_(ctx_, index, n_threads_);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+void ThreadPool::split(int64_t n, int64_t grain, int thread, int n_threads, int64_t& begin,
+                       int64_t& end) {
+  const int64_t units = (n + grain - 1) / grain;
+  const int64_t per = units / n_threads;
+  const int64_t extra = units % n_threads;
+  const int64_t first = thread * per + (thread < extra ? thread : extra);
+  const int64_t count = per + (thread < extra ? 1 : 0);
+  begin = first * grain < n ? first * grain : n;
+  end = (first + count) * grain < n ? (first + count) * grain : n;
+}
+
+}  // namespace aded

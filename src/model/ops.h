@@ -1,0 +1,31 @@
+// Row-wise operations of the Llama block. Each works on one row at a time with a fixed operation
+// order, so a row's result never depends on the batch it is part of.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "aded/model.h"
+#include "core/kernels/kernels.h"
+
+namespace aded::ops {
+
+// out = weight * (x / rms(x)), as llama2.c: ss = sum(x^2)/n + eps; out[j] = w[j] * (x[j] / sqrt(ss)).
+void rms_norm(const float* x, const float* weight, int n, float eps, float* out);
+
+// Rotation angles of one position: cos/sin for each of rope_dim/2 frequency pairs.
+void rope_angles(const ModelConfig& c, std::span<const float> freq_factors, int32_t position,
+                 float* cos_out, float* sin_out);
+// Rotates the first rope_dim dimensions of each of n_heads heads in place.
+void rope_apply(const ModelConfig& c, float* x, int n_heads, const float* cos_v, const float* sin_v);
+
+// gate[i] = silu(gate[i]) * up[i]
+void swiglu(float* gate, const float* up, int n);
+
+// One query head against the visible keys: out = softmax(q.k / sqrt(d)) . v, keys visited in
+// order: cells [0, prefix), then `cells`. scores needs room for every visible key.
+void attend(const kernels::KernelTable& kt, const float* q, const float* k_cache, const float* v_cache,
+            size_t kv_stride, int head_dim, int32_t prefix, std::span<const int32_t> cells,
+            float* scores, float* out);
+
+}  // namespace aded::ops

@@ -1,0 +1,23 @@
+// The `aded` subcommands. Each add_* registers its flags on a CLI11 subcommand and returns the
+// action that runs it; actions return the process exit code and throw aded::Error on failure.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace aded::cli {
+
+using Action = std::function<int()>;
+struct Command {
+  CLI::App* app;
+  Action action;
+};
+
+Command add_run(CLI::App& app);
+Command add_info(CLI::App& app);
+Command add_convert(CLI::App& app);
+Command add_quantize(CLI::App& app);
+Command add_gen_model(CLI::App& app);
+Command add_bench(CLI::App& app);
+
+}  // namespace aded::cli

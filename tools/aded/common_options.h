@@ -1,0 +1,26 @@
+// Flags shared by several commands (llama.cpp names), and helpers to act on them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "aded/context.h"
+#include "aded/model.h"
+#include "aded/sampler.h"
+
+namespace aded::cli {
+
+struct ModelOptions {
+  std::string path;
+  int threads = 0;
+  int ctx = 0;
+};
+
+void add_model_options(CLI::App& cmd, ModelOptions& o, bool model_required = true);
+void add_sampling_options(CLI::App& cmd, SamplingParams& s);
+std::shared_ptr<const Model> load_model(const ModelOptions& o);
+ContextOptions context_options(const ModelOptions& o);
+std::string read_text_file(const std::string& path);
+
+}  // namespace aded::cli
