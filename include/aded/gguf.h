@@ -110,8 +110,8 @@ class GgufWriter {
   void set_string_array(std::string key, std::vector<std::string> values);
   void set_f32_array(std::string key, std::vector<float> values);
   void set_i32_array(std::string key, std::vector<int32_t> values);
-  // Copies every metadata entry of an existing file (used by quantize).
-  void copy_metadata(const GgufFile& from);
+  // Copies the metadata entries of an existing file whose keys start with prefix (all by default).
+  void copy_metadata(const GgufFile& from, std::string_view prefix = {});
   void set_alignment(uint32_t alignment);
 
   // dims in ggml order (dims[0] contiguous). fill receives exactly the tensor's byte size.

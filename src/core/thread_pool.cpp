@@ -17,6 +17,7 @@ namespace {
 // How long an idle worker spins before it sleeps: long enough to bridge the gaps between the
 // parallel regions of one forward pass, short enough not to burn a core while the user types.
 constexpr auto kSpinTime = std::chrono::microseconds(2000);
+constexpr int kSpinsBeforeYield = 2000;
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads) {
@@ -39,7 +40,13 @@ void ThreadPool::dispatch(Task task, void* ctx) {
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
   task(ctx, 0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) ADED_CPU_RELAX();
+  // Spin briefly, then yield: on a loaded machine a worker may be waiting for this very core.
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < kSpinsBeforeYield)
+      ADED_CPU_RELAX();
+    else
+      std::this_thread::yield();
+  }
 }
 
 void ThreadPool::worker(int index) {
@@ -50,8 +57,12 @@ void ThreadPool::worker(int index) {
       const auto deadline = std::chrono::steady_clock::now() + kSpinTime;
       int spins = 0;
       while ((gen = generation_.load(std::memory_order_acquire)) == seen) {
-        ADED_CPU_RELAX();
-        if (++spins % 256 == 0 && std::chrono::steady_clock::now() > deadline) {
+        if (++spins < kSpinsBeforeYield) {
+          ADED_CPU_RELAX();
+          continue;
+        }
+        std::this_thread::yield();
+        if (spins % 64 == 0 && std::chrono::steady_clock::now() > deadline) {
           generation_.wait(seen, std::memory_order_acquire);
         }
       }

@@ -107,8 +107,9 @@ void GgufWriter::set_i32_array(std::string key, std::vector<int32_t> values) {
   put(std::move(key), GgufType::ARRAY, std::move(p));
 }
 
-void GgufWriter::copy_metadata(const GgufFile& from) {
+void GgufWriter::copy_metadata(const GgufFile& from, std::string_view prefix) {
   for (const auto& [key, v] : from.metadata()) {
+    if (key.rfind(prefix, 0) != 0) continue;
     std::vector<uint8_t> p;
     switch (v.type) {
       case GgufType::STRING: append_string(p, v.str); break;

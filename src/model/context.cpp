@@ -64,7 +64,8 @@ Batch Batch::sequence(std::span<const int32_t> tokens, int32_t n_past, bool all_
 // ---------------------------------------------------------------------------------- state
 
 struct Context::State {
-  const kernels::KernelTable& kt = kernels::best_kernels();
+  explicit State(const kernels::KernelTable& table) : kt(table) {}
+  const kernels::KernelTable& kt;
   std::vector<float> k_cache, v_cache;  // [layer][cell][kv_dim]
   // Activations of the current batch, n rows each.
   std::vector<float> x, xn, q, k, v, att, proj, gate, up;
@@ -95,7 +96,8 @@ struct Context::State {
 };
 
 Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
-    : model_(std::move(model)), state_(std::make_unique<State>()) {
+    : model_(std::move(model)),
+      state_(std::make_unique<State>(options.scalar_kernels ? kernels::scalar_kernels() : kernels::best_kernels())) {
   const ModelConfig& c = model_->config();
   n_ctx_ = options.n_ctx > 0 ? options.n_ctx : std::min(c.ctx_train, 4096);
   if (n_ctx_ < 1 || n_ctx_ > (1 << 22)) fail("context size {} is out of range", n_ctx_);

@@ -1,7 +1,47 @@
+#include <chrono>
+#include <memory>
+
+#include "aded/error.h"
+#include "aded/gguf.h"
+#include "aded/model_tools.h"
 #include "commands.h"
+
 namespace aded::cli {
+
 Command add_gen_model(CLI::App& app) {
-  auto* cmd = app.add_subcommand("gen-model", "(not built yet)");
-  return {cmd, [] { return 1; }};
+  struct Options {
+    std::string shape = "tiny", type = "F16", vocab, output;
+    uint64_t seed = 1;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("gen-model", "Write a random-weight model of a real shape (for tests and timing)");
+  cmd->add_option("--shape", o->shape, "shape: " + named_model_shapes())->capture_default_str();
+  cmd->add_option("--type", o->type, "weight type: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K")->capture_default_str();
+  cmd->add_option("--vocab", o->vocab, "take the vocabulary from this GGUF (e.g. a vocab-only file)");
+  cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
+  cmd->add_option("-o,--output", o->output, "GGUF file to write")->required();
+  return {cmd, [o] {
+    RandomModelOptions r;
+    auto shape = named_model_shape(o->shape);
+    if (!shape) fail("unknown shape '{}' (known: {})", o->shape, named_model_shapes());
+    r.shape = *shape;
+    auto type = parse_tensor_type(o->type);
+    if (!type) fail("unknown tensor type '{}'", o->type);
+    r.type = *type;
+    r.vocab_path = o->vocab;
+    r.seed = o->seed;
+    r.progress = [](size_t done, size_t total) {
+      fmt::print(stderr, "\rwriting tensors: {}/{}", done, total);
+      if (done == total) fmt::print(stderr, "\n");
+    };
+    const auto start = std::chrono::steady_clock::now();
+    write_random_model(r, o->output);
+    const auto f = GgufFile::open(o->output);
+    fmt::print(stderr, "wrote {}: {} {} ({:.1f} MB) in {:.1f} s\n", o->output, o->shape, o->type,
+               static_cast<double>(f.file_size()) / 1e6,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return 0;
+  }};
 }
+
 }  // namespace aded::cli

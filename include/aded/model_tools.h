@@ -1,0 +1,50 @@
+// Producing model files: random-weight models of real shapes (for tests and timing) and
+// re-quantization of an existing GGUF model.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "aded/model.h"
+
+namespace aded {
+
+struct ModelShape {
+  std::string arch = "llama";  // "llama" or "qwen2"
+  int dim = 64, n_layers = 2, n_heads = 4, n_kv_heads = 2, hidden_dim = 160, n_vocab = 512;
+  int ctx = 256;
+  float rope_base = 10000.0f;
+  bool tied_output = true;
+  bool qkv_bias = false;
+};
+
+// Named shapes: tiny, llama-110m, llama-1.1b, qwen2-0.5b. nullopt for an unknown name.
+std::optional<ModelShape> named_model_shape(const std::string& name);
+std::string named_model_shapes();  // "tiny, llama-110m, ..." for help and errors
+
+struct RandomModelOptions {
+  ModelShape shape;
+  TensorType type = TensorType::F16;  // type of the 2-D weight matrices; norms stay F32
+  std::string vocab_path;             // take tokenizer.* metadata (and the vocabulary size) from here
+  uint64_t seed = 1;
+  std::function<void(size_t done, size_t total)> progress;  // per tensor
+};
+
+// Writes a model with random weights that `aded run` loads. Throws InputError for bad options.
+void write_random_model(const RandomModelOptions& options, const std::string& path);
+
+// The general.file_type code llama.cpp uses for a model whose matrices are of `type`.
+uint32_t file_type_code(TensorType type);
+
+struct QuantizeOptions {
+  TensorType type = TensorType::Q8_0;
+  std::function<void(const std::string& tensor, size_t index, size_t total)> progress;
+};
+
+// Re-encodes every 2-D weight matrix of `in` as options.type (rows whose length is not a multiple
+// of the type's block size keep their type); other tensors and all metadata are copied.
+void quantize_model(const std::string& in, const std::string& out, const QuantizeOptions& options);
+
+}  // namespace aded

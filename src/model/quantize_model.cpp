@@ -1,0 +1,55 @@
+#include <thread>
+
+#include "aded/error.h"
+#include "aded/gguf.h"
+#include "aded/model_tools.h"
+#include "aded/thread_pool.h"
+#include "core/quant/quant.h"
+
+namespace aded {
+
+void quantize_model(const std::string& in_path, const std::string& out_path, const QuantizeOptions& o) {
+  if (!quant::can_quantize(o.type))
+    fail("cannot quantize to {} (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K)",
+         tensor_type_name(o.type));
+  const GgufFile in = GgufFile::open(in_path);
+  if (!in.find("general.architecture")) fail("{}: not a model (no general.architecture)", in_path);
+  GgufWriter w;
+  w.copy_metadata(in);
+  w.set_u32("general.file_type", file_type_code(o.type));
+  ThreadPool pool(std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+  const size_t total = in.tensors().size();
+  for (size_t t = 0; t < total; ++t) {
+    const GgufTensor& src = in.tensors()[t];
+    const bool matrix = src.dims.size() == 2 && src.name.size() > 7 &&
+                        src.name.compare(src.name.size() - 7, 7, ".weight") == 0;
+    const bool convertible = matrix && row_bytes(o.type, src.dims[0]).has_value();
+    if (!convertible || src.type == o.type) {
+      w.add_tensor_bytes(src.name, src.type, src.dims, {src.data, src.nbytes});
+      continue;
+    }
+    if (!tensor_type_info(src.type).can_compute)
+      fail("{}: tensor '{}' has type {}, which cannot be converted", in_path, src.name, tensor_type_name(src.type));
+    const int64_t cols = src.dims[0], rows = src.rows();
+    const size_t src_rb = src.nbytes / static_cast<size_t>(rows), dst_rb = *row_bytes(o.type, cols);
+    const TensorType dst_type = o.type;
+    const std::string name = src.name;
+    const auto progress = o.progress;
+    w.add_tensor(src.name, dst_type, src.dims, [&src, &pool, cols, rows, src_rb, dst_rb, dst_type, name, progress, t,
+                                                total](std::span<uint8_t> out) {
+      if (progress) progress(name, t, total);
+      pool.run([&](int th, int nt) {
+        int64_t begin, end;
+        ThreadPool::split(rows, 1, th, nt, begin, end);
+        std::vector<float> row(static_cast<size_t>(cols));
+        for (int64_t r = begin; r < end; ++r) {
+          quant::dequantize_row(src.type, src.data + static_cast<size_t>(r) * src_rb, row.data(), cols);
+          quant::quantize_row(dst_type, row.data(), out.data() + static_cast<size_t>(r) * dst_rb, cols);
+        }
+      });
+    });
+  }
+  w.write(out_path);
+}
+
+}  // namespace aded

@@ -1,0 +1,163 @@
+// The kernels' contract (src/core/kernels/kernels.h): every table gives bitwise the same result
+// as the scalar one, whatever the batch size or the slice of output rows; and the quantized
+// products stay within a stated tolerance of an exact product of the dequantized weights.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "aded/tensor_type.h"
+#include "core/kernels/kernels.h"
+#include "core/quant/quant.h"
+
+namespace aded::kernels {
+namespace {
+
+struct Problem {
+  TensorType type;
+  int64_t N, K;
+  int n;
+  std::vector<uint8_t> w;
+  std::vector<float> x;        // n x K
+  std::vector<uint8_t> input;  // prepared
+  size_t w_stride = 0, x_stride = 0;
+};
+
+Problem make_problem(TensorType type, int64_t N, int64_t K, int n, uint32_t seed) {
+  Problem p{type, N, K, n, {}, {}, {}};
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  p.w_stride = *row_bytes(type, K);
+  p.w.resize(p.w_stride * static_cast<size_t>(N));
+  std::vector<float> row(static_cast<size_t>(K));
+  for (int64_t j = 0; j < N; ++j) {
+    for (auto& v : row) v = dist(rng) * 0.05f;
+    quant::quantize_row(type, row.data(), p.w.data() + static_cast<size_t>(j) * p.w_stride, K);
+  }
+  p.x.resize(static_cast<size_t>(n * K));
+  for (auto& v : p.x) v = dist(rng);
+  const InputFormat f = input_format(type);
+  p.x_stride = input_row_bytes(f, K);
+  p.input.resize(p.x_stride * static_cast<size_t>(n));
+  if (f == InputFormat::F32) {
+    for (int r = 0; r < n; ++r)
+      std::memcpy(p.input.data() + static_cast<size_t>(r) * p.x_stride, p.x.data() + r * K, static_cast<size_t>(K) * 4);
+  } else {
+    scalar_kernels().quantize_q8(p.x.data(), static_cast<size_t>(K), n, K, p.input.data(), p.x_stride);
+  }
+  return p;
+}
+
+std::vector<float> run(const KernelTable& kt, const Problem& p, int row0, int rows, int64_t j0, int64_t j1) {
+  std::vector<float> y(static_cast<size_t>(rows * p.N), NAN);
+  MatMulArgs a{p.type, p.w.data(), p.w_stride, p.K, p.input.data() + static_cast<size_t>(row0) * p.x_stride,
+               p.x_stride, rows, y.data(), static_cast<size_t>(p.N)};
+  kt.matmul(a, j0, j1);
+  return y;
+}
+
+const TensorType kTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0,
+                             TensorType::Q4_0, TensorType::Q5_0, TensorType::Q4_K, TensorType::Q6_K};
+
+class KernelTypes : public ::testing::TestWithParam<TensorType> {};
+
+TEST_P(KernelTypes, SimdMatchesScalarBitwise) {
+  const KernelTable* simd = avx2_kernels();
+  if (!simd) GTEST_SKIP() << "no AVX2 on this CPU";
+  for (int n : {1, 2, 3, 4, 5, 7, 16, 33, 64}) {
+    const Problem p = make_problem(GetParam(), 37, 512, n, static_cast<uint32_t>(n));
+    const auto a = run(scalar_kernels(), p, 0, n, 0, p.N);
+    const auto b = run(*simd, p, 0, n, 0, p.N);
+    ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << tensor_type_name(GetParam()) << " n=" << n;
+  }
+}
+
+TEST_P(KernelTypes, EachRowIsIndependentOfTheBatchAndTheSlice) {
+  for (const KernelTable* kt : {&scalar_kernels(), avx2_kernels()}) {
+    if (!kt) continue;
+    const int n = 64;
+    const Problem p = make_problem(GetParam(), 45, 256, n, 7);
+    const auto batched = run(*kt, p, 0, n, 0, p.N);
+    for (int r = 0; r < n; r += 5) {
+      // Row r alone, computed in three slices of output columns.
+      std::vector<float> single(static_cast<size_t>(p.N));
+      for (auto [j0, j1] : {std::pair<int64_t, int64_t>{0, 13}, {13, 14}, {14, 45}}) {
+        const auto part = run(*kt, p, r, 1, j0, j1);
+        for (int64_t j = j0; j < j1; ++j) single[static_cast<size_t>(j)] = part[static_cast<size_t>(j)];
+      }
+      ASSERT_EQ(0, std::memcmp(single.data(), batched.data() + r * p.N, single.size() * 4))
+          << kt->name << " " << tensor_type_name(GetParam()) << " row " << r;
+    }
+  }
+}
+
+// Tolerance: the kernels compute in float what this test computes in double from the same
+// dequantized weights and (for Q8 inputs) the same dequantized activations: the difference is
+// float rounding only, bounded by 1e-5 of sum|w x|. Against the unquantized activations, the Q8
+// rounding adds at most sum_k |w_k| * d_block(k) / 2, which the test also checks.
+TEST_P(KernelTypes, CloseToExactProductOfDequantizedWeights) {
+  const Problem p = make_problem(GetParam(), 16, 1024, 3, 11);
+  const auto y = run(best_kernels(), p, 0, p.n, 0, p.N);
+  const bool q8 = input_format(p.type) == InputFormat::Q8;
+  std::vector<float> w(static_cast<size_t>(p.K));
+  for (int64_t j = 0; j < p.N; ++j) {
+    quant::dequantize_row(p.type, p.w.data() + static_cast<size_t>(j) * p.w_stride, w.data(), p.K);
+    for (int r = 0; r < p.n; ++r) {
+      const uint8_t* in = p.input.data() + static_cast<size_t>(r) * p.x_stride;
+      double exact = 0, exact_q = 0, scale = 0, q8_bound = 0;
+      for (int64_t k = 0; k < p.K; ++k) {
+        const double wk = w[static_cast<size_t>(k)], xk = p.x[static_cast<size_t>(r * p.K + k)];
+        const double xq = q8 ? q8_values(in)[k] * static_cast<double>(q8_scales(in, p.K)[k / 32]) : xk;
+        exact += wk * xk;
+        exact_q += wk * xq;
+        scale += std::fabs(wk * xq);
+        if (q8) q8_bound += std::fabs(wk) * q8_scales(in, p.K)[k / 32] / 2;
+      }
+      const float got = y[static_cast<size_t>(r * p.N + j)];
+      EXPECT_NEAR(got, exact_q, 1e-5 * scale) << tensor_type_name(p.type) << " j=" << j << " r=" << r;
+      EXPECT_NEAR(got, exact, q8_bound + 1e-5 * scale) << tensor_type_name(p.type) << " j=" << j << " r=" << r;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, KernelTypes, ::testing::ValuesIn(kTypes),
+                         [](const auto& param_info) { return std::string(tensor_type_name(param_info.param)); });
+
+TEST(Kernels, Q8QuantizationIsTheSameInEveryTable) {
+  const KernelTable* simd = avx2_kernels();
+  if (!simd) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 3.0f);
+  const int64_t K = 4096;
+  std::vector<float> x(static_cast<size_t>(K));
+  for (auto& v : x) v = dist(rng);
+  x[5] = 0;
+  for (int i = 64; i < 96; ++i) x[static_cast<size_t>(i)] = 0;  // an all-zero block
+  const size_t stride = input_row_bytes(InputFormat::Q8, K);
+  std::vector<uint8_t> a(stride), b(stride);
+  scalar_kernels().quantize_q8(x.data(), static_cast<size_t>(K), 1, K, a.data(), stride);
+  simd->quantize_q8(x.data(), static_cast<size_t>(K), 1, K, b.data(), stride);
+  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), static_cast<size_t>(K) + static_cast<size_t>(K / 32) * 4));
+}
+
+TEST(Kernels, DotAndAxpyMatchScalar) {
+  const KernelTable* simd = avx2_kernels();
+  if (!simd) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t n : {1, 7, 8, 63, 64, 128, 129}) {
+    std::vector<float> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
+    for (auto& v : a) v = dist(rng);
+    for (auto& v : b) v = dist(rng);
+    const float s = scalar_kernels().dot(a.data(), b.data(), n), v = simd->dot(a.data(), b.data(), n);
+    EXPECT_EQ(0, std::memcmp(&s, &v, 4)) << n;
+    auto y1 = b, y2 = b;
+    scalar_kernels().axpy(0.37f, a.data(), y1.data(), n);
+    simd->axpy(0.37f, a.data(), y2.data(), n);
+    EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4)) << n;
+  }
+}
+
+}  // namespace
+}  // namespace aded::kernels

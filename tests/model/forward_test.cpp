@@ -1,0 +1,173 @@
+// The forward pass is batch-invariant (docs/VERIFY.md): the logits of a token are bitwise the same
+// whether it is evaluated alone, in a batch, or as a node of a draft tree, for every tensor type,
+// every kernel table and any thread count.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+
+#include "aded/context.h"
+#include "aded/error.h"
+#include "aded/model_tools.h"
+#include "support/test_support.h"
+
+namespace aded {
+namespace {
+
+struct Case {
+  const char* name;
+  ModelShape shape;
+  TensorType type;
+};
+
+ModelShape llama_gqa() { return ModelShape{"llama", 64, 2, 4, 2, 160, 300, 256, 10000.0f, true, false}; }
+ModelShape llama_untied() { return ModelShape{"llama", 128, 2, 4, 4, 256, 320, 256, 10000.0f, false, false}; }
+ModelShape qwen2_like() { return ModelShape{"qwen2", 64, 2, 4, 1, 96, 300, 256, 1000000.0f, true, true}; }
+ModelShape k_quant_shape() { return ModelShape{"llama", 256, 2, 4, 2, 512, 300, 256, 10000.0f, false, false}; }
+
+std::shared_ptr<const Model> random_model(const ModelShape& shape, TensorType type) {
+  static std::map<std::string, std::shared_ptr<const Model>> cache;
+  static testing::TempDir dir;
+  const std::string key = shape.arch + std::to_string(shape.dim) + std::to_string(shape.n_kv_heads) +
+                          std::string(tensor_type_name(type)) + (shape.tied_output ? "t" : "u");
+  auto& m = cache[key];
+  if (!m) {
+    RandomModelOptions o;
+    o.shape = shape;
+    o.type = type;
+    o.seed = 42;
+    const auto path = (dir / (key + ".gguf")).string();
+    write_random_model(o, path);
+    m = Model::load(path);
+  }
+  return m;
+}
+
+std::vector<int32_t> random_tokens(int n, int vocab, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  for (auto& v : t) v = static_cast<int32_t>(rng() % static_cast<uint32_t>(vocab));
+  t[0] = 1;  // BOS
+  return t;
+}
+
+// Logits of each token evaluated one at a time.
+std::vector<std::vector<float>> sequential_logits(Context& ctx, const std::vector<int32_t>& tokens) {
+  std::vector<std::vector<float>> out;
+  ctx.truncate(0);
+  for (int32_t t : tokens) {
+    ctx.forward(Batch::sequence(std::span<const int32_t>(&t, 1), ctx.n_past(), true));
+    const int32_t first[] = {0};
+    ctx.commit(first);
+    auto l = ctx.logits(0);
+    out.emplace_back(l.begin(), l.end());
+  }
+  return out;
+}
+
+bool same_bits(std::span<const float> a, std::span<const float> b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+class Forward : public ::testing::TestWithParam<Case> {};
+
+TEST_P(Forward, BatchedEqualsSequentialBitwise) {
+  const auto model = random_model(GetParam().shape, GetParam().type);
+  Context seq(model, {.n_ctx = 160, .n_threads = 2});
+  Context bat(model, {.n_ctx = 160, .n_threads = 2});
+  const auto tokens = random_tokens(100, model->config().n_vocab, 7);
+  const auto expected = sequential_logits(seq, tokens);
+  // Batches of several sizes, including 64, one after another.
+  size_t at = 0;
+  for (size_t n : {1u, 2u, 5u, 64u, 28u}) {
+    std::span<const int32_t> part(tokens.data() + at, n);
+    bat.forward(Batch::sequence(part, bat.n_past(), true));
+    for (size_t i = 0; i < n; ++i)
+      ASSERT_TRUE(same_bits(bat.logits(static_cast<int>(i)), expected[at + i])) << "token " << at + i << " batch of " << n;
+    std::vector<int32_t> all(n);
+    for (size_t i = 0; i < n; ++i) all[i] = static_cast<int32_t>(i);
+    bat.commit(all);
+    at += n;
+  }
+}
+
+TEST_P(Forward, TreeNodesEqualTheirPathsDecodedSequentially) {
+  const auto model = random_model(GetParam().shape, GetParam().type);
+  Context ctx(model, {.n_ctx = 128, .n_threads = 2});
+  Context ref(model, {.n_ctx = 128, .n_threads = 2});
+  const auto prefix = random_tokens(20, model->config().n_vocab, 3);
+  ctx.forward(Batch::sequence(prefix, 0, false));
+  std::vector<int32_t> all(prefix.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int32_t>(i);
+  ctx.commit(all);
+  // A tree: root r (the last emitted token), children a, b; a has children c, d; c has e.
+  const std::vector<int32_t> tokens = {5, 17, 23, 17, 42, 99};
+  const std::vector<int32_t> parents = {-1, 0, 0, 1, 1, 3};
+  Batch tree;
+  tree.tokens = tokens;
+  for (int32_t p : parents) {
+    int depth = 0;
+    for (int32_t q = p; q >= 0; q = parents[static_cast<size_t>(q)]) ++depth;
+    tree.positions.push_back(static_cast<int32_t>(prefix.size()) + depth);
+  }
+  tree.mask = AttentionMask::tree(ctx.n_past(), parents);
+  ctx.forward(tree);
+  for (size_t node = 0; node < tokens.size(); ++node) {
+    std::vector<int32_t> path = prefix;
+    std::vector<int32_t> chain;
+    for (int32_t q = static_cast<int32_t>(node); q >= 0; q = parents[static_cast<size_t>(q)]) chain.push_back(tokens[static_cast<size_t>(q)]);
+    path.insert(path.end(), chain.rbegin(), chain.rend());
+    const auto expected = sequential_logits(ref, path);
+    ASSERT_TRUE(same_bits(ctx.logits(static_cast<int>(node)), expected.back())) << "node " << node;
+  }
+  // Accept the path r -> a -> c -> e and keep decoding: the cache must hold exactly that path.
+  const int32_t accepted[] = {0, 1, 3, 5};
+  ctx.commit(accepted);
+  const int32_t next = 7;
+  ctx.forward(Batch::sequence(std::span<const int32_t>(&next, 1), ctx.n_past(), true));
+  std::vector<int32_t> path = prefix;
+  for (int32_t i : accepted) path.push_back(tokens[static_cast<size_t>(i)]);
+  path.push_back(next);
+  const auto expected = sequential_logits(ref, path);
+  EXPECT_TRUE(same_bits(ctx.logits(0), expected.back()));
+}
+
+TEST_P(Forward, ScalarKernelsAndThreadCountsGiveTheSameBits) {
+  const auto model = random_model(GetParam().shape, GetParam().type);
+  const auto tokens = random_tokens(24, model->config().n_vocab, 11);
+  Context fast(model, {.n_ctx = 64, .n_threads = 2});
+  Context one(model, {.n_ctx = 64, .n_threads = 1});
+  Context scalar(model, {.n_ctx = 64, .n_threads = 3, .scalar_kernels = true});
+  for (Context* c : {&fast, &one, &scalar}) c->forward(Batch::sequence(tokens, 0, true));
+  for (int i = 0; i < static_cast<int>(tokens.size()); ++i) {
+    ASSERT_TRUE(same_bits(fast.logits(i), one.logits(i))) << i;
+    ASSERT_TRUE(same_bits(fast.logits(i), scalar.logits(i))) << i;
+  }
+}
+
+const Case kCases[] = {
+    {"llama_gqa_F32", llama_gqa(), TensorType::F32},   {"llama_gqa_F16", llama_gqa(), TensorType::F16},
+    {"llama_gqa_BF16", llama_gqa(), TensorType::BF16}, {"llama_gqa_Q8_0", llama_gqa(), TensorType::Q8_0},
+    {"llama_gqa_Q4_0", llama_gqa(), TensorType::Q4_0}, {"llama_untied_Q5_0", llama_untied(), TensorType::Q5_0},
+    {"llama_untied_F16", llama_untied(), TensorType::F16}, {"qwen2_F16", qwen2_like(), TensorType::F16},
+    {"qwen2_Q8_0", qwen2_like(), TensorType::Q8_0},    {"kquant_Q4_K", k_quant_shape(), TensorType::Q4_K},
+    {"kquant_Q6_K", k_quant_shape(), TensorType::Q6_K},
+};
+
+INSTANTIATE_TEST_SUITE_P(Models, Forward, ::testing::ValuesIn(kCases),
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST(ForwardErrors, FullContextAndBadTokensAreErrors) {
+  const auto model = random_model(llama_gqa(), TensorType::F32);
+  Context ctx(model, {.n_ctx = 8, .n_threads = 1});
+  const auto tokens = random_tokens(9, model->config().n_vocab, 1);
+  EXPECT_THROW(ctx.forward(Batch::sequence(tokens, 0, false)), InputError);
+  const int32_t bad[] = {1, 100000};
+  EXPECT_THROW(ctx.forward(Batch::sequence(bad, 0, false)), InputError);
+  const int32_t negative[] = {-1};
+  EXPECT_THROW(ctx.forward(Batch::sequence(negative, 0, false)), InputError);
+}
+
+}  // namespace
+}  // namespace aded
