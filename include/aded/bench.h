@@ -1,0 +1,51 @@
+// Measurements the `aded bench` command reports: prompt processing and generation speed, the
+// cost curve of the verifier (forward time vs batch size at a context depth), and the memory
+// read bandwidth that bounds plain decoding.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "aded/model.h"
+
+namespace aded {
+
+struct Stat {
+  double mean = 0, sd = 0, median = 0;
+  static Stat of(std::vector<double> samples);
+};
+
+struct CostPoint {
+  int n;
+  double ms;   // median forward time
+  double rel;  // ms / ms(n = 1)
+};
+
+struct BenchOptions {
+  int threads = 0;
+  int repetitions = 5;
+  int pp_tokens = 512;
+  int tg_tokens = 128;
+  int depth = 128;  // context depth of the cost curve
+  std::vector<int> cost_sizes = {1, 2, 4, 8, 16, 32, 64};
+  int cost_repetitions = 15;
+  std::function<void(const std::string&)> progress;
+};
+
+struct BenchResult {
+  Stat pp_tps, tg_tps;
+  double bandwidth_gbps = 0;
+  uint64_t weight_bytes = 0;
+  double bandwidth_limit_tps = 0;
+  std::vector<CostPoint> cost_curve;
+  int threads = 0;
+};
+
+BenchResult run_bench(const std::shared_ptr<const Model>& model, const BenchOptions& options);
+
+// Best-of-several read bandwidth of a buffer much larger than the caches, with `threads` threads.
+double measure_read_bandwidth_gbps(int threads);
+
+}  // namespace aded
