@@ -1,16 +1,28 @@
-// A decoding session: prefill a prompt, then produce tokens step by step. Speculative drafters
-// plug into the same loop (one step can then emit several tokens); without one it is plain
-// autoregressive decoding.
+// A decoding session: prefill a prompt, then produce tokens step by step. With a drafter, each
+// step verifies a draft tree in one forward pass and can emit several tokens; the output is the
+// same as plain decoding (greedy: identical; sampling: identical for deterministic drafters).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
+#include "aded/budget_controller.h"
 #include "aded/context.h"
+#include "aded/drafter.h"
 #include "aded/sampler.h"
+#include "aded/tree_verifier.h"
 
 namespace aded {
+
+struct SpeculationOptions {
+  Drafter* drafter = nullptr;            // nullptr: plain decoding
+  BudgetController* budget = nullptr;    // shared across requests; nullptr: the session owns one
+  int max_nodes = 32;                    // --draft-max
+  int max_depth = 8;
+  bool adaptive_budget = true;           // off: always verify min(tree, max_nodes) nodes
+};
 
 struct DecodingStats {
   int prompt_tokens = 0;
@@ -18,11 +30,16 @@ struct DecodingStats {
   int generated = 0;
   int steps = 0;  // target forwards after the prefill
   double decode_seconds = 0;
+  double draft_seconds = 0;
+  double verify_seconds = 0;
+  int64_t nodes_verified = 0;
+  std::vector<int64_t> verified_at_depth, accepted_at_depth;  // index: depth (1 = child of root)
 };
 
 class DecodingSession {
  public:
-  DecodingSession(Context& context, SamplingParams sampling);
+  DecodingSession(Context& context, SamplingParams sampling, SpeculationOptions speculation = {});
+  ~DecodingSession();
 
   // Evaluates the prompt (must be non-empty; the caller adds BOS) and draws the first token.
   // Throws InputError when the prompt does not fit in the context.
@@ -35,14 +52,22 @@ class DecodingSession {
   // Prompt and every emitted token so far.
   const std::vector<int32_t>& sequence() const { return sequence_; }
   const DecodingStats& stats() const { return stats_; }
+  // Ends the request (drafters keep cross-request memory). Called by the destructor too.
+  void finish();
 
  private:
-  int32_t draw(std::span<const float> logits, int64_t position);
+  void calibrate_costs();
 
   Context& ctx_;
   Sampler sampler_;
+  SpeculationOptions spec_;
+  std::unique_ptr<BudgetController> own_budget_;
+  BudgetController* budget_ = nullptr;
+  TreeVerifier verifier_;
+  DraftTree tree_;
   std::vector<int32_t> sequence_;
-  bool first_pending_ = false;  // the token drawn by prefill has not been returned yet
+  bool first_pending_ = false;
+  bool finished_ = true;
   DecodingStats stats_;
 };
 

@@ -19,5 +19,6 @@ Command add_convert(CLI::App& app);
 Command add_quantize(CLI::App& app);
 Command add_gen_model(CLI::App& app);
 Command add_bench(CLI::App& app);
+Command add_ngram(CLI::App& app);
 
 }  // namespace aded::cli

@@ -7,6 +7,17 @@
 #include "aded/error.h"
 #include "commands.h"
 
+namespace {
+
+std::string command_names(CLI::App& app) {
+  std::string names;
+  for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  return names;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"aded: LLM inference on the CPU with lossless speculative decoding (adaptive draft-verification)."};
   app.require_subcommand(1);
@@ -22,6 +33,7 @@ int main(int argc, char** argv) {
   add(aded::cli::add_quantize);
   add(aded::cli::add_gen_model);
   add(aded::cli::add_bench);
+  add(aded::cli::add_ngram);
 
   try {
     app.parse(argc, argv);
@@ -32,6 +44,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // CLI11 reports "aded frobnicate" or "aded --frob" as "A subcommand is required": name it.
+    if (app.get_subcommands().empty() && argc > 1) {
+      std::fprintf(stderr, "aded: error: unknown %s '%s' (commands: %s; see 'aded --help')\n",
+                   argv[1][0] == '-' ? "option" : "command", argv[1], command_names(app).c_str());
+      return 2;
+    }
     std::string command = "aded";
     for (auto* sub : app.get_subcommands()) command += " " + sub->get_name();
     std::fprintf(stderr, "aded: error: %s (see '%s --help')\n", e.what(), command.c_str());

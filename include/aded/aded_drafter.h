@@ -1,0 +1,63 @@
+// The ADED drafter (docs/ADED.md): the static tri-gram table plus boosts learned from the text
+// being written (a per-request overlay, optionally a shared cross-request one), searched by
+// Monte-Carlo tree search with the PUCT rule or, as an ablation, best-first by joint path score.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "aded/drafter.h"
+#include "aded/trigram_table.h"
+
+namespace aded {
+
+// Boosts score[(a, b)][c] learned online (docs/ADED.md section 2). Thread-safe.
+class TrigramOverlay {
+ public:
+  struct Entry {
+    int32_t token;
+    float boost;
+  };
+  void add(int32_t a, int32_t b, int32_t c, float step, float cap);
+  // Appends the boosts of (a, b) to out (token, boost).
+  void find(int32_t a, int32_t b, std::vector<Entry>& out) const;
+  void clear();
+  size_t keys() const;
+
+ private:
+  static uint64_t key(int32_t a, int32_t b) {
+    return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+  }
+  mutable std::mutex mutex_;
+  std::unordered_map<uint64_t, std::vector<Entry>> map_;
+};
+
+enum class AdedSearch { Mcts, BestFirst };
+
+struct AdedOptions {
+  // Adaptation (authors: window 16, step 0.04, cap 3.0).
+  bool adapt = true;
+  int window = 16;
+  float boost_step = 0.04f;
+  float boost_cap = 3.0f;
+  // Search.
+  AdedSearch search = AdedSearch::Mcts;
+  int iterations = 150;   // MCTS iterations (authors: 150)
+  float c1 = 32.0f;       // PUCT constants (authors: c1 = 32, first release 1.814; c2 = 8)
+  float c2 = 8.0f;
+  int search_depth = 4;   // states below the root the search explores (authors: 4)
+  int rollout_depth = 4;  // rollouts sample down to this depth (authors: 4)
+  int top_paths = 24;     // paths kept by visit count (authors: 24)
+  int branching = 8;      // successors considered per state by best-first
+  uint64_t seed = 0x5eed;
+};
+
+// table: the static tri-gram table (may be null: adaptation only). shared: a cross-request
+// overlay that every request adapts and reads (null: per-request overlays only).
+std::unique_ptr<Drafter> make_aded_drafter(std::shared_ptr<const TrigramTable> table, AdedOptions options,
+                                           std::shared_ptr<TrigramOverlay> shared = nullptr);
+
+}  // namespace aded

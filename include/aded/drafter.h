@@ -1,0 +1,45 @@
+// Drafters propose trees of likely continuations; the target verifies them (tree_verifier.h).
+// Drafters only see tokens: never the model or its kernels.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "aded/draft_tree.h"
+
+namespace aded {
+
+struct DraftRequest {
+  std::span<const int32_t> context;  // every token so far; the last one is the root of the tree
+  int max_nodes = 16;
+  int max_depth = 8;
+};
+
+class Drafter {
+ public:
+  virtual ~Drafter() = default;
+  virtual std::string_view name() const = 0;
+
+  // A new request starts with this prompt (drafters reset per-request state).
+  virtual void begin(std::span<const int32_t> prompt) = 0;
+  // Fills `out` (cleared by the caller) with at most max_nodes nodes, most confident first.
+  virtual void propose(const DraftRequest& request, DraftTree& out) = 0;
+  // The context grew by `added` tokens (the last verification's output), now `context`.
+  virtual void observe(std::span<const int32_t> context, int added) = 0;
+  // The request finished (drafters with cross-request memory keep what they learned).
+  virtual void end() {}
+};
+
+// Prompt lookup decoding: continuations that followed earlier occurrences of the longest suffix
+// n-gram (n = max_ngram .. min_ngram) of the context; distinct continuations become branches.
+struct PromptLookupOptions {
+  int max_ngram = 3;
+  int min_ngram = 1;
+  int max_matches = 8;  // most recent occurrences considered per n
+};
+std::unique_ptr<Drafter> make_prompt_lookup_drafter(PromptLookupOptions options = {});
+
+}  // namespace aded

@@ -1,0 +1,286 @@
+// ADED drafting (docs/ADED.md sections 2-3). The search runs over states (a, b) = the last two
+// tokens of a path; a state's successors are the static table's top-k for (a, b) plus the
+// overlay's boosts, normalized to probabilities. Per proposal, merged successor lists are cached
+// and the search tree lives in reused buffers: no allocation per node.
+#include <algorithm>
+#include <cmath>
+#include <queue>
+#include <unordered_map>
+
+#include "aded/aded_drafter.h"
+#include "aded/error.h"
+
+namespace aded {
+
+namespace {
+
+struct Successor {
+  int32_t token;
+  float p;
+};
+
+class AdedDrafter final : public Drafter {
+ public:
+  AdedDrafter(std::shared_ptr<const TrigramTable> table, AdedOptions o, std::shared_ptr<TrigramOverlay> shared)
+      : table_(std::move(table)), o_(o), shared_(std::move(shared)), rng_(o.seed | 1) {
+    if (o_.window < 3) fail("ADED: the adaptation window must be >= 3 tokens");
+    if (o_.iterations < 1 || o_.search_depth < 1 || o_.rollout_depth < 1 || o_.top_paths < 1 || o_.branching < 1)
+      fail("ADED: search parameters must be positive");
+    if (!(o_.c2 > 0)) fail("ADED: c2 must be > 0");
+  }
+
+  std::string_view name() const override { return "aded"; }
+
+  void begin(std::span<const int32_t> prompt) override {
+    request_.clear();
+    adapted_ = 0;
+    adapt(prompt);
+  }
+
+  void observe(std::span<const int32_t> context, int) override { adapt(context); }
+
+  void propose(const DraftRequest& r, DraftTree& out) override {
+    if (r.context.size() < 2 || r.max_nodes < 1) return;
+    cache_.clear();
+    pool_.clear();
+    const int32_t a = r.context[r.context.size() - 2], b = r.context.back();
+    const int depth = std::max(1, r.max_depth);
+    if (o_.search == AdedSearch::Mcts)
+      mcts(a, b, r.max_nodes, depth, out);
+    else
+      best_first(a, b, r.max_nodes, depth, out);
+  }
+
+ private:
+  struct CachedList {
+    uint32_t start, size;
+  };
+  struct Node {
+    int32_t token;
+    int32_t parent;       // index in nodes_, -1 for the root
+    int32_t prev;         // the token before `token` (the state is (prev, token))
+    int32_t first_child;  // children are contiguous
+    int32_t n_children;
+    int32_t depth;
+    float prior;
+    float value;  // total reward
+    int32_t visits;
+    bool expanded;
+  };
+
+  // ------------------------------------------------------------------ adaptation (section 2)
+
+  TrigramOverlay& overlay() { return shared_ ? *shared_ : request_; }
+
+  // Boosts every tri-gram inside the window ending at each newly seen token, as if the tokens had
+  // arrived one per step.
+  void adapt(std::span<const int32_t> context) {
+    if (!o_.adapt) {
+      adapted_ = context.size();
+      return;
+    }
+    for (size_t t = adapted_; t < context.size(); ++t) {
+      const size_t begin = t + 1 >= static_cast<size_t>(o_.window) ? t + 1 - static_cast<size_t>(o_.window) : 0;
+      for (size_t i = begin; i + 2 <= t; ++i)
+        overlay().add(context[i], context[i + 1], context[i + 2], o_.boost_step, o_.boost_cap);
+    }
+    adapted_ = std::max(adapted_, context.size());
+  }
+
+  // ------------------------------------------------------------------------------- successors
+
+  std::span<const Successor> successors(int32_t a, int32_t b) {
+    const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+    auto [it, inserted] = cache_.try_emplace(key, CachedList{0, 0});
+    if (inserted) it->second = merge(a, b);
+    return {pool_.data() + it->second.start, it->second.size};
+  }
+
+  CachedList merge(int32_t a, int32_t b) {
+    const auto start = static_cast<uint32_t>(pool_.size());
+    if (table_) {
+      const auto s = table_->find(a, b);
+      for (uint32_t i = 0; i < s.size; ++i)
+        pool_.push_back({static_cast<int32_t>(s.tokens[i]), static_cast<float>(s.counts[i]) / static_cast<float>(s.total)});
+    }
+    boosts_.clear();
+    if (o_.adapt) overlay().find(a, b, boosts_);
+    for (const auto& e : boosts_) {
+      bool found = false;
+      for (size_t i = start; i < pool_.size(); ++i) {
+        if (pool_[i].token == e.token) {
+          pool_[i].p += e.boost;
+          found = true;
+          break;
+        }
+      }
+      if (!found) pool_.push_back({e.token, e.boost});
+    }
+    const auto end = pool_.end();
+    const auto first = pool_.begin() + start;
+    std::stable_sort(first, end, [](const Successor& x, const Successor& y) { return x.p > y.p; });
+    constexpr size_t kMaxSuccessors = 32;
+    if (pool_.size() - start > kMaxSuccessors) pool_.resize(start + kMaxSuccessors);
+    float total = 0;
+    for (size_t i = start; i < pool_.size(); ++i) total += pool_[i].p;
+    for (size_t i = start; i < pool_.size(); ++i) pool_[i].p /= total;
+    return {start, static_cast<uint32_t>(pool_.size() - start)};
+  }
+
+  // ----------------------------------------------------------------------------- MCTS (PUCT)
+
+  double uniform() {
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    return static_cast<double>(rng_ >> 11) * 0x1.0p-53;
+  }
+
+  void expand(int32_t index) {
+    Node& n = nodes_[static_cast<size_t>(index)];
+    n.expanded = true;
+    const auto succ = successors(n.prev, n.token);
+    const int32_t first = static_cast<int32_t>(nodes_.size());
+    const int32_t depth = n.depth + 1, prev = n.token;
+    for (const auto& s : succ)
+      nodes_.push_back({s.token, index, prev, -1, 0, depth, s.p, 0.0f, 0, false});
+    Node& again = nodes_[static_cast<size_t>(index)];  // nodes_ may have moved
+    again.first_child = first;
+    again.n_children = static_cast<int32_t>(succ.size());
+  }
+
+  int32_t select_child(const Node& parent) const {
+    // Unvisited children first, most probable first (children are sorted by prior).
+    for (int32_t c = parent.first_child; c < parent.first_child + parent.n_children; ++c)
+      if (nodes_[static_cast<size_t>(c)].visits == 0) return c;
+    const double np = parent.visits;
+    const double explore = (o_.c1 + std::log((np + o_.c2 + 1) / o_.c2)) * std::sqrt(np);
+    int32_t best = parent.first_child;
+    double best_score = -1e300;
+    for (int32_t c = parent.first_child; c < parent.first_child + parent.n_children; ++c) {
+      const Node& n = nodes_[static_cast<size_t>(c)];
+      const double visits = n.visits;
+      const double score = n.value / visits + explore * n.prior / (1.0 + visits);
+      if (score > best_score) {
+        best_score = score;
+        best = c;
+      }
+    }
+    return best;
+  }
+
+  // Reward as intended: 1 + the table probability of each token the rollout samples.
+  double rollout(int32_t prev, int32_t token, int depth) {
+    double reward = 1.0;
+    for (int d = depth; d < o_.rollout_depth; ++d) {
+      const auto succ = successors(prev, token);
+      if (succ.empty()) break;
+      double u = uniform(), acc = 0;
+      size_t pick = succ.size() - 1;
+      for (size_t i = 0; i < succ.size(); ++i) {
+        acc += succ[i].p;
+        if (u < acc) {
+          pick = i;
+          break;
+        }
+      }
+      reward += succ[pick].p;
+      prev = token;
+      token = succ[pick].token;
+    }
+    return reward;
+  }
+
+  void mcts(int32_t a, int32_t b, int max_nodes, int max_depth, DraftTree& out) {
+    nodes_.clear();
+    nodes_.push_back({b, -1, a, -1, 0, 0, 1.0f, 0.0f, 0, false});
+    const int search_depth = std::min(o_.search_depth, max_depth);
+    for (int it = 0; it < o_.iterations; ++it) {
+      int32_t index = 0;
+      while (nodes_[static_cast<size_t>(index)].expanded && nodes_[static_cast<size_t>(index)].n_children > 0)
+        index = select_child(nodes_[static_cast<size_t>(index)]);
+      Node& leaf = nodes_[static_cast<size_t>(index)];
+      if (!leaf.expanded && leaf.depth < search_depth) expand(index);
+      const Node& l = nodes_[static_cast<size_t>(index)];
+      const double reward = rollout(l.prev, l.token, l.depth);
+      for (int32_t n = index; n >= 0; n = nodes_[static_cast<size_t>(n)].parent) {
+        nodes_[static_cast<size_t>(n)].visits += 1;
+        nodes_[static_cast<size_t>(n)].value += static_cast<float>(reward);
+      }
+      if (nodes_[0].n_children == 0) return;  // nothing to draft from this state
+    }
+    // Paths to the most visited nodes, each extended by its greedy successor, merged into a trie.
+    order_.clear();
+    for (int32_t i = 1; i < static_cast<int32_t>(nodes_.size()); ++i)
+      if (nodes_[static_cast<size_t>(i)].visits > 0) order_.push_back(i);
+    std::stable_sort(order_.begin(), order_.end(), [&](int32_t x, int32_t y) {
+      return nodes_[static_cast<size_t>(x)].visits > nodes_[static_cast<size_t>(y)].visits;
+    });
+    if (static_cast<int>(order_.size()) > o_.top_paths) order_.resize(static_cast<size_t>(o_.top_paths));
+    const double root_visits = nodes_[0].visits;
+    for (int32_t end : order_) {
+      path_.clear();
+      for (int32_t n = end; n > 0; n = nodes_[static_cast<size_t>(n)].parent) path_.push_back(n);
+      int32_t parent = DraftTree::kRoot;
+      float conf = 1.0f;
+      for (auto it = path_.rbegin(); it != path_.rend(); ++it) {
+        const Node& n = nodes_[static_cast<size_t>(*it)];
+        conf = static_cast<float>(n.visits / root_visits);
+        parent = out.add(parent, n.token, conf);
+      }
+      const Node& last = nodes_[static_cast<size_t>(end)];
+      if (last.depth < max_depth) {
+        const auto succ = successors(last.prev, last.token);
+        if (!succ.empty()) out.add(parent, succ[0].token, conf * succ[0].p);
+      }
+    }
+    out.sort_by_confidence();
+    out.truncate(max_nodes);
+  }
+
+  // ------------------------------------------------------------- best-first by joint score
+
+  void best_first(int32_t a, int32_t b, int max_nodes, int max_depth, DraftTree& out) {
+    struct Candidate {
+      float joint;
+      int32_t parent;  // tree node or kRoot
+      int32_t prev, token;
+      int depth;
+      bool operator<(const Candidate& o) const { return joint < o.joint; }
+    };
+    std::priority_queue<Candidate> queue;
+    const auto push_children = [&](int32_t parent, int32_t prev, int32_t token, float joint, int depth) {
+      const auto succ = successors(prev, token);
+      for (size_t i = 0; i < succ.size() && i < static_cast<size_t>(o_.branching); ++i)
+        queue.push({joint * succ[i].p, parent, token, succ[i].token, depth + 1});
+    };
+    push_children(DraftTree::kRoot, a, b, 1.0f, 0);
+    while (!queue.empty() && out.size() < max_nodes) {
+      const Candidate c = queue.top();
+      queue.pop();
+      const int node = out.add(c.parent, c.token, c.joint);
+      if (c.depth < max_depth) push_children(node, c.prev, c.token, c.joint, c.depth);
+    }
+  }
+
+  std::shared_ptr<const TrigramTable> table_;
+  AdedOptions o_;
+  std::shared_ptr<TrigramOverlay> shared_;
+  TrigramOverlay request_;
+  size_t adapted_ = 0;
+  uint64_t rng_;
+  std::unordered_map<uint64_t, CachedList> cache_;
+  std::vector<Successor> pool_;
+  std::vector<TrigramOverlay::Entry> boosts_;
+  std::vector<Node> nodes_;
+  std::vector<int32_t> order_, path_;
+};
+
+}  // namespace
+
+std::unique_ptr<Drafter> make_aded_drafter(std::shared_ptr<const TrigramTable> table, AdedOptions options,
+                                           std::shared_ptr<TrigramOverlay> shared) {
+  return std::make_unique<AdedDrafter>(std::move(table), options, std::move(shared));
+}
+
+}  // namespace aded

@@ -1,0 +1,230 @@
+#include "aded/trigram_table.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "aded/error.h"
+
+namespace aded {
+
+namespace {
+
+constexpr char kMagic[8] = {'A', 'D', 'E', 'D', 'T', 'R', 'I', '1'};
+constexpr uint32_t kVersion = 1;
+
+struct Header {
+  char magic[8];
+  uint32_t version;
+  uint32_t vocab_size;
+  uint64_t vocab_fingerprint;
+  uint32_t top_k;
+  uint32_t reserved;
+  uint64_t n_keys;
+  uint64_t n_entries;
+  uint64_t corpus_tokens;
+};
+static_assert(sizeof(Header) == 56);
+
+size_t align8(size_t x) { return (x + 7) / 8 * 8; }
+
+struct Layout {
+  size_t keys, offsets, tokens, counts, totals, end;
+};
+
+Layout layout(uint64_t n_keys, uint64_t n_entries) {
+  Layout l{};
+  l.keys = align8(sizeof(Header));
+  l.offsets = l.keys + n_keys * 8;
+  l.tokens = align8(l.offsets + (n_keys + 1) * 4);
+  l.counts = l.tokens + n_entries * 4;
+  l.totals = l.counts + n_entries * 4;
+  l.end = l.totals + n_keys * 4;
+  return l;
+}
+
+}  // namespace
+
+uint64_t vocab_fingerprint(const Vocab& vocab) {
+  XXH64_state_t* state = XXH64_createState();
+  XXH64_reset(state, 0);
+  for (const auto& p : vocab.pieces) {
+    const uint64_t len = p.size();
+    XXH64_update(state, &len, sizeof(len));
+    XXH64_update(state, p.data(), p.size());
+  }
+  const uint64_t h = XXH64_digest(state);
+  XXH64_freeState(state);
+  return h;
+}
+
+std::shared_ptr<const TrigramTable> TrigramTable::open(const std::string& path, const Vocab* vocab, int top_k) {
+  auto t = std::shared_ptr<TrigramTable>(new TrigramTable());
+  t->file_ = MappedFile::open(path);
+  const auto bytes = t->file_->bytes();
+  if (bytes.size() < sizeof(Header)) fail("{}: too small to be an n-gram table ({} bytes)", path, bytes.size());
+  Header h;
+  std::memcpy(&h, bytes.data(), sizeof(h));
+  if (std::memcmp(h.magic, kMagic, 8) != 0) fail("{}: not an aded n-gram table (bad magic)", path);
+  if (h.version != kVersion) fail("{}: n-gram table version {} is not supported (expected {})", path, h.version, kVersion);
+  if (h.n_keys > bytes.size() / 12 || h.n_entries > bytes.size() / 8)
+    fail("{}: corrupt n-gram table (counts larger than the file)", path);
+  const Layout l = layout(h.n_keys, h.n_entries);
+  if (l.end != bytes.size())
+    fail("{}: corrupt or truncated n-gram table ({} bytes, header says {})", path, bytes.size(), l.end);
+  if (vocab) {
+    if (h.vocab_size != static_cast<uint32_t>(vocab->size()) || h.vocab_fingerprint != vocab_fingerprint(*vocab))
+      fail("{}: this n-gram table was built for another vocabulary ({} tokens) than the model's ({} tokens); "
+           "rebuild it with 'aded ngram build -m MODEL'",
+           path, h.vocab_size, vocab->size());
+  }
+  t->keys_ = reinterpret_cast<const uint64_t*>(bytes.data() + l.keys);
+  t->offsets_ = reinterpret_cast<const uint32_t*>(bytes.data() + l.offsets);
+  t->tokens_ = reinterpret_cast<const uint32_t*>(bytes.data() + l.tokens);
+  t->counts_ = reinterpret_cast<const uint32_t*>(bytes.data() + l.counts);
+  t->totals_ = reinterpret_cast<const uint32_t*>(bytes.data() + l.totals);
+  t->n_keys_ = h.n_keys;
+  t->n_entries_ = h.n_entries;
+  t->corpus_tokens_ = h.corpus_tokens;
+  t->vocab_size_ = h.vocab_size;
+  t->stored_top_k_ = h.top_k;
+  t->top_k_ = top_k > 0 ? static_cast<uint32_t>(top_k) : h.top_k;
+  // Validate the structure once, so lookups can trust it.
+  if (t->offsets_[0] != 0 || t->offsets_[h.n_keys] != h.n_entries) fail("{}: corrupt n-gram table (offsets)", path);
+  for (uint64_t k = 0; k < h.n_keys; ++k) {
+    if (t->offsets_[k] > t->offsets_[k + 1]) fail("{}: corrupt n-gram table (offsets not increasing)", path);
+    if (k > 0 && t->keys_[k - 1] >= t->keys_[k]) fail("{}: corrupt n-gram table (keys not sorted)", path);
+  }
+  for (uint64_t e = 0; e < h.n_entries; ++e)
+    if (t->tokens_[e] >= h.vocab_size) fail("{}: corrupt n-gram table (token {} outside the vocabulary)", path, t->tokens_[e]);
+  return t;
+}
+
+TrigramTable::Successors TrigramTable::find(int32_t a, int32_t b) const {
+  const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+  const uint64_t* end = keys_ + n_keys_;
+  const uint64_t* it = std::lower_bound(keys_, end, key);
+  if (it == end || *it != key) return {};
+  const auto k = static_cast<size_t>(it - keys_);
+  const uint32_t begin = offsets_[k];
+  const uint32_t n = std::min(offsets_[k + 1] - begin, top_k_);
+  return {tokens_ + begin, counts_ + begin, n, totals_[k]};
+}
+
+// ------------------------------------------------------------------------------------ builder
+
+TrigramTableBuilder::TrigramTableBuilder(const Tokenizer& tokenizer, int top_k) : tok_(tokenizer), top_k_(top_k) {
+  if (top_k < 1 || top_k > 1024) fail("--top-k must be between 1 and 1024, not {}", top_k);
+  if (tokenizer.size() > (1 << 21)) fail("vocabularies above 2M tokens are not supported by the n-gram table");
+}
+
+void TrigramTableBuilder::add_document(std::string_view text) {
+  if (token_limit_ && tokens_ >= token_limit_) return;
+  const std::vector<int32_t> ids = tok_.encode(text, /*add_bos=*/tok_.bos() >= 0);
+  ++documents_;
+  for (size_t i = 0; i + 2 < ids.size(); ++i) {
+    const auto a = static_cast<uint64_t>(ids[i]), b = static_cast<uint64_t>(ids[i + 1]),
+               c = static_cast<uint64_t>(ids[i + 2]);
+    trigrams_.push_back(a << 42 | b << 21 | c);
+  }
+  tokens_ += ids.size();
+}
+
+void TrigramTableBuilder::add_file(const std::string& path, const std::function<void(size_t, size_t)>& progress) {
+  const auto file = MappedFile::open(path);
+  const std::string_view text(reinterpret_cast<const char*>(file->bytes().data()), file->bytes().size());
+  if (text.empty()) fail("{}: the corpus file is empty", path);
+  if (text.find('\0') != std::string_view::npos) fail("{}: the corpus contains NUL bytes (a binary file?)", path);
+  constexpr std::string_view kSeparator = "# ==== file: ";
+  size_t start = 0;
+  while (start < text.size()) {
+    // The next document ends where a separator line starts.
+    size_t next = text.find(kSeparator, start);
+    while (next != std::string_view::npos && next != 0 && text[next - 1] != '\n') next = text.find(kSeparator, next + 1);
+    if (next == start) {  // skip the separator line itself
+      const size_t eol = text.find('\n', start);
+      start = eol == std::string_view::npos ? text.size() : eol + 1;
+      continue;
+    }
+    const size_t end = next == std::string_view::npos ? text.size() : next;
+    add_document(text.substr(start, end - start));
+    start = end;
+    if (progress) progress(start, text.size());
+    if (token_limit_ && tokens_ >= token_limit_) break;
+  }
+}
+
+TrigramBuildStats TrigramTableBuilder::write(const std::string& path) {
+  const auto start = std::chrono::steady_clock::now();
+  std::sort(trigrams_.begin(), trigrams_.end());
+  constexpr uint64_t kMask = (1u << 21) - 1;
+  std::vector<uint64_t> keys;
+  std::vector<uint32_t> offsets{0}, tokens, counts, totals;
+  std::vector<std::pair<uint32_t, uint32_t>> successors;  // (count, token) of the current key
+  auto flush = [&](uint64_t key) {
+    std::stable_sort(successors.begin(), successors.end(),
+                     [](const auto& x, const auto& y) { return x.first > y.first; });
+    uint64_t total = 0;
+    for (const auto& s : successors) total += s.first;
+    keys.push_back(key);
+    totals.push_back(static_cast<uint32_t>(std::min<uint64_t>(total, UINT32_MAX)));
+    for (size_t i = 0; i < successors.size() && i < static_cast<size_t>(top_k_); ++i) {
+      tokens.push_back(successors[i].second);
+      counts.push_back(successors[i].first);
+    }
+    offsets.push_back(static_cast<uint32_t>(tokens.size()));
+    successors.clear();
+  };
+  for (size_t i = 0; i < trigrams_.size();) {
+    size_t j = i;
+    while (j < trigrams_.size() && trigrams_[j] == trigrams_[i]) ++j;
+    const uint64_t t = trigrams_[i];
+    const uint64_t key = ((t >> 42) & kMask) << 32 | ((t >> 21) & kMask);
+    successors.emplace_back(static_cast<uint32_t>(std::min<size_t>(j - i, UINT32_MAX)), static_cast<uint32_t>(t & kMask));
+    const bool key_ends = j == trigrams_.size() || (((trigrams_[j] >> 42) & kMask) << 32 | ((trigrams_[j] >> 21) & kMask)) != key;
+    if (key_ends) flush(key);
+    i = j;
+  }
+
+  Header h{};
+  std::memcpy(h.magic, kMagic, 8);
+  h.version = kVersion;
+  h.vocab_size = static_cast<uint32_t>(tok_.size());
+  h.vocab_fingerprint = vocab_fingerprint(tok_.vocab());
+  h.top_k = static_cast<uint32_t>(top_k_);
+  h.n_keys = keys.size();
+  h.n_entries = tokens.size();
+  h.corpus_tokens = tokens_;
+  const Layout l = layout(h.n_keys, h.n_entries);
+  std::vector<uint8_t> out(l.end, 0);
+  std::memcpy(out.data(), &h, sizeof(h));
+  std::memcpy(out.data() + l.keys, keys.data(), keys.size() * 8);
+  std::memcpy(out.data() + l.offsets, offsets.data(), offsets.size() * 4);
+  std::memcpy(out.data() + l.tokens, tokens.data(), tokens.size() * 4);
+  std::memcpy(out.data() + l.counts, counts.data(), counts.size() * 4);
+  std::memcpy(out.data() + l.totals, totals.data(), totals.size() * 4);
+  const std::string tmp = path + ".tmp";
+  {
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) fail("{}: cannot create", tmp);
+    const bool ok = std::fwrite(out.data(), 1, out.size(), f) == out.size();
+    if (std::fclose(f) != 0 || !ok) {
+      std::remove(tmp.c_str());
+      fail("{}: write failed", tmp);
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("{}: cannot rename to {}", tmp, path);
+  TrigramBuildStats s;
+  s.documents = documents_;
+  s.tokens = tokens_;
+  s.keys = h.n_keys;
+  s.entries = h.n_entries;
+  s.bytes = out.size();
+  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return s;
+}
+
+}  // namespace aded

@@ -1,0 +1,37 @@
+// Flags that choose and configure speculative decoding (--spec ...), shared by run and bench-spec.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "aded/aded_drafter.h"
+#include "aded/decoding.h"
+#include "aded/drafter.h"
+#include "aded/model.h"
+
+namespace aded::cli {
+
+struct SpecFlags {
+  std::string method = "none";  // none | pld | aded
+  std::string ngram;            // tri-gram table for aded
+  int draft_max = 32;
+  int draft_depth = 8;
+  bool fixed_budget = false;
+  int ngram_top_k = 0;
+  std::string search = "mcts";  // mcts | best-first
+  bool no_adapt = false;
+  bool shared_overlay = false;
+  int iterations = 150;
+  int search_depth = 4;
+};
+
+void add_spec_options(CLI::App& cmd, SpecFlags& f);
+
+// Builds the drafter the flags name for this model (nullptr for "none"); throws InputError for
+// bad combinations (e.g. --spec aded without a table when one is required).
+std::unique_ptr<Drafter> make_drafter(const std::string& method, const SpecFlags& f, const Model& model,
+                                      std::shared_ptr<TrigramOverlay> shared_overlay = nullptr);
+SpeculationOptions speculation_options(const SpecFlags& f, Drafter* drafter, BudgetController* budget = nullptr);
+
+}  // namespace aded::cli
