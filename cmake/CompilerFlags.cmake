@@ -12,3 +12,13 @@ endif()
 
 # Per-ISA kernel files are compiled with these flags and chosen at run time (src/core/cpu_features).
 set(ADED_AVX2_FLAGS -mavx2 -mfma -mf16c)
+
+# libFuzzer builds (fuzz/): instrument the whole build, library included, so the fuzzer sees
+# coverage inside the parsers; only the fuzz targets themselves link the libFuzzer main.
+if(ADED_BUILD_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "ADED_BUILD_FUZZ needs clang++ (use the 'fuzz' preset)")
+  endif()
+  add_compile_options(-fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -88,6 +88,10 @@ TokenizerData read_tokenizer(const std::string& path, int vocab_size) {
   if (max_len <= 0 || max_len > 4096) fail("{}: not a llama2.c tokenizer (max piece length {})", path, max_len);
   TokenizerData t;
   for (int i = 0; i < vocab_size; ++i) {
+    if (pos == bytes.size())
+      fail("{}: the tokenizer has {} tokens but the model's vocabulary has {}: wrong tokenizer for this "
+           "model?",
+           path, i, vocab_size);
     need(8, "a token entry");
     float score;
     int32_t len;
@@ -124,7 +128,9 @@ Llama2cCheckpoint read_llama2c_header(const std::string& path) {
   if (bytes.size() < kHeaderBytes) fail("{}: too small for a llama2.c checkpoint ({} bytes)", path, bytes.size());
   int32_t v[7];
   std::memcpy(v, bytes.data(), sizeof(v));
-  Llama2cCheckpoint h{v[0], v[1], v[2], v[3], v[4], v[5] < 0 ? -v[5] : v[5], v[6], v[5] > 0};
+  // -INT32_MIN overflows: such a vocab_size is out of range anyway.
+  const int32_t vocab = v[5] == std::numeric_limits<int32_t>::min() ? 0 : v[5] < 0 ? -v[5] : v[5];
+  Llama2cCheckpoint h{v[0], v[1], v[2], v[3], v[4], vocab, v[6], v[5] > 0};
   const auto in_range = [](int x, int hi) { return x > 0 && x <= hi; };
   if (!in_range(h.dim, 1 << 16) || !in_range(h.hidden_dim, 1 << 18) || !in_range(h.n_layers, 1024) ||
       !in_range(h.n_heads, 1024) || !in_range(h.n_kv_heads, 1024) || !in_range(h.vocab_size, 1 << 22) ||

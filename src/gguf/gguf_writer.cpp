@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -207,8 +208,10 @@ void GgufWriter::emit(Sink& sink) const {
     t.fill(buffer);
     sink.write(buffer.data(), buffer.size());
     const uint64_t pad = align(sink.written - data_start) - (sink.written - data_start);
+    // Alignments go up to 1 MiB: pad in chunks of the zero block.
     static const uint8_t zeros[4096] = {};
-    sink.write(zeros, pad);
+    for (uint64_t left = pad; left > 0; left -= std::min<uint64_t>(left, sizeof(zeros)))
+      sink.write(zeros, static_cast<size_t>(std::min<uint64_t>(left, sizeof(zeros))));
   }
 }
 

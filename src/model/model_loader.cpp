@@ -54,6 +54,9 @@ class ModelLoader {
     if (c_.dim % c_.n_heads != 0 && !f_.find(key("attention.key_length")))
       fail("{}: embedding_length {} is not a multiple of head_count {}", f_.path(), c_.dim, c_.n_heads);
     c_.head_dim = positive("attention.key_length", static_cast<uint64_t>(c_.dim / c_.n_heads));
+    // Checked before q_dim() multiplies them, in int.
+    if (static_cast<int64_t>(c_.n_heads) * c_.head_dim > (1 << 24))
+      fail("{}: attention of {} heads of size {} is too large", f_.path(), c_.n_heads, c_.head_dim);
     if (f_.find(key("attention.value_length")) && positive("attention.value_length") != c_.head_dim)
       fail("{}: different key and value head sizes are not supported", f_.path());
     if (c_.head_dim % 2 != 0) fail("{}: head size {} is odd", f_.path(), c_.head_dim);
@@ -136,10 +139,11 @@ class ModelLoader {
       c_.tied_output = true;
     }
     if (f_.find_tensor("rope_freqs.weight")) m_.rope_freqs_ = vector("rope_freqs.weight", c_.rope_dim / 2);
-    m_.layers_.resize(static_cast<size_t>(c_.n_layers));
+    // Layers are added as they load: block_count comes from the file, and reserving it up front
+    // would let a tiny file claim millions of layers' worth of memory.
     for (int i = 0; i < c_.n_layers; ++i) {
       const std::string p = "blk." + std::to_string(i) + ".";
-      LayerWeights& l = m_.layers_[static_cast<size_t>(i)];
+      LayerWeights& l = m_.layers_.emplace_back();
       l.attn_norm = vector(p + "attn_norm.weight", c_.dim);
       l.wq = matrix(p + "attn_q.weight", c_.dim, c_.q_dim());
       l.wk = matrix(p + "attn_k.weight", c_.dim, c_.kv_dim());

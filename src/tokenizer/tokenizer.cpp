@@ -7,7 +7,13 @@
 namespace aded {
 
 std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& file) {
-  return from_vocab(Vocab::from_gguf(file));
+  Vocab vocab = Vocab::from_gguf(file);
+  try {
+    return from_vocab(std::move(vocab));
+  } catch (const InputError& e) {
+    // Building the tokenizer (merges, pre-tokenizer) does not know the file: name it here.
+    fail("{}: {}", file.path(), e.what());
+  }
 }
 
 std::unique_ptr<Tokenizer> Tokenizer::from_vocab(Vocab vocab) {

@@ -20,5 +20,6 @@ Command add_quantize(CLI::App& app);
 Command add_gen_model(CLI::App& app);
 Command add_bench(CLI::App& app);
 Command add_ngram(CLI::App& app);
+Command add_bench_spec(CLI::App& app);
 
 }  // namespace aded::cli

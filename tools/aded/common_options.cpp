@@ -1,5 +1,6 @@
 #include "common_options.h"
 
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -9,12 +10,23 @@
 
 namespace aded::cli {
 
+CLI::Validator int_range(int lo, int hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        int value = 0;
+        if (!CLI::detail::lexical_cast(text, value)) return fmt::format("'{}' is not an integer", text);
+        if (value < lo || value > hi) return fmt::format("{} is out of range ({} to {})", value, lo, hi);
+        return {};
+      },
+      fmt::format("INT in [{} - {}]", lo, hi));
+}
+
 void add_model_options(CLI::App& cmd, ModelOptions& o, bool model_required) {
   auto* m = cmd.add_option("-m,--model", o.path, "GGUF model file");
   if (model_required) m->required();
-  cmd.add_option("-t,--threads", o.threads, "threads (default: all cores)")->check(CLI::Range(1, 1024));
+  cmd.add_option("-t,--threads", o.threads, "threads (default: all cores)")->check(int_range(1, 1024));
   cmd.add_option("-c,--ctx-size", o.ctx, "context size in tokens (default: the model's, at most 4096)")
-      ->check(CLI::Range(1, 1 << 22));
+      ->check(int_range(1, 1 << 22));
 }
 
 void add_sampling_options(CLI::App& cmd, SamplingParams& s) {
@@ -38,6 +50,9 @@ ContextOptions context_options(const ModelOptions& o) {
 }
 
 std::string read_text_file(const std::string& path) {
+  std::error_code ec;
+  // An ifstream opens a directory without complaint and reads nothing from it.
+  if (std::filesystem::is_directory(path, ec)) fail("{}: is a directory, not a prompt file", path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("{}: cannot open the prompt file", path);
   std::ostringstream ss;

@@ -17,6 +17,9 @@ struct ModelOptions {
   int ctx = 0;
 };
 
+// An integer flag value in [lo, hi]; unlike CLI::Range it tells "not a number" from "out of range".
+CLI::Validator int_range(int lo, int hi);
+
 void add_model_options(CLI::App& cmd, ModelOptions& o, bool model_required = true);
 void add_sampling_options(CLI::App& cmd, SamplingParams& s);
 std::shared_ptr<const Model> load_model(const ModelOptions& o);

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   add(aded::cli::add_gen_model);
   add(aded::cli::add_bench);
   add(aded::cli::add_ngram);
+  add(aded::cli::add_bench_spec);
 
   try {
     app.parse(argc, argv);

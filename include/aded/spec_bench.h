@@ -1,0 +1,72 @@
+// The speculative-decoding benchmark protocol of docs/BENCH.md: prompts from Spec-Bench or
+// HumanEval jsonl files, every method run on every prompt (interleaved, so drift hits all alike),
+// greedy, one warm-up prompt, every speculative output compared with plain decoding.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "aded/context.h"
+#include "aded/decoding.h"
+#include "aded/drafter.h"
+
+namespace aded {
+
+struct BenchPrompt {
+  std::string id;
+  std::string category;
+  std::string text;
+};
+
+// Reads a .jsonl or .jsonl.gz file; each line needs "turns" (first turn used) or "prompt";
+// "category" (default: the file's folder name) and "question_id"/"task_id" are optional.
+std::vector<BenchPrompt> read_bench_prompts(const std::string& path);
+
+struct MethodTotals {
+  int prompts = 0;
+  int64_t tokens = 0, steps = 0, nodes_verified = 0;
+  double seconds = 0, decode_seconds = 0, draft_seconds = 0, verify_seconds = 0;
+  bool identical = true;
+
+  void add(const DecodingStats& s, double wall_seconds, bool same_as_plain);
+  double tokens_per_second() const { return seconds > 0 ? static_cast<double>(tokens) / seconds : 0; }
+  double decode_tokens_per_second() const;
+  double tokens_per_step() const;
+  double draft_ms_per_step() const { return steps ? 1e3 * draft_seconds / static_cast<double>(steps) : 0; }
+  double verify_ms_per_step() const { return steps ? 1e3 * verify_seconds / static_cast<double>(steps) : 0; }
+};
+
+struct PromptResult {
+  std::string id, category;
+  std::map<std::string, MethodTotals> methods;
+};
+
+struct SpecBenchResult {
+  std::vector<std::string> methods;
+  std::vector<PromptResult> prompts;
+  std::map<std::string, std::map<std::string, MethodTotals>> by_category;  // category -> method
+  std::map<std::string, MethodTotals> overall;
+  bool all_identical = true;
+  std::vector<std::string> mismatches;  // "prompt id: method"
+};
+
+struct MethodSetup {
+  std::string name;
+  std::unique_ptr<Drafter> drafter;  // nullptr for plain decoding
+  SpeculationOptions options;        // drafter/budget filled in by the runner
+};
+
+struct SpecBenchOptions {
+  int max_new_tokens = 256;
+  bool warmup = true;
+  std::function<void(size_t done, size_t total, const std::string& what)> progress;
+};
+
+// methods[0] must be plain decoding ("none"): the reference every output is compared with.
+SpecBenchResult run_spec_bench(Context& ctx, const Tokenizer& tokenizer, std::vector<MethodSetup>& methods,
+                               const std::vector<BenchPrompt>& prompts, const SpecBenchOptions& options);
+
+}  // namespace aded

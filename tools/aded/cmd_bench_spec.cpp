@@ -1,0 +1,189 @@
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "aded/error.h"
+#include "aded/spec_bench.h"
+#include "commands.h"
+#include "common_options.h"
+#include "spec_options.h"
+
+namespace aded::cli {
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, sep))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+nlohmann::json totals_json(const MethodTotals& t, const MethodTotals& plain) {
+  return {{"prompts", t.prompts},
+          {"tokens", t.tokens},
+          {"seconds", t.seconds},
+          {"tokens_per_s", t.tokens_per_second()},
+          {"decode_tokens_per_s", t.decode_tokens_per_second()},
+          {"speedup", plain.tokens_per_second() > 0 ? t.tokens_per_second() / plain.tokens_per_second() : 0},
+          {"tokens_per_step", t.tokens_per_step()},
+          {"nodes_verified_per_step", t.steps ? static_cast<double>(t.nodes_verified) / static_cast<double>(t.steps) : 0},
+          {"draft_ms", t.draft_ms_per_step()},
+          {"verify_ms", t.verify_ms_per_step()},
+          {"identical", t.identical}};
+}
+
+void print_table(const SpecBenchResult& r) {
+  fmt::print("| category | method | prompts | tokens | tokens/s | speedup | decode tokens/s | tokens/step | draft ms/step | "
+             "verify ms/step | identical |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
+  auto rows = [&](const std::string& category, const std::map<std::string, MethodTotals>& by_method) {
+    const MethodTotals& plain = by_method.at(r.methods[0]);
+    for (const auto& name : r.methods) {
+      const MethodTotals& t = by_method.at(name);
+      fmt::print("| {} | {} | {} | {} | {:.1f} | {:.2f}x | {:.1f} | {:.2f} | {:.3f} | {:.2f} | {} |\n", category, name,
+                 t.prompts, t.tokens, t.tokens_per_second(), t.tokens_per_second() / plain.tokens_per_second(),
+                 t.decode_tokens_per_second(), t.tokens_per_step(), t.draft_ms_per_step(), t.verify_ms_per_step(),
+                 t.identical ? "yes" : "NO");
+    }
+  };
+  for (const auto& [category, by_method] : r.by_category) rows(category, by_method);
+  if (r.by_category.size() > 1) rows("overall", r.overall);
+}
+
+// Grouped bars per category: speedup (left) and tokens per step (right).
+std::string svg_plot(const SpecBenchResult& r) {
+  std::vector<std::string> categories;
+  for (const auto& [c, m] : r.by_category) categories.push_back(c);
+  if (r.by_category.size() > 1) categories.push_back("overall");
+  const auto totals = [&](const std::string& c) -> const std::map<std::string, MethodTotals>& {
+    return c == "overall" ? r.overall : r.by_category.at(c);
+  };
+  const char* colors[] = {"#9e9e9e", "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"};
+  const int group = static_cast<int>(r.methods.size()) * 18 + 20, panel_w = 60 + group * static_cast<int>(categories.size());
+  const int h = 300, top = 40, base = 240;
+  std::ostringstream s;
+  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << 2 * panel_w + 40 << "' height='" << h + 30
+    << "' font-family='sans-serif' font-size='11'>\n<rect width='100%' height='100%' fill='white'/>\n";
+  for (int panel = 0; panel < 2; ++panel) {
+    const int x0 = 20 + panel * (panel_w + 20);
+    double vmax = 1;
+    for (const auto& c : categories)
+      for (const auto& m : r.methods) {
+        const auto& t = totals(c).at(m);
+        const double v = panel == 0 ? t.tokens_per_second() / totals(c).at(r.methods[0]).tokens_per_second() : t.tokens_per_step();
+        vmax = std::max(vmax, v);
+      }
+    s << "<text x='" << x0 + 40 << "' y='20' font-size='13'>" << (panel == 0 ? "speedup vs plain decoding" : "tokens per step")
+      << "</text>\n<line x1='" << x0 + 40 << "' y1='" << base << "' x2='" << x0 + panel_w << "' y2='" << base << "' stroke='black'/>\n";
+    for (int tick = 0; tick <= 4; ++tick) {
+      const double v = vmax * tick / 4;
+      const double y = base - (base - top) * tick / 4.0;
+      s << "<text x='" << x0 + 35 << "' y='" << y + 4 << "' text-anchor='end'>" << fmt::format("{:.1f}", v) << "</text>\n";
+    }
+    for (size_t c = 0; c < categories.size(); ++c) {
+      const int gx = x0 + 50 + static_cast<int>(c) * group;
+      for (size_t m = 0; m < r.methods.size(); ++m) {
+        const auto& t = totals(categories[c]).at(r.methods[m]);
+        const double v = panel == 0 ? t.tokens_per_second() / totals(categories[c]).at(r.methods[0]).tokens_per_second()
+                                    : t.tokens_per_step();
+        const double bh = (base - top) * v / vmax;
+        s << "<rect x='" << gx + static_cast<int>(m) * 18 << "' y='" << base - bh << "' width='16' height='" << bh
+          << "' fill='" << colors[m % 6] << "'><title>" << r.methods[m] << ": " << fmt::format("{:.2f}", v) << "</title></rect>\n";
+      }
+      s << "<text x='" << gx + group / 2 - 10 << "' y='" << base + 14 << "' text-anchor='middle'>" << categories[c] << "</text>\n";
+    }
+  }
+  for (size_t m = 0; m < r.methods.size(); ++m)
+    s << "<rect x='" << 60 + 90 * m << "' y='" << h << "' width='12' height='12' fill='" << colors[m % 6] << "'/><text x='"
+      << 76 + 90 * m << "' y='" << h + 10 << "'>" << r.methods[m] << "</text>\n";
+  s << "</svg>\n";
+  return s.str();
+}
+
+}  // namespace
+
+Command add_bench_spec(CLI::App& app) {
+  struct Options {
+    ModelOptions model;
+    std::string prompts, methods = "none,pld,aded", json, plot;
+    int n = 256;
+    int limit = 0;
+    SpecFlags spec;
+    bool shared_overlay = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("bench-spec", "Benchmark speculative decoding methods side by side (docs/BENCH.md)");
+  add_model_options(*cmd, o->model);
+  cmd->add_option("--prompts", o->prompts, "prompts: Spec-Bench or HumanEval .jsonl(.gz)")->required();
+  cmd->add_option("--methods", o->methods, "comma-separated: none, pld, aded (none is always run first)")->capture_default_str();
+  cmd->add_option("-n,--n-predict", o->n, "new tokens per prompt")->check(CLI::Range(1, 1 << 16))->capture_default_str();
+  cmd->add_option("--limit", o->limit, "first K prompts only (0: all)")->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("--json", o->json, "write results as JSON");
+  cmd->add_option("--plot", o->plot, "write an SVG plot of speedup and tokens/step per category");
+  add_spec_options(*cmd, o->spec);
+  return {cmd, [o] {
+    auto prompts = read_bench_prompts(o->prompts);
+    if (o->limit > 0 && static_cast<size_t>(o->limit) < prompts.size()) prompts.resize(static_cast<size_t>(o->limit));
+    auto model = load_model(o->model);
+    ContextOptions copts = context_options(o->model);
+    if (copts.n_ctx == 0) copts.n_ctx = model->config().ctx_train;
+    Context ctx(model, copts);
+    std::vector<std::string> names = {"none"};
+    for (const auto& m : split(o->methods, ','))
+      if (m != "none") names.push_back(m);
+    std::vector<MethodSetup> methods;
+    std::vector<std::unique_ptr<BudgetController>> budgets;
+    for (const auto& name : names) {
+      MethodSetup m;
+      m.name = name;
+      m.drafter = make_drafter(name, o->spec, *model);
+      budgets.push_back(std::make_unique<BudgetController>(o->spec.draft_max));
+      m.options = speculation_options(o->spec, nullptr, budgets.back().get());
+      methods.push_back(std::move(m));
+    }
+    SpecBenchOptions bo;
+    bo.max_new_tokens = o->n;
+    bo.progress = [](size_t done, size_t total, const std::string& what) {
+      const int width = 30;
+      const int filled = total ? static_cast<int>(width * done / total) : width;
+      fmt::print(stderr, "\r\033[K[{}{}] {}/{} {}", std::string(static_cast<size_t>(filled), '#'),
+                 std::string(static_cast<size_t>(width - filled), ' '), done, total, what);
+      if (done == total) fmt::print(stderr, "\n");
+    };
+    const SpecBenchResult r = run_spec_bench(ctx, model->tokenizer(), methods, prompts, bo);
+    fmt::print("model: {} | prompts: {} ({}) | new tokens: {} | threads: {} | greedy\n\n", o->model.path, prompts.size(),
+               o->prompts, o->n, ctx.pool().size());
+    print_table(r);
+    if (!o->json.empty()) {
+      nlohmann::json j;
+      j["model"] = o->model.path;
+      j["prompts_file"] = o->prompts;
+      j["new_tokens"] = o->n;
+      j["threads"] = ctx.pool().size();
+      j["methods"] = r.methods;
+      j["identical"] = r.all_identical;
+      j["mismatches"] = r.mismatches;
+      for (const auto& name : r.methods) j["overall"][name] = totals_json(r.overall.at(name), r.overall.at(r.methods[0]));
+      for (const auto& [c, by] : r.by_category)
+        for (const auto& name : r.methods) j["categories"][c][name] = totals_json(by.at(name), by.at(r.methods[0]));
+      for (const auto& p : r.prompts) {
+        nlohmann::json pj{{"id", p.id}, {"category", p.category}};
+        for (const auto& name : r.methods) pj[name] = totals_json(p.methods.at(name), p.methods.at(r.methods[0]));
+        j["prompts"].push_back(pj);
+      }
+      std::ofstream(o->json) << j.dump(2) << "\n";
+    }
+    if (!o->plot.empty()) std::ofstream(o->plot) << svg_plot(r);
+    if (!r.all_identical) {
+      std::string list;
+      for (const auto& m : r.mismatches) list += (list.empty() ? "" : ", ") + m;
+      fail("speculative output differs from plain decoding (a bug): {}", list);
+    }
+    return 0;
+  }};
+}
+
+}  // namespace aded::cli
