@@ -48,6 +48,8 @@ std::vector<int32_t> generate(Context& ctx, const std::vector<int32_t>& prompt, 
   seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   stats = session.stats();
   if (static_cast<int>(out.size()) > n) out.resize(static_cast<size_t>(n));
+  // Speculative steps can overshoot the budget; count only the tokens every method produced.
+  stats.generated = static_cast<int>(out.size());
   return out;
 }
 

@@ -129,7 +129,15 @@ Command add_bench_spec(CLI::App& app) {
     if (o->limit > 0 && static_cast<size_t>(o->limit) < prompts.size()) prompts.resize(static_cast<size_t>(o->limit));
     auto model = load_model(o->model);
     ContextOptions copts = context_options(o->model);
-    if (copts.n_ctx == 0) copts.n_ctx = model->config().ctx_train;
+    if (copts.n_ctx == 0) {
+      // Room for the longest prompt, its new tokens and a full draft tree.
+      size_t longest = 0;
+      for (const auto& p : prompts) longest = std::max(longest, model->tokenizer().encode(p.text, true).size());
+      copts.n_ctx = static_cast<int>(longest) + o->n + o->spec.draft_max + 2;
+      if (copts.n_ctx > model->config().ctx_train)
+        fmt::print(stderr, "note: context {} exceeds the model's training context {}\n", copts.n_ctx,
+                   model->config().ctx_train);
+    }
     Context ctx(model, copts);
     std::vector<std::string> names = {"none"};
     for (const auto& m : split(o->methods, ','))

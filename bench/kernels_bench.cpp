@@ -1,0 +1,60 @@
+// Micro-benchmarks of the matrix kernels, one thread: FLOP/s and weight bytes/s per type and batch.
+//   build/release/bin/aded_microbench --benchmark_filter=MatMul
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/kernels/kernels.h"
+#include "core/quant/quant.h"
+
+namespace {
+
+using aded::TensorType;
+namespace k = aded::kernels;
+
+void BM_MatMul(benchmark::State& state) {
+  const auto type = static_cast<TensorType>(state.range(0));
+  const int n = static_cast<int>(state.range(1));
+  const int64_t N = state.range(2), K = state.range(3);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const size_t w_stride = *aded::row_bytes(type, K);
+  std::vector<uint8_t> w(w_stride * static_cast<size_t>(N));
+  std::vector<float> row(static_cast<size_t>(K));
+  for (int64_t j = 0; j < N; ++j) {
+    for (auto& v : row) v = dist(rng);
+    aded::quant::quantize_row(type, row.data(), w.data() + static_cast<size_t>(j) * w_stride, K);
+  }
+  std::vector<float> x(static_cast<size_t>(n * K));
+  for (auto& v : x) v = dist(rng);
+  const auto& kt = k::best_kernels();
+  const auto format = k::input_format(type);
+  const size_t x_stride = k::input_row_bytes(format, K);
+  std::vector<uint8_t> input(x_stride * static_cast<size_t>(n));
+  if (format == k::InputFormat::Q8)
+    kt.quantize_q8(x.data(), static_cast<size_t>(K), n, K, input.data(), x_stride);
+  else
+    for (int r = 0; r < n; ++r) std::memcpy(input.data() + r * x_stride, x.data() + r * K, static_cast<size_t>(K) * 4);
+  std::vector<float> y(static_cast<size_t>(n * N));
+  const k::MatMulArgs args{type, w.data(), w_stride, K, input.data(), x_stride, n, y.data(), static_cast<size_t>(N)};
+  for (auto _ : state) {
+    kt.matmul(args, 0, N);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOPs"] = benchmark::Counter(2.0 * static_cast<double>(N * K * n), benchmark::Counter::kIsIterationInvariantRate,
+                                                benchmark::Counter::kIs1000);
+  state.counters["wGBs"] = benchmark::Counter(static_cast<double>(w.size()), benchmark::Counter::kIsIterationInvariantRate,
+                                              benchmark::Counter::kIs1000);
+  state.SetLabel(std::string(aded::tensor_type_name(type)) + " " + kt.name);
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
+  for (auto type : {TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K, TensorType::Q6_K})
+    for (int n : {1, 4, 16, 64}) b->Args({static_cast<int64_t>(type), n, 2048, 768});
+}
+
+BENCHMARK(BM_MatMul)->Apply(shapes)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
