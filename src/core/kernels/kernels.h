@@ -29,10 +29,15 @@ InputFormat input_format(TensorType weight_type);
 // Bytes of one prepared activation row of K elements (a multiple of 32 bytes).
 size_t input_row_bytes(InputFormat format, int64_t K);
 
-// Q8 activation row layout: K int8 values, then K/32 float scales.
+// Q8 activation row layout: K int8 values, then K/32 float scales, then for every block the eight
+// lane sums x[32b + 4l] + ... + x[32b + 4l + 3] as int32 (kernels with unsigned weights use them
+// to undo the weights' offset: sum (q - 8) x = sum q x - 8 sum x, exactly, lane by lane).
 inline const int8_t* q8_values(const uint8_t* row) { return reinterpret_cast<const int8_t*>(row); }
 inline const float* q8_scales(const uint8_t* row, int64_t K) {
   return reinterpret_cast<const float*>(row + K);
+}
+inline const int32_t* q8_lane_sums(const uint8_t* row, int64_t K) {
+  return reinterpret_cast<const int32_t*>(row + K + K / 32 * 4);
 }
 
 struct MatMulArgs {

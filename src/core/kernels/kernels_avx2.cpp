@@ -136,9 +136,16 @@ void float_matmul(const MatMulArgs& args, const uint8_t* w_base, size_t w_stride
 
 // ------------------------------------------------- symmetric 32-blocks (Q8_0, Q4_0, Q5_0) x Q8
 
-// 32 signed weights of block b, in element order.
+// The 32 weights of block b in element order: signed for Q8_0; for Q4_0/Q5_0 the stored
+// unsigned values q, whose true value is q - offset (kOffsetShift = log2 offset).
 template <TensorType T>
 inline __m256i unpack(const uint8_t* row, int64_t b);
+template <TensorType T>
+constexpr int kOffsetShift = -1;  // signed weights
+template <>
+constexpr int kOffsetShift<TensorType::Q4_0> = 3;
+template <>
+constexpr int kOffsetShift<TensorType::Q5_0> = 4;
 
 template <>
 inline __m256i unpack<TensorType::Q8_0>(const uint8_t* row, int64_t b) {
@@ -146,13 +153,16 @@ inline __m256i unpack<TensorType::Q8_0>(const uint8_t* row, int64_t b) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qs));
 }
 
+// Low nibbles are elements 0..15, high nibbles 16..31: the same 16 bytes in both lanes, the upper
+// lane shifted right by 4.
+inline __m256i nibbles(const uint8_t* qs) {
+  const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+  return _mm256_and_si256(_mm256_srlv_epi64(both, _mm256_set_epi64x(4, 4, 0, 0)), _mm256_set1_epi8(0x0F));
+}
+
 template <>
 inline __m256i unpack<TensorType::Q4_0>(const uint8_t* row, int64_t b) {
-  const auto* blk = reinterpret_cast<const quant::BlockQ4_0*>(row) + b;
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->qs));
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-  const __m256i nib = _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-  return _mm256_sub_epi8(nib, _mm256_set1_epi8(8));
+  return nibbles((reinterpret_cast<const quant::BlockQ4_0*>(row) + b)->qs);
 }
 
 // 0xFF in byte i when bit i of bits is set.
@@ -167,13 +177,10 @@ inline __m256i expand_bits(uint32_t bits) {
 template <>
 inline __m256i unpack<TensorType::Q5_0>(const uint8_t* row, int64_t b) {
   const auto* blk = reinterpret_cast<const quant::BlockQ5_0*>(row) + b;
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->qs));
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-  const __m256i nib = _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
   uint32_t qh;
   std::memcpy(&qh, blk->qh, 4);
   const __m256i high = _mm256_and_si256(expand_bits(qh), _mm256_set1_epi8(0x10));
-  return _mm256_sub_epi8(_mm256_or_si256(nib, high), _mm256_set1_epi8(16));
+  return _mm256_or_si256(nibbles(blk->qs), high);
 }
 
 template <TensorType T>
@@ -186,26 +193,39 @@ inline float block_scale(const uint8_t* row, int64_t b) {
 
 template <TensorType T, int RW, int RX>
 inline void q8_tile(const uint8_t* const* w, const uint8_t* const* x, int64_t K, float* out[RX], int64_t j) {
+  constexpr bool kSigned = kOffsetShift<T> < 0;
   __m256 acc[RW][RX];
   for (int a = 0; a < RW; ++a)
     for (int c = 0; c < RX; ++c) acc[a][c] = _mm256_setzero_ps();
   const __m256i ones = _mm256_set1_epi16(1);
   const float* xd[RX];
-  for (int c = 0; c < RX; ++c) xd[c] = q8_scales(x[c], K);
+  const int32_t* xs[RX];
+  for (int c = 0; c < RX; ++c) {
+    xd[c] = q8_scales(x[c], K);
+    xs[c] = q8_lane_sums(x[c], K);
+  }
   for (int64_t b = 0; b < K / 32; ++b) {
     __m256i wv[RW], wabs[RW];
     float dw[RW];
     for (int a = 0; a < RW; ++a) {
       wv[a] = unpack<T>(w[a], b);
-      wabs[a] = _mm256_abs_epi8(wv[a]);
+      if constexpr (kSigned) wabs[a] = _mm256_abs_epi8(wv[a]);
       dw[a] = block_scale<T>(w[a], b);
     }
     for (int c = 0; c < RX; ++c) {
       const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q8_values(x[c]) + 32 * b));
       const float dx = xd[c][b];
+      __m256i offset_sums = _mm256_setzero_si256();
+      if constexpr (!kSigned)
+        offset_sums = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[c] + 8 * b)),
+                                        kSigned ? 0 : kOffsetShift<T>);
       for (int a = 0; a < RW; ++a) {
-        const __m256i prod = _mm256_maddubs_epi16(wabs[a], _mm256_sign_epi8(xv, wv[a]));
-        const __m256i isum = _mm256_madd_epi16(prod, ones);
+        __m256i isum;
+        if constexpr (kSigned) {
+          isum = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs[a], _mm256_sign_epi8(xv, wv[a])), ones);
+        } else {  // sum (q - offset) x = sum q x - offset sum x, lane by lane, exactly
+          isum = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(wv[a], xv), ones), offset_sums);
+        }
         acc[a][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(dw[a] * dx), acc[a][c]);
       }
     }
@@ -291,6 +311,7 @@ void quantize_q8_avx2(const float* x, size_t ldx, int n, int64_t K, uint8_t* out
     const float* xr = x + static_cast<size_t>(r) * ldx;
     auto* q = reinterpret_cast<int8_t*>(out + static_cast<size_t>(r) * stride);
     auto* d = reinterpret_cast<float*>(out + static_cast<size_t>(r) * stride + K);
+    auto* sums = reinterpret_cast<int32_t*>(out + static_cast<size_t>(r) * stride + K + K / 32 * 4);
     for (int64_t b = 0; b < K / 32; ++b) {
       __m256 v[4];
       __m256 m = _mm256_setzero_ps();
@@ -314,6 +335,10 @@ void quantize_q8_avx2(const float* x, size_t ldx, int n, int64_t K, uint8_t* out
       __m256i b8 = _mm256_packs_epi16(s01, s23);
       b8 = _mm256_permutevar8x32_epi32(b8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * b), b8);
+      // Lane sums: pairs of bytes (maddubs with ones), then pairs of pairs.
+      const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), b8);
+      const __m256i quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + 8 * b), quads);
     }
   }
 }

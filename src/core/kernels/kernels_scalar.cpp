@@ -120,7 +120,7 @@ InputFormat input_format(TensorType t) {
 
 size_t input_row_bytes(InputFormat format, int64_t K) {
   const size_t bytes = format == InputFormat::F32 ? static_cast<size_t>(K) * 4
-                                                  : static_cast<size_t>(K) + static_cast<size_t>(K / 32) * 4;
+                                                  : static_cast<size_t>(K) + static_cast<size_t>(K / 32) * (4 + 32);
   return (bytes + 31) / 32 * 32;
 }
 
@@ -136,6 +136,10 @@ void quantize_q8_row_reference(const float* x, int64_t K, uint8_t* out) {
     for (int i = 0; i < 32; ++i)
       q[32 * b + i] = static_cast<int8_t>(std::nearbyint(x[32 * b + i] * inv));
   }
+  auto* sums = reinterpret_cast<int32_t*>(out + K + K / 32 * 4);
+  for (int64_t b = 0; b < K / 32; ++b)
+    for (int l = 0; l < 8; ++l)
+      sums[8 * b + l] = q[32 * b + 4 * l] + q[32 * b + 4 * l + 1] + q[32 * b + 4 * l + 2] + q[32 * b + 4 * l + 3];
 }
 
 const KernelTable& scalar_kernels() {
