@@ -31,6 +31,8 @@ class DraftTree {
 
   // Keeps the first n nodes (valid because parents come first).
   void truncate(int n);
+  // Drops every node deeper than max_depth.
+  void limit_depth(int max_depth);
   // Reorders nodes by decreasing confidence, parents still first (stable for equal confidences).
   void sort_by_confidence();
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace aded {
@@ -26,8 +27,9 @@ class ThreadPool {
       fn(0, 1);
       return;
     }
-    auto trampoline = [](void* ctx, int t, int n) { (*static_cast<Fn*>(ctx))(t, n); };
-    dispatch(trampoline, &fn);
+    using F = std::remove_reference_t<Fn>;
+    auto trampoline = [](void* ctx, int t, int n) { (*static_cast<F*>(ctx))(t, n); };
+    dispatch(trampoline, const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
   // Splits [0, n) into contiguous chunks whose boundaries are multiples of grain.

@@ -224,7 +224,7 @@ void Context::forward(const Batch& b) {
     // Attention: one task per (token, head).
     const int group = c.n_heads / c.n_kv_heads;
     const int64_t tasks = static_cast<int64_t>(n) * c.n_heads;
-    pool_->run([&](int t, int nt) {
+    const auto attention = [&](int t, int nt) {
       int64_t begin, end;
       ThreadPool::split(tasks, 1, t, nt, begin, end);
       float* scores = s.scores.data() + static_cast<size_t>(t) * static_cast<size_t>(n_ctx_);
@@ -238,7 +238,12 @@ void Context::forward(const Batch& b) {
                     std::span<const int32_t>(b.mask.cells.data() + lo, hi - lo), scores,
                     s.att.data() + i * qd + static_cast<size_t>(h) * static_cast<size_t>(c.head_dim));
       }
-    });
+    };
+    // Small attention (few keys, small heads) is not worth waking the other threads.
+    if (tasks * (n_past_ + n) * c.head_dim < (1 << 15))
+      attention(0, 1);
+    else
+      pool_->run(attention);
 
     s.input.reset(s.att.data(), qd, n, c.q_dim());
     const MatMulJob out_proj[] = {{&w.wo, s.proj.data(), dim}};

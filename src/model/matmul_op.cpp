@@ -44,9 +44,11 @@ void run_matmuls(ThreadPool& pool, const kernels::KernelTable& kt, PreparedInput
     args[i] = input.args_for(*jobs[i].w, kt, jobs[i].y, jobs[i].ldy);
     total += jobs[i].w->rows;
   }
-  // Rows of all jobs form one range; each thread takes a contiguous slice of it.
+  // Rows of all jobs form one range; each thread takes a contiguous slice of it. Products too
+  // small to pay for waking the other threads run on the calling thread.
   constexpr int64_t kGrain = 16;
-  pool.run([&](int t, int nt) {
+  constexpr int64_t kMinParallelWork = 1 << 17;  // multiply-adds
+  const auto work = [&](int t, int nt) {
     int64_t begin, end;
     ThreadPool::split(total, kGrain, t, nt, begin, end);
     int64_t base = 0;
@@ -56,7 +58,11 @@ void run_matmuls(ThreadPool& pool, const kernels::KernelTable& kt, PreparedInput
       if (lo < hi) kt.matmul(args[i], lo - base, hi - base);
       base += rows;
     }
-  });
+  };
+  if (total * input.width() * input.rows() < kMinParallelWork)
+    work(0, 1);
+  else
+    pool.run(work);
 }
 
 }  // namespace aded

@@ -100,7 +100,7 @@ class AdedDrafter final : public Drafter {
     const auto start = static_cast<uint32_t>(pool_.size());
     if (table_) {
       const auto s = table_->find(a, b);
-      for (uint32_t i = 0; i < s.size; ++i)
+      for (uint32_t i = 0; i < s.size && s.total > 0; ++i)
         pool_.push_back({static_cast<int32_t>(s.tokens[i]), static_cast<float>(s.counts[i]) / static_cast<float>(s.total)});
     }
     boosts_.clear();

@@ -28,7 +28,7 @@ bool BudgetController::has_costs() const { return cost_.size() > 1 && cost_[1] >
 
 double BudgetController::cost(int n) const {
   if (static_cast<size_t>(n) < cost_.size() && cost_[static_cast<size_t>(n)] > 0) return cost_[static_cast<size_t>(n)];
-  // Linear interpolation between the nearest measured sizes (flat beyond the ends).
+  // Linear interpolation between the nearest measured sizes; beyond the largest, proportional to n.
   int lo = n, hi = n;
   while (lo > 1 && (static_cast<size_t>(lo) >= cost_.size() || cost_[static_cast<size_t>(lo)] == 0)) --lo;
   while (static_cast<size_t>(hi) < cost_.size() && cost_[static_cast<size_t>(hi)] == 0) ++hi;

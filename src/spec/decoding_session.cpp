@@ -95,6 +95,7 @@ bool DecodingSession::step(std::vector<int32_t>& out) {
     const auto draft_start = Clock::now();
     DraftRequest request{sequence_, std::min(spec_.max_nodes, room - 1), spec_.max_depth};
     spec_.drafter->propose(request, tree_);
+    tree_.limit_depth(spec_.max_depth);  // drafters are trusted for speed, not for limits
     tree_.truncate(std::min(budget_->choose(tree_), room - 1));
     stats_.draft_seconds += seconds_since(draft_start);
   }

@@ -1,6 +1,7 @@
 #include "aded/draft_tree.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "aded/error.h"
@@ -36,7 +37,7 @@ int DraftTree::add(int32_t parent, int32_t token, float confidence, bool allow_d
   tokens_.push_back(token);
   parents_.push_back(parent);
   depths_.push_back(parent == kRoot ? 1 : depths_[static_cast<size_t>(parent)] + 1);
-  confidence_.push_back(std::clamp(confidence, 0.0f, 1.0f));
+  confidence_.push_back(std::isfinite(confidence) ? std::clamp(confidence, 0.0f, 1.0f) : 0.0f);
   if (!q_.empty()) q_.emplace_back();
   return size() - 1;
 }
@@ -89,6 +90,28 @@ void DraftTree::sort_by_confidence() {
     if (!q_.empty()) sorted.q_.push_back(std::move(q_[o]));
   }
   *this = std::move(sorted);
+}
+
+}  // namespace aded
+
+namespace aded {
+
+void DraftTree::limit_depth(int max_depth) {
+  if (this->max_depth() <= max_depth) return;
+  DraftTree kept;
+  kept.without_replacement_ = without_replacement_;
+  std::vector<int> new_index(tokens_.size(), -1);
+  for (size_t i = 0; i < tokens_.size(); ++i) {
+    if (depths_[i] > max_depth) continue;  // ancestors are shallower, so they are kept
+    const int32_t p = parents_[i] == kRoot ? kRoot : new_index[static_cast<size_t>(parents_[i])];
+    new_index[i] = static_cast<int>(kept.tokens_.size());
+    kept.tokens_.push_back(tokens_[i]);
+    kept.parents_.push_back(p);
+    kept.depths_.push_back(depths_[i]);
+    kept.confidence_.push_back(confidence_[i]);
+    if (!q_.empty()) kept.q_.push_back(std::move(q_[i]));
+  }
+  *this = std::move(kept);
 }
 
 }  // namespace aded

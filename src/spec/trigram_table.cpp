@@ -97,6 +97,15 @@ std::shared_ptr<const TrigramTable> TrigramTable::open(const std::string& path, 
   for (uint64_t k = 0; k < h.n_keys; ++k) {
     if (t->offsets_[k] > t->offsets_[k + 1]) fail("{}: corrupt n-gram table (offsets not increasing)", path);
     if (k > 0 && t->keys_[k - 1] >= t->keys_[k]) fail("{}: corrupt n-gram table (keys not sorted)", path);
+    // Counts come most frequent first and never exceed the pair's total (P = count / total <= 1).
+    uint64_t sum = 0;
+    for (uint32_t e = t->offsets_[k]; e < t->offsets_[k + 1]; ++e) {
+      if (t->counts_[e] == 0 || (e > t->offsets_[k] && t->counts_[e] > t->counts_[e - 1]))
+        fail("{}: corrupt n-gram table (successor counts of key {} are not positive and decreasing)", path, k);
+      sum += t->counts_[e];
+    }
+    if (t->offsets_[k] < t->offsets_[k + 1] && (t->totals_[k] == 0 || sum > t->totals_[k]))
+      fail("{}: corrupt n-gram table (the total of key {} is smaller than its counts)", path, k);
   }
   for (uint64_t e = 0; e < h.n_entries; ++e)
     if (t->tokens_[e] >= h.vocab_size) fail("{}: corrupt n-gram table (token {} outside the vocabulary)", path, t->tokens_[e]);
