@@ -35,6 +35,8 @@ void BM_MatMul(benchmark::State& state) {
   std::vector<uint8_t> input(x_stride * static_cast<size_t>(n));
   if (format == k::InputFormat::Q8)
     kt.quantize_q8(x.data(), static_cast<size_t>(K), n, K, input.data(), x_stride);
+  else if (format == k::InputFormat::Q8K)
+    kt.quantize_q8k(x.data(), static_cast<size_t>(K), n, K, input.data(), x_stride);
   else
     for (int r = 0; r < n; ++r) std::memcpy(input.data() + r * x_stride, x.data() + r * K, static_cast<size_t>(K) * 4);
   std::vector<float> y(static_cast<size_t>(n * N));

@@ -12,6 +12,7 @@ void PreparedInput::reset(const float* x, size_t ldx, int n, int64_t K) {
   n_ = n;
   K_ = K;
   q8_ready_ = false;
+  q8k_ready_ = false;
 }
 
 kernels::MatMulArgs PreparedInput::args_for(const Matrix& w, const kernels::KernelTable& kt, float* y,
@@ -23,13 +24,23 @@ kernels::MatMulArgs PreparedInput::args_for(const Matrix& w, const kernels::Kern
     a.x_stride = ldx_ * sizeof(float);
     return a;
   }
-  const size_t stride = kernels::input_row_bytes(kernels::InputFormat::Q8, K_);
-  if (!q8_ready_) {
-    q8_.resize(stride * static_cast<size_t>(n_));
-    kt.quantize_q8(x_, ldx_, n_, K_, q8_.data(), stride);
-    q8_ready_ = true;
+  const kernels::InputFormat format = kernels::input_format(w.type);
+  const size_t stride = kernels::input_row_bytes(format, K_);
+  if (format == kernels::InputFormat::Q8) {
+    if (!q8_ready_) {
+      q8_.resize(stride * static_cast<size_t>(n_));
+      kt.quantize_q8(x_, ldx_, n_, K_, q8_.data(), stride);
+      q8_ready_ = true;
+    }
+    a.x = q8_.data();
+  } else {
+    if (!q8k_ready_) {
+      q8k_.resize(stride * static_cast<size_t>(n_));
+      kt.quantize_q8k(x_, ldx_, n_, K_, q8k_.data(), stride);
+      q8k_ready_ = true;
+    }
+    a.x = q8k_.data();
   }
-  a.x = q8_.data();
   a.x_stride = stride;
   return a;
 }

@@ -26,8 +26,8 @@ class PreparedInput {
   size_t ldx_ = 0;
   int n_ = 0;
   int64_t K_ = 0;
-  bool q8_ready_ = false;
-  std::vector<uint8_t> q8_;
+  bool q8_ready_ = false, q8k_ready_ = false;
+  std::vector<uint8_t> q8_, q8k_;
 };
 
 struct MatMulJob {

@@ -10,7 +10,7 @@ namespace aded {
 
 void quantize_model(const std::string& in_path, const std::string& out_path, const QuantizeOptions& o) {
   if (!quant::can_quantize(o.type))
-    fail("cannot quantize to {} (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K)",
+    fail("cannot quantize to {} (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K)",
          tensor_type_name(o.type));
   const GgufFile in = GgufFile::open(in_path);
   if (!in.find("general.architecture")) fail("{}: not a model (no general.architecture)", in_path);

@@ -114,7 +114,7 @@ uint32_t file_type_code(TensorType type) {
 void write_random_model(const RandomModelOptions& o, const std::string& path) {
   ModelShape s = o.shape;
   if (!quant::can_quantize(o.type))
-    fail("cannot write weights of type {} (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K)",
+    fail("cannot write weights of type {} (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K)",
          tensor_type_name(o.type));
   if (s.arch != "llama" && s.arch != "qwen2") fail("unknown architecture '{}'", s.arch);
   if (s.dim % s.n_heads != 0 || s.n_heads % s.n_kv_heads != 0 || (s.dim / s.n_heads) % 2 != 0)

@@ -43,8 +43,10 @@ Problem make_problem(TensorType type, int64_t N, int64_t K, int n, uint32_t seed
   if (f == InputFormat::F32) {
     for (int r = 0; r < n; ++r)
       std::memcpy(p.input.data() + static_cast<size_t>(r) * p.x_stride, p.x.data() + r * K, static_cast<size_t>(K) * 4);
-  } else {
+  } else if (f == InputFormat::Q8) {
     scalar_kernels().quantize_q8(p.x.data(), static_cast<size_t>(K), n, K, p.input.data(), p.x_stride);
+  } else {
+    scalar_kernels().quantize_q8k(p.x.data(), static_cast<size_t>(K), n, K, p.input.data(), p.x_stride);
   }
   return p;
 }
@@ -58,7 +60,7 @@ std::vector<float> run(const KernelTable& kt, const Problem& p, int row0, int ro
 }
 
 const TensorType kTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0,
-                             TensorType::Q4_0, TensorType::Q5_0, TensorType::Q4_K, TensorType::Q6_K};
+                             TensorType::Q4_0, TensorType::Q5_0, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
 
 class KernelTypes : public ::testing::TestWithParam<TensorType> {};
 
@@ -99,7 +101,12 @@ TEST_P(KernelTypes, EachRowIsIndependentOfTheBatchAndTheSlice) {
 TEST_P(KernelTypes, CloseToExactProductOfDequantizedWeights) {
   const Problem p = make_problem(GetParam(), 16, 1024, 3, 11);
   const auto y = run(best_kernels(), p, 0, p.n, 0, p.N);
-  const bool q8 = input_format(p.type) == InputFormat::Q8;
+  const InputFormat format = input_format(p.type);
+  const bool q8 = format != InputFormat::F32;
+  // The activation value and its rounding step, in either quantized format.
+  const auto x_scale = [&](const uint8_t* in, int64_t k) {
+    return format == InputFormat::Q8 ? q8_scales(in, p.K)[k / 32] : q8k_scales(in, p.K)[k / 256];
+  };
   std::vector<float> w(static_cast<size_t>(p.K));
   for (int64_t j = 0; j < p.N; ++j) {
     quant::dequantize_row(p.type, p.w.data() + static_cast<size_t>(j) * p.w_stride, w.data(), p.K);
@@ -108,11 +115,11 @@ TEST_P(KernelTypes, CloseToExactProductOfDequantizedWeights) {
       double exact = 0, exact_q = 0, scale = 0, q8_bound = 0;
       for (int64_t k = 0; k < p.K; ++k) {
         const double wk = w[static_cast<size_t>(k)], xk = p.x[static_cast<size_t>(r * p.K + k)];
-        const double xq = q8 ? q8_values(in)[k] * static_cast<double>(q8_scales(in, p.K)[k / 32]) : xk;
+        const double xq = q8 ? q8_values(in)[k] * static_cast<double>(x_scale(in, k)) : xk;
         exact += wk * xk;
         exact_q += wk * xq;
         scale += std::fabs(wk * xq);
-        if (q8) q8_bound += std::fabs(wk) * q8_scales(in, p.K)[k / 32] / 2;
+        if (q8) q8_bound += std::fabs(wk) * x_scale(in, k) / 2;
       }
       const float got = y[static_cast<size_t>(r * p.N + j)];
       EXPECT_NEAR(got, exact_q, 1e-5 * scale) << tensor_type_name(p.type) << " j=" << j << " r=" << r;

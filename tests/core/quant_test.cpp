@@ -100,7 +100,7 @@ INSTANTIATE_TEST_SUITE_P(Types, QuantRoundTrip,
                          ::testing::Values(Budget{TensorType::F16, 1e-3}, Budget{TensorType::BF16, 5e-3},
                                            Budget{TensorType::Q8_0, 1e-2}, Budget{TensorType::Q6_K, 4e-2},
                                            Budget{TensorType::Q5_0, 6e-2}, Budget{TensorType::Q4_0, 1.2e-1},
-                                           Budget{TensorType::Q4_K, 1.2e-1}),
+                                           Budget{TensorType::Q4_K, 1.2e-1}, Budget{TensorType::Q5_K, 6e-2}),
                          [](const auto& param_info) { return std::string(tensor_type_name(param_info.param.type)); });
 
 TEST(Half, RoundTripsEveryHalf) {

@@ -152,7 +152,7 @@ const Case kCases[] = {
     {"llama_gqa_Q4_0", llama_gqa(), TensorType::Q4_0}, {"llama_untied_Q5_0", llama_untied(), TensorType::Q5_0},
     {"llama_untied_F16", llama_untied(), TensorType::F16}, {"qwen2_F16", qwen2_like(), TensorType::F16},
     {"qwen2_Q8_0", qwen2_like(), TensorType::Q8_0},    {"kquant_Q4_K", k_quant_shape(), TensorType::Q4_K},
-    {"kquant_Q6_K", k_quant_shape(), TensorType::Q6_K},
+    {"kquant_Q5_K", k_quant_shape(), TensorType::Q5_K}, {"kquant_Q6_K", k_quant_shape(), TensorType::Q6_K},
 };
 
 INSTANTIATE_TEST_SUITE_P(Models, Forward, ::testing::ValuesIn(kCases),

@@ -16,7 +16,7 @@ Command add_gen_model(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("gen-model", "Write a random-weight model of a real shape (for tests and timing)");
   cmd->add_option("--shape", o->shape, "shape: " + named_model_shapes())->capture_default_str();
-  cmd->add_option("--type", o->type, "weight type: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K")->capture_default_str();
+  cmd->add_option("--type", o->type, "weight type: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K")->capture_default_str();
   cmd->add_option("--vocab", o->vocab, "take the vocabulary from this GGUF (e.g. a vocab-only file)");
   cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
   cmd->add_option("-o,--output", o->output, "GGUF file to write")->required();

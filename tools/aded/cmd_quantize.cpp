@@ -16,10 +16,10 @@ Command add_quantize(CLI::App& app) {
   auto* cmd = app.add_subcommand("quantize", "Convert the weight matrices of a GGUF model to another type");
   cmd->add_option("input", o->input, "input GGUF model")->required();
   cmd->add_option("output", o->output, "output GGUF model")->required();
-  cmd->add_option("type", o->type, "Q8_0, Q4_0 (also F32, F16, BF16, Q5_0, Q4_K, Q6_K)")->required();
+  cmd->add_option("type", o->type, "Q8_0, Q4_0 (also F32, F16, BF16, Q5_0, Q4_K, Q5_K, Q6_K)")->required();
   return {cmd, [o] {
     auto type = parse_tensor_type(o->type);
-    if (!type) fail("unknown tensor type '{}' (use Q8_0, Q4_0, Q5_0, Q4_K, Q6_K, F16, BF16 or F32)", o->type);
+    if (!type) fail("unknown tensor type '{}' (use Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, F16, BF16 or F32)", o->type);
     if (o->input == o->output) fail("the output must be a different file from the input");
     QuantizeOptions q;
     q.type = *type;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/cpu_features.h"
@@ -272,6 +273,146 @@ void q8_matmul(const MatMulArgs& args, int64_t j0, int64_t j1) {
   }
 }
 
+// ----------------------------------------------------------- k-quants (Q4_K, Q5_K, Q6_K) x Q8K
+
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// One weight row's super-block, decoded once: scales as int16 lanes for madd, the mins term's
+// multipliers, and the float factors.
+struct KSuper {
+  const uint8_t* block;
+  __m256i scale16[8];  // per sub-block j (Q6_K: low half lanes 0-3, high half lanes 4-7)
+  __m256i mins16;      // [m0, m0, m1, m1, ..., m7, m7]
+  float d, dmin;
+};
+
+template <TensorType T>
+inline void decode_super(const uint8_t* row, int64_t s, KSuper& k) {
+  if constexpr (T == TensorType::Q6_K) {
+    const auto* blk = reinterpret_cast<const quant::BlockQ6_K*>(row) + s;
+    k.block = reinterpret_cast<const uint8_t*>(blk);
+    for (int j = 0; j < 8; ++j)
+      k.scale16[j] = _mm256_set_m128i(_mm_set1_epi16(blk->scales[2 * j + 1]), _mm_set1_epi16(blk->scales[2 * j]));
+    k.d = _cvtsh_ss(blk->d);
+    k.dmin = 0;
+  } else {
+    using Block = std::conditional_t<T == TensorType::Q4_K, quant::BlockQ4_K, quant::BlockQ5_K>;
+    const auto* blk = reinterpret_cast<const Block*>(row) + s;
+    k.block = reinterpret_cast<const uint8_t*>(blk);
+    // The eight 6-bit scales and mins, four at a time (the packing of quant::k_scale_min).
+    uint32_t w[3];
+    std::memcpy(w, blk->scales, 12);
+    const uint32_t low6 = 0x3f3f3f3f, low4 = 0x0f0f0f0f, top2 = 0x03030303;
+    alignas(16) uint32_t packed[4] = {w[0] & low6, (w[2] & low4) | (((w[0] >> 6) & top2) << 4),  // scales
+                                      w[1] & low6, ((w[2] >> 4) & low4) | (((w[1] >> 6) & top2) << 4)};  // mins
+    const auto* sc = reinterpret_cast<const uint8_t*>(packed);
+    for (int j = 0; j < 8; ++j) k.scale16[j] = _mm256_set1_epi16(sc[j]);
+    const __m256i m32 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(packed + 2)));
+    k.mins16 = _mm256_or_si256(m32, _mm256_slli_epi32(m32, 16));
+    k.d = _cvtsh_ss(blk->d);
+    k.dmin = _cvtsh_ss(blk->dmin);
+  }
+}
+
+// The 32 values of sub-block j: unsigned for Q4_K/Q5_K; q - 32 for Q6_K (with |q - 32| in *abs).
+template <TensorType T>
+inline __m256i sub_block(const uint8_t* block, int j, __m256i* abs) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  if constexpr (T == TensorType::Q6_K) {
+    const auto* blk = reinterpret_cast<const quant::BlockQ6_K*>(block);
+    const int n = j / 4, kk = j % 4;
+    const __m256i low = _mm256_and_si256(_mm256_srl_epi16(load32(blk->ql + 64 * n + 32 * (kk & 1)), _mm_cvtsi32_si128(4 * (kk >> 1))), low4);
+    const __m256i high = _mm256_and_si256(_mm256_srl_epi16(load32(blk->qh + 32 * n), _mm_cvtsi32_si128(2 * kk)), _mm256_set1_epi8(3));
+    const __m256i v = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), _mm256_set1_epi8(32));
+    *abs = _mm256_abs_epi8(v);
+    return v;
+  } else if constexpr (T == TensorType::Q4_K) {
+    const auto* blk = reinterpret_cast<const quant::BlockQ4_K*>(block);
+    return _mm256_and_si256(_mm256_srl_epi16(load32(blk->qs + 32 * (j / 2)), _mm_cvtsi32_si128(4 * (j & 1))), low4);
+  } else {
+    const auto* blk = reinterpret_cast<const quant::BlockQ5_K*>(block);
+    const __m256i low = _mm256_and_si256(_mm256_srl_epi16(load32(blk->qs + 32 * (j / 2)), _mm_cvtsi32_si128(4 * (j & 1))), low4);
+    const __m256i bit = _mm256_and_si256(_mm256_srl_epi16(load32(blk->qh), _mm_cvtsi32_si128(j)), _mm256_set1_epi8(1));
+    return _mm256_or_si256(low, _mm256_slli_epi16(bit, 4));
+  }
+}
+
+template <TensorType T, int RW, int RX>
+inline void k_tile(const uint8_t* const* w, const uint8_t* const* x, int64_t K, float* out[RX], int64_t j) {
+  __m256 acc[RW][RX];
+  for (int a = 0; a < RW; ++a)
+    for (int c = 0; c < RX; ++c) acc[a][c] = _mm256_setzero_ps();
+  for (int64_t s = 0; s < K / 256; ++s) {
+    KSuper ks[RW];
+    for (int a = 0; a < RW; ++a) decode_super<T>(w[a], s, ks[a]);
+    __m256i isum[RW][RX];
+    for (int a = 0; a < RW; ++a)
+      for (int c = 0; c < RX; ++c) isum[a][c] = _mm256_setzero_si256();
+    for (int sb = 0; sb < 8; ++sb) {
+      __m256i q[RW], q_abs[RW];
+      for (int a = 0; a < RW; ++a) q[a] = sub_block<T>(ks[a].block, sb, &q_abs[a]);
+      for (int c = 0; c < RX; ++c) {
+        const __m256i xv = load32(q8_values(x[c]) + 256 * s + 32 * sb);
+        for (int a = 0; a < RW; ++a) {
+          const __m256i prod = T == TensorType::Q6_K ? _mm256_maddubs_epi16(q_abs[a], _mm256_sign_epi8(xv, q[a]))
+                                                     : _mm256_maddubs_epi16(q[a], xv);
+          isum[a][c] = _mm256_add_epi32(isum[a][c], _mm256_madd_epi16(prod, ks[a].scale16[sb]));
+        }
+      }
+    }
+    for (int c = 0; c < RX; ++c) {
+      const float dx = q8k_scales(x[c], K)[s];
+      const __m256i sums16 = load32(q8k_sums16(x[c], K) + 16 * s);
+      for (int a = 0; a < RW; ++a) {
+        acc[a][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[a][c]), _mm256_set1_ps(ks[a].d * dx), acc[a][c]);
+        if constexpr (T != TensorType::Q6_K) {
+          const __m256i mins = _mm256_madd_epi16(sums16, ks[a].mins16);
+          acc[a][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(-(ks[a].dmin * dx)), acc[a][c]);
+        }
+      }
+    }
+  }
+  for (int a = 0; a < RW; ++a)
+    for (int c = 0; c < RX; ++c) out[c][j + a] = hsum8(acc[a][c]);
+}
+
+template <TensorType T, int RW, int RX>
+void k_rows(const MatMulArgs& args, int64_t j, int r0) {
+  const uint8_t* w[RW];
+  for (int a = 0; a < RW; ++a) w[a] = args.w + static_cast<size_t>(j + a) * args.w_stride;
+  const uint8_t* x[RX];
+  float* out[RX];
+  for (int c = 0; c < RX; ++c) {
+    x[c] = args.x + static_cast<size_t>(r0 + c) * args.x_stride;
+    out[c] = args.y + static_cast<size_t>(r0 + c) * args.y_stride;
+  }
+  k_tile<T, RW, RX>(w, x, args.K, out, j);
+}
+
+template <TensorType T, int RX>
+void k_weight_sweep(const MatMulArgs& args, int64_t j0, int64_t j1, int r0) {
+  constexpr int RW = RX == 1 ? 2 : 2;
+  int64_t j = j0;
+  for (; j + RW <= j1; j += RW) k_rows<T, RW, RX>(args, j, r0);
+  for (; j < j1; ++j) k_rows<T, 1, RX>(args, j, r0);
+}
+
+template <TensorType T>
+void k_matmul(const MatMulArgs& args, int64_t j0, int64_t j1) {
+  constexpr int kChunk = 64;
+  for (int c0 = 0; c0 < args.n; c0 += kChunk) {
+    const int c1 = std::min(args.n, c0 + kChunk);
+    constexpr int64_t kWeightBlock = 16;
+    for (int64_t jb = j0; jb < j1; jb += kWeightBlock) {
+      const int64_t je = std::min(j1, jb + kWeightBlock);
+      int r = c0;
+      for (; r + 3 <= c1; r += 3) k_weight_sweep<T, 3>(args, jb, je, r);
+      if (c1 - r == 2) k_weight_sweep<T, 2>(args, jb, je, r);
+      if (c1 - r == 1) k_weight_sweep<T, 1>(args, jb, je, r);
+    }
+  }
+}
+
 // ------------------------------------------------------- other types: dequantize, then float rule
 
 void dequant_matmul(const MatMulArgs& args, int64_t j0, int64_t j1) {
@@ -299,6 +440,9 @@ void matmul_avx2(const MatMulArgs& args, int64_t j0, int64_t j1) {
     case TensorType::Q8_0: return q8_matmul<TensorType::Q8_0>(args, j0, j1);
     case TensorType::Q4_0: return q8_matmul<TensorType::Q4_0>(args, j0, j1);
     case TensorType::Q5_0: return q8_matmul<TensorType::Q5_0>(args, j0, j1);
+    case TensorType::Q4_K: return k_matmul<TensorType::Q4_K>(args, j0, j1);
+    case TensorType::Q5_K: return k_matmul<TensorType::Q5_K>(args, j0, j1);
+    case TensorType::Q6_K: return k_matmul<TensorType::Q6_K>(args, j0, j1);
     default: return dequant_matmul(args, j0, j1);
   }
 }
@@ -365,8 +509,13 @@ void axpy_avx2(float a, const float* x, float* y, int64_t n) {
 
 }  // namespace
 
+// Once per product and input, not per weight row: the portable version is fast enough.
+void quantize_q8k_avx2(const float* x, size_t ldx, int n, int64_t K, uint8_t* out, size_t stride) {
+  for (int r = 0; r < n; ++r) quantize_q8k_row_reference(x + static_cast<size_t>(r) * ldx, K, out + static_cast<size_t>(r) * stride);
+}
+
 const KernelTable* avx2_kernels() {
-  static const KernelTable table{"avx2", quantize_q8_avx2, matmul_avx2, dot_avx2, axpy_avx2};
+  static const KernelTable table{"avx2", quantize_q8_avx2, quantize_q8k_avx2, matmul_avx2, dot_avx2, axpy_avx2};
   return cpu_features().avx2 ? &table : nullptr;
 }
 

@@ -76,15 +76,102 @@ float dot_q8_rule(TensorType type, const uint8_t* wrow, const uint8_t* xrow, int
   return hsum8(acc);
 }
 
+// The 32 stored values of 32-element block j (0..7) of a k-quant super-block, unsigned, and the
+// block's integer scales: Q4_K/Q5_K: scale sc and min m (w = d sc q - dmin m); Q6_K: lanes 0-3
+// and 4-7 have their own signed scale and w = d scale (q - 32).
+struct KBlock {
+  uint8_t q[32];
+  int32_t scale[2];  // [0] lanes 0-3, [1] lanes 4-7 (equal for Q4_K/Q5_K)
+  int32_t min;
+  float d, dmin;
+};
+
+KBlock unpack_k_block(TensorType type, const uint8_t* super_block, int j) {
+  using namespace quant;
+  KBlock k{};
+  switch (type) {
+    case TensorType::Q4_K: {
+      const auto* b = reinterpret_cast<const BlockQ4_K*>(super_block);
+      uint8_t sc, m;
+      k_scale_min(j, b->scales, sc, m);
+      k.scale[0] = k.scale[1] = sc;
+      k.min = m;
+      k.d = half_to_float(b->d);
+      k.dmin = half_to_float(b->dmin);
+      for (int l = 0; l < 32; ++l) k.q[l] = static_cast<uint8_t>((b->qs[32 * (j / 2) + l] >> (4 * (j & 1))) & 0xF);
+      return k;
+    }
+    case TensorType::Q5_K: {
+      const auto* b = reinterpret_cast<const BlockQ5_K*>(super_block);
+      uint8_t sc, m;
+      k_scale_min(j, b->scales, sc, m);
+      k.scale[0] = k.scale[1] = sc;
+      k.min = m;
+      k.d = half_to_float(b->d);
+      k.dmin = half_to_float(b->dmin);
+      for (int l = 0; l < 32; ++l)
+        k.q[l] = static_cast<uint8_t>(((b->qs[32 * (j / 2) + l] >> (4 * (j & 1))) & 0xF) | (((b->qh[l] >> j) & 1) << 4));
+      return k;
+    }
+    case TensorType::Q6_K: {
+      const auto* b = reinterpret_cast<const BlockQ6_K*>(super_block);
+      const int n = j / 4, kk = j % 4;
+      for (int l = 0; l < 32; ++l) {
+        const int low = (b->ql[64 * n + 32 * (kk & 1) + l] >> (4 * (kk >> 1))) & 0xF;
+        const int high = (b->qh[32 * n + l] >> (2 * kk)) & 3;
+        k.q[l] = static_cast<uint8_t>(low | (high << 4));
+      }
+      k.scale[0] = b->scales[8 * n + 2 * kk];
+      k.scale[1] = b->scales[8 * n + 2 * kk + 1];
+      k.d = half_to_float(b->d);
+      return k;
+    }
+    default: throw Error("unpack_k_block: not a k-quant type");
+  }
+}
+
+// Canonical k-quant rule (kernels.h), with Q8K activations.
+float dot_k_rule(TensorType type, const uint8_t* wrow, const uint8_t* xrow, int64_t K) {
+  const int block_bytes = tensor_type_info(type).block_bytes;
+  const int8_t* xq = q8_values(xrow);
+  const float* xd = q8k_scales(xrow, K);
+  const int16_t* sums16 = q8k_sums16(xrow, K);
+  float acc[8] = {};
+  for (int64_t s = 0; s < K / 256; ++s) {
+    int32_t isum[8] = {}, mins[8] = {};
+    float d = 0, dmin = 0;
+    for (int j = 0; j < 8; ++j) {
+      const KBlock k = unpack_k_block(type, wrow + s * block_bytes, j);
+      d = k.d;
+      dmin = k.dmin;
+      const int8_t* x = xq + 256 * s + 32 * j;
+      for (int l = 0; l < 8; ++l) {
+        int32_t part = 0;
+        for (int i = 4 * l; i < 4 * l + 4; ++i) part += (type == TensorType::Q6_K ? k.q[i] - 32 : k.q[i]) * x[i];
+        isum[l] += k.scale[l / 4] * part;
+      }
+      mins[j] = k.min * (sums16[16 * s + 2 * j] + sums16[16 * s + 2 * j + 1]);
+    }
+    const float dx = xd[s];
+    for (int l = 0; l < 8; ++l) {
+      acc[l] = std::fma(static_cast<float>(isum[l]), d * dx, acc[l]);
+      if (type != TensorType::Q6_K) acc[l] = std::fma(static_cast<float>(mins[l]), -(dmin * dx), acc[l]);
+    }
+  }
+  return hsum8(acc);
+}
+
 void matmul_scalar(const MatMulArgs& a, int64_t j0, int64_t j1) {
   const InputFormat format = input_format(a.type);
   std::vector<float> wrow;
   for (int64_t j = j0; j < j1; ++j) {
     const uint8_t* w = a.w + static_cast<size_t>(j) * a.w_stride;
-    if (format == InputFormat::Q8) {
-      for (int r = 0; r < a.n; ++r)
+    if (format != InputFormat::F32) {
+      for (int r = 0; r < a.n; ++r) {
+        const uint8_t* x = a.x + static_cast<size_t>(r) * a.x_stride;
         a.y[static_cast<size_t>(r) * a.y_stride + static_cast<size_t>(j)] =
-            dot_q8_rule(a.type, w, a.x + static_cast<size_t>(r) * a.x_stride, a.K);
+            format == InputFormat::Q8K ? dot_k_rule(a.type, w, x, a.K) : dot_q8_rule(a.type, w, x, a.K);
+      }
       continue;
     }
     wrow.resize(static_cast<size_t>(a.K));
@@ -101,6 +188,10 @@ void quantize_q8_scalar(const float* x, size_t ldx, int n, int64_t K, uint8_t* o
   for (int r = 0; r < n; ++r) quantize_q8_row_reference(x + r * ldx, K, out + r * stride);
 }
 
+void quantize_q8k_scalar(const float* x, size_t ldx, int n, int64_t K, uint8_t* out, size_t stride) {
+  for (int r = 0; r < n; ++r) quantize_q8k_row_reference(x + r * ldx, K, out + r * stride);
+}
+
 float dot_scalar(const float* a, const float* b, int64_t n) {
   return dot_float_rule([a](int64_t k) { return a[k]; }, b, n);
 }
@@ -114,13 +205,16 @@ void axpy_scalar(float a, const float* x, float* y, int64_t n) {
 InputFormat input_format(TensorType t) {
   switch (t) {
     case TensorType::Q8_0: case TensorType::Q4_0: case TensorType::Q5_0: return InputFormat::Q8;
+    case TensorType::Q4_K: case TensorType::Q5_K: case TensorType::Q6_K: return InputFormat::Q8K;
     default: return InputFormat::F32;
   }
 }
 
 size_t input_row_bytes(InputFormat format, int64_t K) {
-  const size_t bytes = format == InputFormat::F32 ? static_cast<size_t>(K) * 4
-                                                  : static_cast<size_t>(K) + static_cast<size_t>(K / 32) * (4 + 32);
+  const auto k = static_cast<size_t>(K);
+  const size_t bytes = format == InputFormat::F32  ? k * 4
+                       : format == InputFormat::Q8 ? k + k / 32 * (4 + 32)
+                                                   : k + k / 256 * 4 + k / 16 * 2;
   return (bytes + 31) / 32 * 32;
 }
 
@@ -142,8 +236,26 @@ void quantize_q8_row_reference(const float* x, int64_t K, uint8_t* out) {
       sums[8 * b + l] = q[32 * b + 4 * l] + q[32 * b + 4 * l + 1] + q[32 * b + 4 * l + 2] + q[32 * b + 4 * l + 3];
 }
 
+void quantize_q8k_row_reference(const float* x, int64_t K, uint8_t* out) {
+  auto* q = reinterpret_cast<int8_t*>(out);
+  auto* d = reinterpret_cast<float*>(out + K);
+  auto* sums = reinterpret_cast<int16_t*>(out + K + K / 256 * 4);
+  for (int64_t b = 0; b < K / 256; ++b) {
+    float amax = 0;
+    for (int i = 0; i < 256; ++i) amax = std::fmax(amax, std::fabs(x[256 * b + i]));
+    d[b] = amax / 127.0f;
+    const float inv = amax != 0 ? 127.0f / amax : 0.0f;
+    for (int i = 0; i < 256; ++i) q[256 * b + i] = static_cast<int8_t>(std::nearbyint(x[256 * b + i] * inv));
+  }
+  for (int64_t g = 0; g < K / 16; ++g) {
+    int sum = 0;
+    for (int i = 0; i < 16; ++i) sum += q[16 * g + i];
+    sums[g] = static_cast<int16_t>(sum);
+  }
+}
+
 const KernelTable& scalar_kernels() {
-  static const KernelTable table{"scalar", quantize_q8_scalar, matmul_scalar, dot_scalar, axpy_scalar};
+  static const KernelTable table{"scalar", quantize_q8_scalar, quantize_q8k_scalar, matmul_scalar, dot_scalar, axpy_scalar};
   return table;
 }
 

@@ -69,7 +69,9 @@ void quantize_q5_0(const float* x, BlockQ5_0* b, int64_t nb) {
 
 uint8_t to_6bit(float v) { return static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 63L)); }
 
-void quantize_q4_k(const float* x, BlockQ4_K* b, int64_t nb) {
+// Q4_K and Q5_K share their layout of scales, mins and low nibbles; Q5_K adds a fifth bit.
+template <typename Block, int kLevels>
+void quantize_k_min(const float* x, Block* b, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i, x += QK_K) {
     float scales[8], mins[8];
     for (int s = 0; s < 8; ++s) {
@@ -79,14 +81,13 @@ void quantize_q4_k(const float* x, BlockQ4_K* b, int64_t nb) {
         lo = std::min(lo, xs[l]);
         hi = std::max(hi, xs[l]);
       }
-      scales[s] = (hi - lo) / 15.0f;
+      scales[s] = (hi - lo) / static_cast<float>(kLevels);
       mins[s] = -lo;
     }
     const float max_scale = *std::max_element(scales, scales + 8);
     const float max_min = *std::max_element(mins, mins + 8);
-    const float d = max_scale / 63.0f, dmin = max_min / 63.0f;
-    b[i].d = float_to_half(d);
-    b[i].dmin = float_to_half(dmin);
+    b[i].d = float_to_half(max_scale / 63.0f);
+    b[i].dmin = float_to_half(max_min / 63.0f);
     const float dh = half_to_float(b[i].d), dminh = half_to_float(b[i].dmin);
     std::memset(b[i].scales, 0, sizeof(b[i].scales));
     uint8_t q[QK_K];
@@ -104,12 +105,18 @@ void quantize_q4_k(const float* x, BlockQ4_K* b, int64_t nb) {
       const float step = dh * sc, offset = dminh * m;
       for (int l = 0; l < 32; ++l) {
         const float v = step != 0 ? (x[32 * s + l] + offset) / step : 0;
-        q[32 * s + l] = static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 15L));
+        q[32 * s + l] = static_cast<uint8_t>(std::clamp(std::lround(v), 0L, static_cast<long>(kLevels)));
       }
     }
     for (int c = 0; c < 4; ++c)
       for (int l = 0; l < 32; ++l)
-        b[i].qs[32 * c + l] = static_cast<uint8_t>(q[64 * c + l] | (q[64 * c + 32 + l] << 4));
+        b[i].qs[32 * c + l] = static_cast<uint8_t>((q[64 * c + l] & 0xF) | ((q[64 * c + 32 + l] & 0xF) << 4));
+    if constexpr (kLevels == 31) {
+      std::memset(b[i].qh, 0, sizeof(b[i].qh));
+      for (int s = 0; s < 8; ++s)
+        for (int l = 0; l < 32; ++l)
+          b[i].qh[l] = static_cast<uint8_t>(b[i].qh[l] | (((q[32 * s + l] >> 4) & 1) << s));
+    }
   }
 }
 
@@ -153,7 +160,8 @@ void quantize_q6_k(const float* x, BlockQ6_K* b, int64_t nb) {
 bool can_quantize(TensorType type) {
   switch (type) {
     case TensorType::F32: case TensorType::F16: case TensorType::BF16: case TensorType::Q8_0:
-    case TensorType::Q4_0: case TensorType::Q5_0: case TensorType::Q4_K: case TensorType::Q6_K:
+    case TensorType::Q4_0: case TensorType::Q5_0: case TensorType::Q4_K: case TensorType::Q5_K:
+    case TensorType::Q6_K:
       return true;
     default: return false;
   }
@@ -178,11 +186,12 @@ void quantize_row(TensorType type, const float* x, void* dst, int64_t n) {
     case TensorType::Q8_0: return quantize_q8_0(x, static_cast<BlockQ8_0*>(dst), nb);
     case TensorType::Q4_0: return quantize_q4_0(x, static_cast<BlockQ4_0*>(dst), nb);
     case TensorType::Q5_0: return quantize_q5_0(x, static_cast<BlockQ5_0*>(dst), nb);
-    case TensorType::Q4_K: return quantize_q4_k(x, static_cast<BlockQ4_K*>(dst), nb);
+    case TensorType::Q4_K: return quantize_k_min<BlockQ4_K, 15>(x, static_cast<BlockQ4_K*>(dst), nb);
+    case TensorType::Q5_K: return quantize_k_min<BlockQ5_K, 31>(x, static_cast<BlockQ5_K*>(dst), nb);
     case TensorType::Q6_K: return quantize_q6_k(x, static_cast<BlockQ6_K*>(dst), nb);
     default: break;
   }
-  fail("quantizing to {} is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K)",
+  fail("quantizing to {} is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K)",
        tensor_type_name(type));
 }
 
