@@ -19,6 +19,8 @@ if(ADED_BUILD_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "ADED_BUILD_FUZZ needs clang++ (use the 'fuzz' preset)")
   endif()
-  add_compile_options(-fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer)
+  # No recovery: a UBSan report must stop the fuzzer like a crash, whatever UBSAN_OPTIONS says.
+  add_compile_options(-fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer
+                      -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
 endif()

@@ -152,6 +152,8 @@ void convert_llama2c(const std::string& checkpoint_path, const std::string& toke
   const TokenizerData tok = read_tokenizer(tokenizer_path, h.vocab_size);
   const auto file = MappedFile::open(checkpoint_path);
   const Layout lay = layout(h);
+  // Mapped a second time: the size checked by read_llama2c_header must still hold.
+  if (file->bytes().size() != lay.total) fail("{}: the file changed while being converted", checkpoint_path);
   const uint8_t* base = file->bytes().data();
 
   GgufWriter w;

@@ -57,13 +57,12 @@ class GgufParser {
   explicit GgufParser(GgufFile& out) : out_(out), bytes_(out.file_->bytes()) {}
 
   void run() {
-    if (bytes_.size() < 24) error("file too small to be GGUF ({} bytes)", bytes_.size());
-    const uint32_t magic = u32();
-    if (magic != kMagic) {
-      pos_ = 0;
+    // The magic first: a short text file is "not a GGUF file" rather than "too small".
+    if (bytes_.size() >= 4 && std::memcmp(bytes_.data(), &kMagic, 4) != 0)
       error("not a GGUF file (bad magic {:02x} {:02x} {:02x} {:02x})", bytes_[0], bytes_[1],
             bytes_[2], bytes_[3]);
-    }
+    if (bytes_.size() < 24) error("file too small to be GGUF ({} bytes)", bytes_.size());
+    pos_ = 4;
     const size_t version_pos = pos_;
     out_.version_ = u32();
     if (out_.version_ == 1) at(version_pos, "GGUF version 1 is not supported (only 2 and 3)");

@@ -68,10 +68,10 @@ Command add_bench(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "Measure prompt/generation speed, the verifier cost curve and bandwidth");
   add_model_options(*cmd, o->model);
   cmd->add_option("-o,--output", o->output, "md or json")->check(CLI::IsMember({"md", "json"}))->capture_default_str();
-  cmd->add_option("-r,--repetitions", o->bench.repetitions, "repetitions of pp and tg")->check(CLI::Range(1, 1000))->capture_default_str();
-  cmd->add_option("-p,--n-prompt", o->bench.pp_tokens, "prompt tokens (pp)")->check(CLI::Range(1, 1 << 16))->capture_default_str();
-  cmd->add_option("-n,--n-gen", o->bench.tg_tokens, "generated tokens (tg)")->check(CLI::Range(1, 1 << 16))->capture_default_str();
-  cmd->add_option("--depth", o->bench.depth, "context depth of the cost curve")->check(CLI::Range(0, 1 << 16))->capture_default_str();
+  cmd->add_option("-r,--repetitions", o->bench.repetitions, "repetitions of pp and tg")->check(int_range(1, 1000))->capture_default_str();
+  cmd->add_option("-p,--n-prompt", o->bench.pp_tokens, "prompt tokens (pp)")->check(int_range(1, 1 << 16))->capture_default_str();
+  cmd->add_option("-n,--n-gen", o->bench.tg_tokens, "generated tokens (tg)")->check(int_range(1, 1 << 16))->capture_default_str();
+  cmd->add_option("--depth", o->bench.depth, "context depth of the cost curve")->check(int_range(0, 1 << 16))->capture_default_str();
   return {cmd, [o] {
     auto model = load_model(o->model);
     o->bench.threads = context_options(o->model).n_threads;

@@ -119,8 +119,8 @@ Command add_bench_spec(CLI::App& app) {
   add_model_options(*cmd, o->model);
   cmd->add_option("--prompts", o->prompts, "prompts: Spec-Bench or HumanEval .jsonl(.gz)")->required();
   cmd->add_option("--methods", o->methods, "comma-separated: none, pld, aded (none is always run first)")->capture_default_str();
-  cmd->add_option("-n,--n-predict", o->n, "new tokens per prompt")->check(CLI::Range(1, 1 << 16))->capture_default_str();
-  cmd->add_option("--limit", o->limit, "first K prompts only (0: all)")->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("-n,--n-predict", o->n, "new tokens per prompt")->check(int_range(1, 1 << 16))->capture_default_str();
+  cmd->add_option("--limit", o->limit, "first K prompts only (0: all)")->check(int_range(0, 1 << 20));
   cmd->add_option("--json", o->json, "write results as JSON");
   cmd->add_option("--plot", o->plot, "write an SVG plot of speedup and tokens/step per category");
   add_spec_options(*cmd, o->spec);

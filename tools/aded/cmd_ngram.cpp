@@ -5,6 +5,7 @@
 #include "aded/model.h"
 #include "aded/trigram_table.h"
 #include "commands.h"
+#include "common_options.h"
 
 namespace aded::cli {
 
@@ -22,7 +23,7 @@ Command add_ngram(CLI::App& app) {
   build->add_option("-m,--model", o->model, "model (or vocabulary) GGUF whose tokenizer to use")->required();
   build->add_option("-o,--output", o->output, "table file to write")->required();
   build->add_option("--corpus", o->corpus, "corpus text files")->required()->expected(1, -1);
-  build->add_option("--top-k", o->top_k, "successors kept per token pair")->check(CLI::Range(1, 1024))->capture_default_str();
+  build->add_option("--top-k", o->top_k, "successors kept per token pair")->check(int_range(1, 1024))->capture_default_str();
   build->add_option("--max-tokens", o->max_tokens, "stop after this many corpus tokens (0: all)");
   return {cmd, [o] {
     const auto file = GgufFile::open(o->model);

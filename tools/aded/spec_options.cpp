@@ -10,18 +10,18 @@ void add_spec_options(CLI::App& cmd, SpecFlags& f) {
       ->check(CLI::IsMember({"none", "pld", "aded"}))
       ->capture_default_str();
   cmd.add_option("--ngram", f.ngram, "tri-gram table for --spec aded (from 'aded ngram build')");
-  cmd.add_option("--draft-max", f.draft_max, "most draft tokens verified per step")->check(CLI::Range(0, 256))->capture_default_str();
-  cmd.add_option("--draft-depth", f.draft_depth, "deepest draft token")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd.add_option("--draft-max", f.draft_max, "most draft tokens verified per step")->check(int_range(0, 256))->capture_default_str();
+  cmd.add_option("--draft-depth", f.draft_depth, "deepest draft token")->check(int_range(1, 64))->capture_default_str();
   cmd.add_flag("--fixed-budget", f.fixed_budget, "always verify the whole draft (no cost-aware budget)");
   cmd.add_option("--ngram-top-k", f.ngram_top_k, "successors per pair used from the table (0: all it holds)")
-      ->check(CLI::Range(0, 1024));
+      ->check(int_range(0, 1024));
   cmd.add_option("--aded-search", f.search, "ADED search: mcts or best-first")
       ->check(CLI::IsMember({"mcts", "best-first"}))
       ->capture_default_str();
   cmd.add_flag("--no-adapt", f.no_adapt, "ADED: no online adaptation (static table only)");
   cmd.add_flag("--shared-overlay", f.shared_overlay, "ADED: adapt one overlay across requests");
-  cmd.add_option("--mcts-iterations", f.iterations, "ADED: MCTS iterations")->check(CLI::Range(1, 100000))->capture_default_str();
-  cmd.add_option("--search-depth", f.search_depth, "ADED: depth MCTS explores")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd.add_option("--mcts-iterations", f.iterations, "ADED: MCTS iterations")->check(int_range(1, 100000))->capture_default_str();
+  cmd.add_option("--search-depth", f.search_depth, "ADED: depth MCTS explores")->check(int_range(1, 64))->capture_default_str();
 }
 
 std::unique_ptr<Drafter> make_drafter(const std::string& method, const SpecFlags& f, const Model& model,

@@ -1,0 +1,181 @@
+// The `aded` command on bad input: every mistake ends with exit code 1 (bad input) or 2 (bad
+// command line) — never 0, never a crash — and exactly one stderr line "aded: error: ..." that
+// names the problem.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <initializer_list>
+#include <string>
+
+#include "aded/model_tools.h"
+#include "support/test_support.h"
+
+namespace aded {
+namespace {
+
+using testing::CommandResult;
+using testing::run_cli;
+
+std::string quoted(const std::filesystem::path& p) {
+  std::string s = p.string();
+  s.insert(s.begin(), '\'');
+  s += '\'';
+  return s;
+}
+
+::testing::AssertionResult fails_cleanly(const CommandResult& r, std::initializer_list<std::string> mentions) {
+  if (r.exit_code != 1 && r.exit_code != 2)
+    return ::testing::AssertionFailure() << "exit code " << r.exit_code << ", stderr: " << r.err;
+  const std::string prefix = "aded: error: ";
+  if (r.err.rfind(prefix, 0) != 0) return ::testing::AssertionFailure() << "stderr: " << r.err;
+  if (r.err.find('\n') != r.err.size() - 1)
+    return ::testing::AssertionFailure() << "stderr is not exactly one line: " << r.err;
+  for (const auto& m : mentions)
+    if (r.err.find(m) == std::string::npos)
+      return ::testing::AssertionFailure() << "stderr does not mention '" << m << "': " << r.err;
+  return ::testing::AssertionSuccess();
+}
+
+// One small valid model (and a few spoiled files) shared by the tests of this suite.
+class CliErrors : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    RandomModelOptions o;
+    o.shape = *named_model_shape("tiny");
+    write_random_model(o, model().string());
+    const std::string bytes = testing::read_file(model());
+    testing::write_file(truncated(), bytes.substr(0, bytes.size() / 3));
+    testing::write_file(text_file(), "this is not a model\n");
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  static std::filesystem::path model() { return *dir_ / "tiny.gguf"; }
+  static std::filesystem::path truncated() { return *dir_ / "truncated.gguf"; }
+  static std::filesystem::path text_file() { return *dir_ / "notes.txt"; }
+  static std::filesystem::path scratch(const std::string& name) { return *dir_ / name; }
+  static std::string run_model(const std::string& flags) { return "run -m " + quoted(model()) + " " + flags; }
+
+ private:
+  static testing::TempDir* dir_;
+};
+
+testing::TempDir* CliErrors::dir_ = nullptr;
+
+TEST_F(CliErrors, ValidModelRuns) {
+  const CommandResult r = run_cli(run_model("-p 'Once' -n 2 --temp 0"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(CliErrors, MissingModelFile) {
+  EXPECT_TRUE(fails_cleanly(run_cli("run -m " + quoted(scratch("absent.gguf")) + " -p hi"),
+                            {"absent.gguf", "cannot open"}));
+}
+
+TEST_F(CliErrors, DirectoryAsModel) {
+  EXPECT_TRUE(fails_cleanly(run_cli("run -m " + quoted(scratch("")) + " -p hi"), {"not a regular file"}));
+}
+
+TEST_F(CliErrors, NonGgufFile) {
+  EXPECT_TRUE(fails_cleanly(run_cli("run -m " + quoted(text_file()) + " -p hi"), {"notes.txt", "not a GGUF file"}));
+  EXPECT_TRUE(fails_cleanly(run_cli("info " + quoted(text_file())), {"notes.txt", "not a GGUF file"}));
+}
+
+TEST_F(CliErrors, TruncatedModel) {
+  for (const std::string command : {"run -p hi -m", "info", "bench -m"}) {
+    EXPECT_TRUE(fails_cleanly(run_cli(command + " " + quoted(truncated())), {"truncated.gguf", "truncated"}))
+        << command;
+  }
+}
+
+TEST_F(CliErrors, UnknownSubcommandAndFlags) {
+  EXPECT_TRUE(fails_cleanly(run_cli("frobnicate"), {"unknown command 'frobnicate'", "run", "convert"}));
+  EXPECT_TRUE(fails_cleanly(run_cli("--frobnicate"), {"unknown option '--frobnicate'"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("--no-such-flag")), {"--no-such-flag"}));
+}
+
+TEST_F(CliErrors, MissingRequiredFlag) {
+  EXPECT_TRUE(fails_cleanly(run_cli("run -p hi"), {"--model is required"}));
+  EXPECT_TRUE(fails_cleanly(run_cli("convert --llama2c x.bin -o y.gguf"), {"--tokenizer is required"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-p")), {"--prompt"}));
+}
+
+TEST_F(CliErrors, BadNumbers) {
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n abc")), {"--n-predict", "'abc' is not an integer"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n -5")), {"--n-predict", "out of range"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-t -1")), {"--threads", "-1 is out of range"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-t abc")), {"--threads", "'abc' is not an integer"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-c 0")), {"--ctx-size"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("--temp abc")), {"--temp"}));
+}
+
+TEST_F(CliErrors, SamplingValuesOutOfRange) {
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("--temp -1")), {"--temp must be >= 0"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("--temp nan")), {"--temp"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("--top-p 2")), {"--top-p must be in (0, 1]"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("--top-k -3")), {"--top-k"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("--min-p 1.5")), {"--min-p"}));
+}
+
+TEST_F(CliErrors, PromptLongerThanTheContext) {
+  const std::string prompt = "'once upon a time there was a little model that read a very long prompt'";
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-c 8 -n 4 -p " + prompt)), {"does not fit in the context of 8"}));
+}
+
+TEST_F(CliErrors, BadPromptFile) {
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-f " + quoted(scratch("absent.txt")))), {"absent.txt"}));
+  // A directory opens as an empty stream: it used to run with an empty prompt and exit 0.
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 1 -f " + quoted(scratch("")))), {"is a directory"}));
+}
+
+TEST_F(CliErrors, QuantizeErrors) {
+  const auto out = quoted(scratch("q.gguf"));
+  EXPECT_TRUE(fails_cleanly(run_cli("quantize " + quoted(model()) + " " + out + " Q9_9"),
+                            {"unknown tensor type 'Q9_9'"}));
+  EXPECT_TRUE(fails_cleanly(run_cli("quantize " + quoted(truncated()) + " " + out + " Q8_0"), {"truncated.gguf"}));
+  EXPECT_TRUE(fails_cleanly(run_cli("quantize " + quoted(model()) + " " + quoted(model()) + " Q8_0"),
+                            {"different file"}));
+}
+
+TEST_F(CliErrors, GenModelErrors) {
+  const auto out = " -o " + quoted(scratch("g.gguf"));
+  EXPECT_TRUE(fails_cleanly(run_cli("gen-model --shape huge" + out), {"unknown shape 'huge'", "tiny"}));
+  EXPECT_TRUE(fails_cleanly(run_cli("gen-model --type Q9_9" + out), {"unknown tensor type 'Q9_9'"}));
+  EXPECT_TRUE(fails_cleanly(run_cli("gen-model --vocab " + quoted(text_file()) + out), {"notes.txt"}));
+  EXPECT_TRUE(fails_cleanly(run_cli("gen-model -o " + quoted(scratch("no/such/dir/g.gguf"))), {"cannot create"}));
+}
+
+TEST_F(CliErrors, ConvertWithTheWrongTokenizer) {
+  ADED_REQUIRE_SHARED_DATA();
+  const auto models = testing::shared_data() / "models";
+  const auto out = " -o " + quoted(scratch("c.gguf"));
+  // code15M has a 32000-token vocabulary; tok512.bin has 512 tokens.
+  EXPECT_TRUE(fails_cleanly(run_cli("convert --llama2c " + quoted(models / "code15M" / "code15M.bin") +
+                                    " --tokenizer " + quoted(models / "stories260K" / "tok512.bin") + out),
+                            {"tok512.bin", "512 tokens", "32000", "wrong tokenizer"}));
+  const auto llama2_tokenizer = testing::shared_data() / "tokenizers" / "llama2-spm-32000" / "tokenizer.bin";
+  EXPECT_TRUE(fails_cleanly(run_cli("convert --llama2c " + quoted(models / "stories260K" / "stories260K.bin") +
+                                    " --tokenizer " + quoted(llama2_tokenizer) + out),
+                            {"tokenizer.bin", "wrong tokenizer"}));
+  EXPECT_FALSE(std::filesystem::exists(scratch("c.gguf")));
+}
+
+TEST_F(CliErrors, ConvertATruncatedCheckpoint) {
+  ADED_REQUIRE_SHARED_DATA();
+  const auto stories = testing::shared_data() / "models" / "stories260K";
+  const std::string bytes = testing::read_file(stories / "stories260K.bin");
+  testing::write_file(scratch("cut.bin"), bytes.substr(0, bytes.size() / 2));
+  testing::write_file(scratch("tiny.bin"), bytes.substr(0, 10));
+  const auto rest = " --tokenizer " + quoted(stories / "tok512.bin") + " -o " + quoted(scratch("c.gguf"));
+  EXPECT_TRUE(fails_cleanly(run_cli("convert --llama2c " + quoted(scratch("cut.bin")) + rest),
+                            {"cut.bin", "truncated"}));
+  EXPECT_TRUE(fails_cleanly(run_cli("convert --llama2c " + quoted(scratch("tiny.bin")) + rest),
+                            {"tiny.bin", "too small"}));
+  EXPECT_TRUE(fails_cleanly(run_cli("convert --llama2c " + quoted(model()) + rest), {"tiny.gguf", "llama2.c"}));
+}
+
+}  // namespace
+}  // namespace aded
