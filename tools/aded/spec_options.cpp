@@ -2,6 +2,7 @@
 
 #include "aded/error.h"
 #include "aded/trigram_table.h"
+#include "common_options.h"
 
 namespace aded::cli {
 
