@@ -118,7 +118,10 @@ Command add_bench_spec(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench-spec", "Benchmark speculative decoding methods side by side (docs/BENCH.md)");
   add_model_options(*cmd, o->model);
   cmd->add_option("--prompts", o->prompts, "prompts: Spec-Bench or HumanEval .jsonl(.gz)")->required();
-  cmd->add_option("--methods", o->methods, "comma-separated: none, pld, aded (none is always run first)")->capture_default_str();
+  cmd->add_option("--methods", o->methods,
+                  "comma-separated: none, pld, aded, or variants such as aded:search=best-first:adapt=off:top-k=4 "
+                  "(none is always run first)")
+      ->capture_default_str();
   cmd->add_option("-n,--n-predict", o->n, "new tokens per prompt")->check(int_range(1, 1 << 16))->capture_default_str();
   cmd->add_option("--limit", o->limit, "first K prompts only (0: all)")->check(int_range(0, 1 << 20));
   cmd->add_option("--json", o->json, "write results as JSON");
@@ -147,9 +150,11 @@ Command add_bench_spec(CLI::App& app) {
     for (const auto& name : names) {
       MethodSetup m;
       m.name = name;
+      SpecFlags flags = o->spec;
+      apply_variant(name, flags);
       m.drafter = make_drafter(name, o->spec, *model);
-      budgets.push_back(std::make_unique<BudgetController>(o->spec.draft_max));
-      m.options = speculation_options(o->spec, nullptr, budgets.back().get());
+      budgets.push_back(std::make_unique<BudgetController>(flags.draft_max));
+      m.options = speculation_options(flags, nullptr, budgets.back().get());
       methods.push_back(std::move(m));
     }
     SpecBenchOptions bo;

@@ -60,7 +60,9 @@ Command add_run(CLI::App& app) {
     std::vector<int32_t> prompt = tok.encode(o->prompt, /*add_bos=*/true);
     if (prompt.empty()) fail("the model's vocabulary has no BOS token, so an empty prompt cannot start generation");
     auto drafter = make_drafter(o->spec.method, o->spec, *model);
-    DecodingSession session(ctx, o->sampling, speculation_options(o->spec, drafter.get()));
+    SpecFlags flags = o->spec;
+    apply_variant(o->spec.method, flags);
+    DecodingSession session(ctx, o->sampling, speculation_options(flags, drafter.get()));
     session.prefill(prompt);
     Detokenizer detok(tok);
     for (size_t i = 0; i < prompt.size(); ++i) detok.push(prompt[i]);  // prime the dummy-prefix state

@@ -19,6 +19,7 @@ Command add_convert(CLI::App& app);
 Command add_quantize(CLI::App& app);
 Command add_gen_model(CLI::App& app);
 Command add_bench(CLI::App& app);
+Command add_train(CLI::App& app);
 Command add_ngram(CLI::App& app);
 Command add_bench_spec(CLI::App& app);
 

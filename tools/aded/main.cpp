@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   add(aded::cli::add_quantize);
   add(aded::cli::add_gen_model);
   add(aded::cli::add_bench);
+  add(aded::cli::add_train);
   add(aded::cli::add_ngram);
   add(aded::cli::add_bench_spec);
 

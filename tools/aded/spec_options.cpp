@@ -7,8 +7,7 @@
 namespace aded::cli {
 
 void add_spec_options(CLI::App& cmd, SpecFlags& f) {
-  cmd.add_option("--spec", f.method, "speculative decoding: none, pld (prompt lookup) or aded")
-      ->check(CLI::IsMember({"none", "pld", "aded"}))
+  cmd.add_option("--spec", f.method, "speculative decoding: none, pld (prompt lookup) or aded (settings: see bench-spec)")
       ->capture_default_str();
   cmd.add_option("--ngram", f.ngram, "tri-gram table for --spec aded (from 'aded ngram build')");
   cmd.add_option("--draft-max", f.draft_max, "most draft tokens verified per step")->check(int_range(0, 256))->capture_default_str();
@@ -25,8 +24,70 @@ void add_spec_options(CLI::App& cmd, SpecFlags& f) {
   cmd.add_option("--search-depth", f.search_depth, "ADED: depth MCTS explores")->check(int_range(1, 64))->capture_default_str();
 }
 
-std::unique_ptr<Drafter> make_drafter(const std::string& method, const SpecFlags& f, const Model& model,
+namespace {
+
+int parse_int(const std::string& method, const std::string& key, const std::string& value) {
+  try {
+    size_t used = 0;
+    const int v = std::stoi(value, &used);
+    if (used == value.size()) return v;
+  } catch (const std::exception&) {
+  }
+  fail("method '{}': {} needs an integer, not '{}'", method, key, value);
+}
+
+bool parse_bool(const std::string& method, const std::string& key, const std::string& value) {
+  if (value == "1" || value == "on" || value == "true") return true;
+  if (value == "0" || value == "off" || value == "false") return false;
+  fail("method '{}': {} needs on or off, not '{}'", method, key, value);
+}
+
+}  // namespace
+
+std::string apply_variant(const std::string& method, SpecFlags& f) {
+  // "aded:search=best-first:adapt=off" -> base "aded" with those flags overridden.
+  const auto colon = method.find(':');
+  const std::string base = method.substr(0, colon);
+  size_t at = colon;
+  while (at != std::string::npos) {
+    const size_t next = method.find(':', at + 1);
+    const std::string item = method.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
+    const auto eq = item.find('=');
+    if (eq == std::string::npos) fail("method '{}': '{}' should be key=value", method, item);
+    const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+    if (key == "search" && (value == "mcts" || value == "best-first"))
+      f.search = value;
+    else if (key == "adapt")
+      f.no_adapt = !parse_bool(method, key, value);
+    else if (key == "shared")
+      f.shared_overlay = parse_bool(method, key, value);
+    else if (key == "top-k")
+      f.ngram_top_k = parse_int(method, key, value);
+    else if (key == "ngram")
+      f.ngram = value;
+    else if (key == "iterations")
+      f.iterations = parse_int(method, key, value);
+    else if (key == "search-depth")
+      f.search_depth = parse_int(method, key, value);
+    else if (key == "depth")
+      f.draft_depth = parse_int(method, key, value);
+    else if (key == "max")
+      f.draft_max = parse_int(method, key, value);
+    else if (key == "budget" && (value == "fixed" || value == "adaptive"))
+      f.fixed_budget = value == "fixed";
+    else
+      fail("method '{}': unknown setting '{}' (search, adapt, shared, top-k, ngram, iterations, search-depth, depth, "
+           "max, budget)",
+           method, item);
+    at = next;
+  }
+  return base;
+}
+
+std::unique_ptr<Drafter> make_drafter(const std::string& spec, const SpecFlags& flags, const Model& model,
                                       std::shared_ptr<TrigramOverlay> shared_overlay) {
+  SpecFlags f = flags;
+  const std::string method = apply_variant(spec, f);
   if (method == "none") return nullptr;
   if (method == "pld") return make_prompt_lookup_drafter();
   if (method == "aded") {

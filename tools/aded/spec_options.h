@@ -28,6 +28,10 @@ struct SpecFlags {
 
 void add_spec_options(CLI::App& cmd, SpecFlags& f);
 
+// A method may carry settings: "aded:search=best-first:adapt=off:top-k=4". Applies them to f and
+// returns the base method name; throws InputError for unknown settings.
+std::string apply_variant(const std::string& method, SpecFlags& f);
+
 // Builds the drafter the flags name for this model (nullptr for "none"); throws InputError for
 // bad combinations (e.g. --spec aded without a table when one is required).
 std::unique_ptr<Drafter> make_drafter(const std::string& method, const SpecFlags& f, const Model& model,
