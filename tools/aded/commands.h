@@ -22,5 +22,6 @@ Command add_bench(CLI::App& app);
 Command add_train(CLI::App& app);
 Command add_ngram(CLI::App& app);
 Command add_bench_spec(CLI::App& app);
+Command add_vocab(CLI::App& app);
 
 }  // namespace aded::cli

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   add(aded::cli::add_train);
   add(aded::cli::add_ngram);
   add(aded::cli::add_bench_spec);
+  add(aded::cli::add_vocab);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,73 @@
+// `aded train`: pretrains a small Llama model on text files with AdamW, and writes a GGUF model
+// that `aded run` loads. Tokenizes (or reads the cached tokens of) the corpus, samples random
+// windows, validates periodically, checkpoints every few minutes and when asked to stop, and
+// resumes from a checkpoint to bitwise the same weights as an uninterrupted run.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "train/llama_shape.h"
+#include "train/llama_training_pass.h"
+#include "train/token_corpus.h"
+#include "train/train_settings.h"
+
+namespace aded::train {
+
+struct TrainOptions {
+  std::string output;  // GGUF model written at the end (and when interrupted)
+  std::string vocab;   // vocabulary GGUF (tokenizer.ggml.*); decides n_vocab
+  std::vector<std::string> corpus;
+  std::vector<std::string> valid;  // validation text (optional)
+  LlamaShape shape;                // shape.n_vocab is replaced by the vocabulary's size
+  TrainSettings settings;
+  int threads = 0;                // 0: all cores
+  std::string resume;             // checkpoint to continue from
+  std::string checkpoint;         // checkpoint path; empty: output + ".ckpt"
+  std::string token_cache_dir;    // empty: the output's directory
+  double checkpoint_minutes = 5;  // between periodic checkpoints
+  int64_t eval_interval = 100;    // steps between validation runs (0: only at the end)
+  int eval_batches = 8;           // validation batches of settings.batch windows each
+};
+
+struct TrainProgress {
+  uint64_t step = 0;         // steps done
+  uint64_t total_steps = 0;  // 0 when the run is limited by time
+  double loss = 0;
+  float lr = 0;
+  double grad_norm = 0;
+  double tokens_per_second = 0;  // over the last few steps
+  double gflops = 0;             // model FLOPs: 6 x parameters x tokens per second
+  double elapsed_seconds = 0;
+  double eta_seconds = 0;
+};
+
+struct TrainEvents {
+  std::function<void(const std::string&)> log;
+  std::function<void(const TokenizeProgress&)> tokenize_progress;
+  std::function<void(const TrainProgress&)> step;
+  std::function<void(uint64_t step, double valid_loss)> validation;
+  std::function<bool()> stop_requested;  // checked between steps; true: checkpoint and return
+};
+
+struct TrainReport {
+  uint64_t steps = 0;  // steps done in total (including before a resume)
+  uint64_t steps_this_run = 0;
+  uint64_t parameters = 0;
+  double last_loss = 0;
+  double valid_loss = -1;  // the last validation loss (-1: none)
+  bool interrupted = false;
+  PassTimes pass_times;          // this run's forward / output / backward seconds
+  double optimizer_seconds = 0;  // gradient norm, clipping and AdamW
+  double data_seconds = 0;       // batch sampling and gradient zeroing
+  double train_seconds = 0;      // wall time of the steps (without validation and checkpoints)
+  double cpu_seconds = 0;        // CPU time of all threads during the steps (busy machine: < 2x)
+  std::string checkpoint_path;
+};
+
+// Throws InputError for bad options or input files, Error for I/O failures.
+TrainReport train(const TrainOptions& options, const TrainEvents& events = {});
+
+}  // namespace aded::train
