@@ -210,11 +210,15 @@ TrigramBuildStats TrigramTableBuilder::write(const std::string& path) {
   const Layout l = layout(h.n_keys, h.n_entries);
   std::vector<uint8_t> out(l.end, 0);
   std::memcpy(out.data(), &h, sizeof(h));
-  std::memcpy(out.data() + l.keys, keys.data(), keys.size() * 8);
-  std::memcpy(out.data() + l.offsets, offsets.data(), offsets.size() * 4);
-  std::memcpy(out.data() + l.tokens, tokens.data(), tokens.size() * 4);
-  std::memcpy(out.data() + l.counts, counts.data(), counts.size() * 4);
-  std::memcpy(out.data() + l.totals, totals.data(), totals.size() * 4);
+  // An empty table has empty arrays, whose data() may be null: memcpy must not see those.
+  auto put = [&out](size_t at, const auto& values) {
+    if (!values.empty()) std::memcpy(out.data() + at, values.data(), values.size() * sizeof(values[0]));
+  };
+  put(l.keys, keys);
+  put(l.offsets, offsets);
+  put(l.tokens, tokens);
+  put(l.counts, counts);
+  put(l.totals, totals);
   const std::string tmp = path + ".tmp";
   {
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
