@@ -23,5 +23,6 @@ Command add_train(CLI::App& app);
 Command add_ngram(CLI::App& app);
 Command add_bench_spec(CLI::App& app);
 Command add_vocab(CLI::App& app);
+Command add_perplexity(CLI::App& app);
 
 }  // namespace aded::cli

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   add(aded::cli::add_ngram);
   add(aded::cli::add_bench_spec);
   add(aded::cli::add_vocab);
+  add(aded::cli::add_perplexity);
 
   try {
     app.parse(argc, argv);
