@@ -3,10 +3,12 @@
 #include <benchmark/benchmark.h>
 
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "core/kernels/kernels.h"
+#include "core/kernels/packing.h"
 #include "core/quant/quant.h"
 
 namespace {
@@ -40,7 +42,12 @@ void BM_MatMul(benchmark::State& state) {
   else
     for (int r = 0; r < n; ++r) std::memcpy(input.data() + r * x_stride, x.data() + r * K, static_cast<size_t>(K) * 4);
   std::vector<float> y(static_cast<size_t>(n * N));
-  const k::MatMulArgs args{type, w.data(), w_stride, K, input.data(), x_stride, n, y.data(), static_cast<size_t>(N)};
+  // Weights packed ahead of time, as a loaded model has them.
+  std::unique_ptr<k::PackedWeights> packed;
+  if (kt.uses_packed_weights && k::pack_format(type) != k::PackFormat::None)
+    packed = std::make_unique<k::PackedWeights>(type, w.data(), w_stride, N, K);
+  const k::MatMulArgs args{type, w.data(), w_stride, K, input.data(), x_stride, n, y.data(), static_cast<size_t>(N),
+                           packed ? packed->data() : nullptr};
   for (auto _ : state) {
     kt.matmul(args, 0, N);
     benchmark::DoNotOptimize(y.data());

@@ -49,6 +49,8 @@ struct Matrix {
   int64_t rows = 0;
   int64_t cols = 0;
   size_t row_bytes = 0;
+  // The same weights in the SIMD kernels' layout (set by Model::pack_weights), or nullptr.
+  const uint8_t* packed = nullptr;
 };
 
 struct LayerWeights {
@@ -81,6 +83,12 @@ class Model {
   // Per-dimension RoPE frequency divisors from a rope_freqs tensor (Llama 3.1), or empty.
   const std::vector<float>& rope_freq_factors() const { return rope_freqs_; }
 
+  // Lays the matrices out once for the SIMD kernels (contexts call it; thread-safe, idempotent).
+  // Costs a copy of the weights in memory; the embedding table stays in the file's mapping.
+  void pack_weights() const;
+  // Bytes held by packed copies of the weights.
+  uint64_t packed_bytes() const;
+
  private:
   Model() = default;
   GgufFile file_;
@@ -90,6 +98,9 @@ class Model {
   std::vector<float> output_norm_;
   std::vector<LayerWeights> layers_;
   std::vector<float> rope_freqs_;
+  struct Packed;
+  static std::shared_ptr<Packed> new_packed_state();
+  std::shared_ptr<Packed> packed_;
   friend class ModelLoader;
 };
 

@@ -24,7 +24,8 @@ const CpuFeatures& cpu_features() {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     f.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
-    f.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    f.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 #endif
     return f;
   }();
@@ -35,7 +36,7 @@ std::string cpu_features_string() {
   const auto& f = cpu_features();
   std::string s;
   if (f.avx2) s += "AVX2 FMA F16C";
-  if (f.avx512) s += s.empty() ? "AVX512" : " AVX512";
+  if (f.avx512) s += s.empty() ? "AVX512-VNNI" : " AVX512-VNNI";
   return s.empty() ? "baseline" : s;
 }
 

@@ -99,6 +99,7 @@ Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
     : model_(std::move(model)),
       state_(std::make_unique<State>(options.scalar_kernels ? kernels::scalar_kernels() : kernels::best_kernels())) {
   const ModelConfig& c = model_->config();
+  if (state_->kt.uses_packed_weights) model_->pack_weights();
   n_ctx_ = options.n_ctx > 0 ? options.n_ctx : std::min(c.ctx_train, 4096);
   if (n_ctx_ < 1 || n_ctx_ > (1 << 22)) fail("context size {} is out of range", n_ctx_);
   int threads = options.n_threads > 0 ? options.n_threads : static_cast<int>(std::thread::hardware_concurrency());

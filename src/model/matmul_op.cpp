@@ -18,7 +18,7 @@ void PreparedInput::reset(const float* x, size_t ldx, int n, int64_t K) {
 kernels::MatMulArgs PreparedInput::args_for(const Matrix& w, const kernels::KernelTable& kt, float* y,
                                             size_t ldy) {
   if (w.cols != K_) throw Error("matmul: input width does not match " + w.name);
-  kernels::MatMulArgs a{w.type, w.data, w.row_bytes, K_, nullptr, 0, n_, y, ldy};
+  kernels::MatMulArgs a{w.type, w.data, w.row_bytes, K_, nullptr, 0, n_, y, ldy, kt.uses_packed_weights ? w.packed : nullptr};
   if (kernels::input_format(w.type) == kernels::InputFormat::F32) {
     a.x = reinterpret_cast<const uint8_t*>(x_);
     a.x_stride = ldx_ * sizeof(float);

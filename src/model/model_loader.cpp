@@ -171,6 +171,7 @@ std::shared_ptr<const Model> Model::load(const std::string& path) { return from_
 std::shared_ptr<const Model> Model::from_gguf(GgufFile file) {
   std::shared_ptr<Model> m(new Model());
   m->file_ = std::move(file);
+  m->packed_ = new_packed_state();
   ModelLoader(*m).run();
   return m;
 }

@@ -4,11 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 
 #include "aded/tensor_type.h"
 #include "core/kernels/kernels.h"
+#include "core/kernels/packing.h"
 #include "core/quant/quant.h"
 
 namespace aded::kernels {
@@ -51,12 +54,26 @@ Problem make_problem(TensorType type, int64_t N, int64_t K, int n, uint32_t seed
   return p;
 }
 
-std::vector<float> run(const KernelTable& kt, const Problem& p, int row0, int rows, int64_t j0, int64_t j1) {
+// packed: the weights packed ahead of time (as models do), or nullptr (tables pack on the fly).
+std::vector<float> run(const KernelTable& kt, const Problem& p, int row0, int rows, int64_t j0, int64_t j1,
+                       const PackedWeights* packed = nullptr) {
   std::vector<float> y(static_cast<size_t>(rows * p.N), NAN);
   MatMulArgs a{p.type, p.w.data(), p.w_stride, p.K, p.input.data() + static_cast<size_t>(row0) * p.x_stride,
-               p.x_stride, rows, y.data(), static_cast<size_t>(p.N)};
+               p.x_stride, rows, y.data(), static_cast<size_t>(p.N), packed ? packed->data() : nullptr};
   kt.matmul(a, j0, j1);
   return y;
+}
+
+std::unique_ptr<PackedWeights> pack(const Problem& p) {
+  if (pack_format(p.type) == PackFormat::None) return nullptr;
+  return std::make_unique<PackedWeights>(p.type, p.w.data(), p.w_stride, p.N, p.K);
+}
+
+// The SIMD tables (everything but the scalar one) this CPU runs.
+std::vector<const KernelTable*> simd_tables() {
+  auto t = available_kernels();
+  t.erase(t.begin());
+  return t;
 }
 
 const TensorType kTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0,
@@ -65,27 +82,53 @@ const TensorType kTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF1
 class KernelTypes : public ::testing::TestWithParam<TensorType> {};
 
 TEST_P(KernelTypes, SimdMatchesScalarBitwise) {
-  const KernelTable* simd = avx2_kernels();
-  if (!simd) GTEST_SKIP() << "no AVX2 on this CPU";
-  for (int n : {1, 2, 3, 4, 5, 7, 16, 33, 64}) {
-    const Problem p = make_problem(GetParam(), 37, 512, n, static_cast<uint32_t>(n));
-    const auto a = run(scalar_kernels(), p, 0, n, 0, p.N);
-    const auto b = run(*simd, p, 0, n, 0, p.N);
-    ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << tensor_type_name(GetParam()) << " n=" << n;
+  const auto tables = simd_tables();
+  if (tables.empty()) GTEST_SKIP() << "no SIMD kernels on this CPU";
+  // Row counts around the 16-row groups of the packed layout; batch sizes around every tile.
+  for (int64_t N : {37, 64, 5}) {
+    for (int n : {1, 2, 3, 4, 5, 7, 8, 9, 16, 33, 64, 70}) {
+      const Problem p = make_problem(GetParam(), N, 512, n, static_cast<uint32_t>(n + N));
+      const auto packed = pack(p);
+      const auto a = run(scalar_kernels(), p, 0, n, 0, p.N);
+      for (const KernelTable* kt : tables) {
+        const auto b = run(*kt, p, 0, n, 0, p.N);
+        ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4))
+            << kt->name << " " << tensor_type_name(GetParam()) << " N=" << N << " n=" << n;
+        if (!packed) continue;
+        const auto c = run(*kt, p, 0, n, 0, p.N, packed.get());
+        ASSERT_EQ(0, std::memcmp(a.data(), c.data(), a.size() * 4))
+            << kt->name << " packed ahead " << tensor_type_name(GetParam()) << " N=" << N << " n=" << n;
+      }
+    }
+  }
+}
+
+TEST_P(KernelTypes, OddWidthsMatchScalarBitwise) {
+  // Float weights take any width (K = 36: llama2.c-sized toys); block types multiples of 32/256.
+  const TensorType t = GetParam();
+  const int64_t K = t == TensorType::F32 || t == TensorType::F16 || t == TensorType::BF16 ? 36 : tensor_type_info(t).block_size;
+  for (const KernelTable* kt : simd_tables()) {
+    for (int n : {1, 3, 9}) {
+      const Problem p = make_problem(t, 19, K, n, 5);
+      const auto packed = pack(p);
+      const auto a = run(scalar_kernels(), p, 0, n, 0, p.N);
+      const auto b = run(*kt, p, 0, n, 0, p.N, packed.get());
+      ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << kt->name << " " << tensor_type_name(t) << " n=" << n;
+    }
   }
 }
 
 TEST_P(KernelTypes, EachRowIsIndependentOfTheBatchAndTheSlice) {
-  for (const KernelTable* kt : {&scalar_kernels(), avx2_kernels()}) {
-    if (!kt) continue;
+  for (const KernelTable* kt : available_kernels()) {
     const int n = 64;
     const Problem p = make_problem(GetParam(), 45, 256, n, 7);
-    const auto batched = run(*kt, p, 0, n, 0, p.N);
+    const auto packed = pack(p);
+    const auto batched = run(*kt, p, 0, n, 0, p.N, packed.get());
     for (int r = 0; r < n; r += 5) {
-      // Row r alone, computed in three slices of output columns.
+      // Row r alone, computed in slices of output columns that start and end inside groups.
       std::vector<float> single(static_cast<size_t>(p.N));
-      for (auto [j0, j1] : {std::pair<int64_t, int64_t>{0, 13}, {13, 14}, {14, 45}}) {
-        const auto part = run(*kt, p, r, 1, j0, j1);
+      for (auto [j0, j1] : {std::pair<int64_t, int64_t>{0, 13}, {13, 14}, {14, 33}, {33, 45}}) {
+        const auto part = run(*kt, p, r, 1, j0, j1, r % 2 ? packed.get() : nullptr);
         for (int64_t j = j0; j < j1; ++j) single[static_cast<size_t>(j)] = part[static_cast<size_t>(j)];
       }
       ASSERT_EQ(0, std::memcmp(single.data(), batched.data() + r * p.N, single.size() * 4))
@@ -132,8 +175,6 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, KernelTypes, ::testing::ValuesIn(kTypes),
                          [](const auto& param_info) { return std::string(tensor_type_name(param_info.param)); });
 
 TEST(Kernels, Q8QuantizationIsTheSameInEveryTable) {
-  const KernelTable* simd = avx2_kernels();
-  if (!simd) GTEST_SKIP() << "no AVX2 on this CPU";
   std::mt19937 rng(3);
   std::normal_distribution<float> dist(0.0f, 3.0f);
   const int64_t K = 4096;
@@ -144,14 +185,40 @@ TEST(Kernels, Q8QuantizationIsTheSameInEveryTable) {
   const size_t stride = input_row_bytes(InputFormat::Q8, K);
   std::vector<uint8_t> a(stride), b(stride);
   scalar_kernels().quantize_q8(x.data(), static_cast<size_t>(K), 1, K, a.data(), stride);
-  simd->quantize_q8(x.data(), static_cast<size_t>(K), 1, K, b.data(), stride);
-  // Values, scales and lane sums.
-  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), static_cast<size_t>(K) + static_cast<size_t>(K / 32) * 36));
+  for (const KernelTable* simd : simd_tables()) {
+    simd->quantize_q8(x.data(), static_cast<size_t>(K), 1, K, b.data(), stride);
+    // Values, scales and block sums.
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), static_cast<size_t>(K) + static_cast<size_t>(K / 32) * 8)) << simd->name;
+  }
+  int32_t sum = 0;
+  for (int i = 0; i < 32; ++i) sum += q8_values(a.data())[32 * 3 + i];
+  EXPECT_EQ(sum, q8_block_sums(a.data(), K)[3]);
+  EXPECT_EQ(0, q8_block_sums(a.data(), K)[2]);  // the all-zero block
+}
+
+TEST(Kernels, PackedLayoutsPutOneRowInEachLane) {
+  // F16x16: element k of row r at (16 k + r); rows past the matrix are zero.
+  const Problem p = make_problem(TensorType::F16, 3, 64, 1, 9);
+  const PackedWeights packed(p.type, p.w.data(), p.w_stride, p.N, p.K);
+  ASSERT_EQ(packed.group_bytes(), size_t{16 * 64 * 2});
+  uint16_t got, want;
+  std::memcpy(&got, packed.data() + (16 * 5 + 2) * 2, 2);
+  std::memcpy(&want, p.w.data() + 2 * p.w_stride + 5 * 2, 2);
+  EXPECT_EQ(got, want);
+  std::memcpy(&got, packed.data() + (16 * 5 + 7) * 2, 2);
+  EXPECT_EQ(got, 0);
+  // Q8x16: block b, chunk i, lane r: the bytes of elements 32b + 4i .. + 3, plus 128.
+  const Problem q = make_problem(TensorType::Q8_0, 2, 64, 1, 9);
+  const PackedWeights qp(q.type, q.w.data(), q.w_stride, q.N, q.K);
+  const uint8_t* block1 = qp.data() + packed_block_bytes(PackFormat::Q8x16);
+  const auto* src = q.w.data() + q.w_stride + 34;  // row 1, block 1
+  EXPECT_EQ(0, std::memcmp(block1 + 2, src, 2));    // its f16 scale in lane 1
+  for (int t = 0; t < 4; ++t)
+    EXPECT_EQ(block1[32 + 64 * 3 + 4 * 1 + t], static_cast<uint8_t>(static_cast<int8_t>(src[2 + 12 + t]) + 128));
 }
 
 TEST(Kernels, DotAndAxpyMatchScalar) {
-  const KernelTable* simd = avx2_kernels();
-  if (!simd) GTEST_SKIP() << "no AVX2 on this CPU";
+  for (const KernelTable* simd : simd_tables()) {
   std::mt19937 rng(5);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (int64_t n : {1, 7, 8, 63, 64, 128, 129}) {
@@ -165,6 +232,12 @@ TEST(Kernels, DotAndAxpyMatchScalar) {
     simd->axpy(0.37f, a.data(), y2.data(), n);
     EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4)) << n;
   }
+  }
+}
+
+TEST(Kernels, TheFastestTableIsChosen) {
+  if (std::getenv("ADED_KERNELS")) GTEST_SKIP() << "ADED_KERNELS picks the table";
+  EXPECT_EQ(&best_kernels(), available_kernels().back());
 }
 
 }  // namespace

@@ -2,29 +2,34 @@
 //
 // Bit-exactness contract (docs/VERIFY.md): every kernel computes each output element with one
 // fixed sequence of floating-point operations, whatever the number of rows in the batch, the tile
-// it falls in, or the instruction set. The canonical sequences are:
+// it falls in, the thread, the weight layout (packing.h) or the instruction set. The canonical
+// sequences of a matrix product y = w . x are:
 //
-//  * float weights (F32, F16, BF16) x float activations: eight lanes, element k goes to lane k % 8,
-//    acc[lane] = fma(w[k], x[k], acc[lane]) for increasing k, then hsum8(acc).
-//  * Q8_0, Q4_0, Q5_0 weights x Q8 activations (int8, one float scale per 32 elements): per block b,
-//    lane l holds the exact integer sum of w[i] * x[i] for i = 32b + 4l .. 32b + 4l + 3, and
-//    acc[l] = fma(float(isum[l]), d_w(b) * d_x(b), acc[l]); then hsum8(acc).
+//  * float weights (F32, F16, BF16, and types without integer kernels, dequantized by the scalar
+//    reference): one accumulator, acc = fma(w[k], x[k], acc) for k = 0, 1, ..., K-1 from +0.
+//  * Q8_0, Q4_0, Q5_0 weights x Q8 activations (int8, one float scale per 32 elements): per block
+//    b, isum = the exact integer sum of the 32 products w[i] * x[i] (signed true values), then
+//    acc = fma(float(isum), d_w(b) * d_x(b), acc) for b ascending, from +0.
 //  * Q4_K, Q5_K, Q6_K weights x Q8K activations (int8, one float scale per 256 elements, plus
-//    int16 sums of each 16 activations): per super-block s and lane l, exact integers
+//    int16 sums of each 16 activations): per super-block s and lane l = 0..7, exact integers
 //      isum[l] = sum over sub-blocks j of scale(j, l) * sum_{i < 4} q[32j + 4l + i] * x[32j + 4l + i]
 //      (Q6_K: q - 32; scale(j, l) is sc_j for Q4_K/Q5_K, the 16-group scale for Q6_K)
 //      mins[l] = m_l * sum_{i < 32} x[32l + i]   (Q4_K/Q5_K: lane l <-> sub-block l)
 //    acc[l] = fma(float(isum[l]), d * d_x(s), acc[l]);
 //    acc[l] = fma(float(mins[l]), -(dmin * d_x(s)), acc[l])   (Q4_K/Q5_K only); then hsum8(acc).
-//  * other types: the weight row is dequantized by the scalar reference, then the float rule.
+//  * dot(a, b) (attention scores): eight lanes, element k goes to lane k % 8,
+//    acc[lane] = fma(a[k], b[k], acc[lane]) for increasing k, then hsum8(acc).
 //  * hsum8(a) = ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)).
 //
-// So the scalar table and the AVX2 table give bitwise identical results (tests check this), and a
-// batched forward reproduces sequential decoding exactly.
+// The one-accumulator rules let the SIMD kernels put 16 output rows in the lanes of a vector
+// (packing.h), so a batch of n tokens costs little more than one token while the weights stream
+// from memory once. The scalar table follows the rules literally; tests check that every table
+// gives identical bits, and that a batched forward reproduces sequential decoding exactly.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "aded/tensor_type.h"
 
@@ -39,14 +44,14 @@ inline bool is_k_quant(TensorType t) {
 // Bytes of one prepared activation row of K elements (a multiple of 32 bytes).
 size_t input_row_bytes(InputFormat format, int64_t K);
 
-// Q8 activation row layout: K int8 values, then K/32 float scales, then for every block the eight
-// lane sums x[32b + 4l] + ... + x[32b + 4l + 3] as int32 (kernels with unsigned weights use them
-// to undo the weights' offset: sum (q - 8) x = sum q x - 8 sum x, exactly, lane by lane).
+// Q8 activation row layout: K int8 values, then K/32 float scales, then the K/32 int32 sums of
+// each block's values (kernels on unsigned stored weights undo the offset with them:
+// sum (q - 8) x = sum q x - 8 sum x, exactly).
 inline const int8_t* q8_values(const uint8_t* row) { return reinterpret_cast<const int8_t*>(row); }
 inline const float* q8_scales(const uint8_t* row, int64_t K) {
   return reinterpret_cast<const float*>(row + K);
 }
-inline const int32_t* q8_lane_sums(const uint8_t* row, int64_t K) {
+inline const int32_t* q8_block_sums(const uint8_t* row, int64_t K) {
   return reinterpret_cast<const int32_t*>(row + K + K / 32 * 4);
 }
 // Q8K activation row layout (K a multiple of 256): K int8 values, K/256 float scales, then K/16
@@ -66,10 +71,16 @@ struct MatMulArgs {
   int n;
   float* y;            // y[r * y_stride + j]
   size_t y_stride;     // floats between output rows
+  // The same weights packed for this table (packing.h, all rows from row 0), or nullptr. Tables
+  // that use packed weights pack groups on the fly when it is missing.
+  const uint8_t* packed = nullptr;
 };
 
 struct KernelTable {
   const char* name;
+  // Whether matmul reads MatMulArgs::packed (types with a pack_format), so callers that multiply
+  // by the same weights many times should pack them once.
+  bool uses_packed_weights;
   // Quantizes n float rows (stride ldx floats) to Q8 rows (stride out_stride bytes). K % 32 == 0.
   void (*quantize_q8)(const float* x, size_t ldx, int n, int64_t K, uint8_t* out, size_t out_stride);
   // The same for Q8K rows. K % 256 == 0.
@@ -85,8 +96,21 @@ struct KernelTable {
 const KernelTable& scalar_kernels();
 // nullptr when this build or this CPU has no AVX2+FMA+F16C.
 const KernelTable* avx2_kernels();
-// The fastest table the CPU supports; ADED_KERNELS=scalar in the environment forces the scalar one.
+// nullptr without AVX-512 F/BW/VL/VNNI (and AVX2+FMA+F16C).
+const KernelTable* avx512_kernels();
+// Every table this CPU can run, the scalar one first (for tests and ADED_KERNELS).
+std::vector<const KernelTable*> available_kernels();
+// The fastest table the CPU supports; ADED_KERNELS=scalar|avx2|avx512 in the environment picks one.
 const KernelTable& best_kernels();
+
+// Parts of the AVX2 table the AVX-512 table reuses (the same canonical order; compiled for AVX2).
+namespace detail {
+void quantize_q8_avx2(const float* x, size_t ldx, int n, int64_t K, uint8_t* out, size_t out_stride);
+void quantize_q8k_avx2(const float* x, size_t ldx, int n, int64_t K, uint8_t* out, size_t out_stride);
+void matmul_avx2(const MatMulArgs& args, int64_t j0, int64_t j1);
+float dot_avx2(const float* a, const float* b, int64_t n);
+void axpy_avx2(float a, const float* x, float* y, int64_t n);
+}  // namespace detail
 
 // Shared by the tables: Q8 and Q8K quantization of one row (the values every table must produce).
 void quantize_q8_row_reference(const float* x, int64_t K, uint8_t* out);

@@ -1,17 +1,17 @@
 // AVX2 + FMA + F16C kernels. Each output element follows the canonical operation order of
-// kernels.h exactly; the speed comes from tiling: a tile of weight rows is loaded (and converted or
-// unpacked) once and multiplied with a tile of activation rows held in registers, so a forward of
-// n tokens reads each weight once.
+// kernels.h exactly. Float and Q8 products run on packed weights (packing.h, a 16-row group as two
+// 8-lane halves); the k-quants on the original layout, a tile of weight rows loaded once and
+// multiplied with a tile of activation rows held in registers. Either way a forward of n tokens
+// reads each weight once.
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
-#include <vector>
 
 #include "core/cpu_features.h"
 #include "core/kernels/kernels.h"
+#include "core/kernels/packed_driver.h"
 #include "core/quant/blocks.h"
 #include "core/quant/quant.h"
 
@@ -28,250 +28,148 @@ inline float hsum8(__m256 v) {
   return _mm_cvtss_f32(lo);
 }
 
-// ---------------------------------------------------------------- float weights (F32, F16, BF16)
+// ------------------------------------------ packed weights: float (F32, F16, BF16) and Q8x16/Q4x16
 
-struct LoadF32 {
-  static __m256 load(const uint8_t* row, int64_t k) {
-    return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + k);
-  }
-  static float scalar(const uint8_t* row, int64_t k) {
-    float v;
-    std::memcpy(&v, row + 4 * k, 4);
-    return v;
+// A 16-row group is two 8-lane halves: half h holds rows 8h .. 8h + 7 of the group.
+struct LoadF32x16 {
+  static constexpr int64_t kChunk = 128;
+  static __m256 load(const uint8_t* group, int64_t k, int h) {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(group + k * 64 + 32 * h));
   }
 };
-struct LoadF16 {
-  static __m256 load(const uint8_t* row, int64_t k) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * k)));
-  }
-  static float scalar(const uint8_t* row, int64_t k) {
-    uint16_t h;
-    std::memcpy(&h, row + 2 * k, 2);
-    return _cvtsh_ss(h);
+struct LoadF16x16 {
+  static constexpr int64_t kChunk = 256;
+  static __m256 load(const uint8_t* group, int64_t k, int h) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(group + k * 32 + 16 * h)));
   }
 };
-struct LoadBF16 {
-  static __m256 load(const uint8_t* row, int64_t k) {
-    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * k));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-  }
-  static float scalar(const uint8_t* row, int64_t k) {
-    uint16_t h;
-    std::memcpy(&h, row + 2 * k, 2);
-    const uint32_t bits = static_cast<uint32_t>(h) << 16;
-    float v;
-    std::memcpy(&v, &bits, 4);
-    return v;
+struct LoadBF16x16 {
+  static constexpr int64_t kChunk = 256;
+  static __m256 load(const uint8_t* group, int64_t k, int h) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(group + k * 32 + 16 * h));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
   }
 };
 
-// RW weight rows x RX activation rows, one accumulator per pair.
-template <typename L, int RW, int RX>
-inline void float_tile(const uint8_t* const* w, const float* const* x, int64_t K, float* out[RX],
-                       int64_t j) {
-  __m256 acc[RW][RX];
-  for (int a = 0; a < RW; ++a)
-    for (int b = 0; b < RX; ++b) acc[a][b] = _mm256_setzero_ps();
-  const int64_t K8 = K / 8 * 8;
-  for (int64_t k = 0; k < K8; k += 8) {
-    __m256 xv[RX];
-    for (int b = 0; b < RX; ++b) xv[b] = _mm256_loadu_ps(x[b] + k);
-    for (int a = 0; a < RW; ++a) {
-      const __m256 wv = L::load(w[a], k);
-      for (int b = 0; b < RX; ++b) acc[a][b] = _mm256_fmadd_ps(wv, xv[b], acc[a][b]);
-    }
-  }
-  for (int a = 0; a < RW; ++a) {
-    for (int b = 0; b < RX; ++b) {
-      float lanes[8];
-      _mm256_storeu_ps(lanes, acc[a][b]);
-      for (int64_t k = K8; k < K; ++k) lanes[k % 8] = std::fma(L::scalar(w[a], k), x[b][k], lanes[k % 8]);
-      out[b][j + a] = hsum8(_mm256_loadu_ps(lanes));
-    }
-  }
-}
+template <class L>
+struct FloatKernel {
+  static constexpr int kGroups = 1, kRows = 4, kGroupsNarrow = 2;
+  static constexpr int64_t kChunk = L::kChunk;
 
-template <typename L, int RW, int RX>
-void float_rows(const MatMulArgs& args, const uint8_t* w_base, size_t w_stride, int64_t j, int r0,
-                int64_t jcount) {
-  // jcount weight rows handled RW at a time by the caller; this helper does one RW x RX tile.
-  (void)jcount;
-  const uint8_t* w[RW];
-  for (int a = 0; a < RW; ++a) w[a] = w_base + static_cast<size_t>(j + a) * w_stride;
-  const float* x[RX];
-  float* out[RX];
-  for (int b = 0; b < RX; ++b) {
-    x[b] = reinterpret_cast<const float*>(args.x + static_cast<size_t>(r0 + b) * args.x_stride);
-    out[b] = args.y + static_cast<size_t>(r0 + b) * args.y_stride;
-  }
-  float_tile<L, RW, RX>(w, x, args.K, out, j);
-}
-
-// Dispatch over the row remainder: RX activation rows, all weight rows in [j0, j1).
-template <typename L, int RX>
-void float_weight_sweep(const MatMulArgs& args, const uint8_t* w_base, size_t w_stride, int64_t j0,
-                        int64_t j1, int r0) {
-  constexpr int RW = RX == 1 ? 8 : 4;
-  int64_t j = j0;
-  for (; j + RW <= j1; j += RW) float_rows<L, RW, RX>(args, w_base, w_stride, j, r0, RW);
-  for (; j < j1; ++j) float_rows<L, 1, RX>(args, w_base, w_stride, j, r0, 1);
-}
-
-template <typename L>
-void float_matmul(const MatMulArgs& args, const uint8_t* w_base, size_t w_stride, int64_t j0, int64_t j1) {
-  // Activation rows in chunks so that a chunk stays in L2 while the weight rows stream past.
-  constexpr int kChunk = 48;
-  for (int c0 = 0; c0 < args.n; c0 += kChunk) {
-    const int c1 = std::min(args.n, c0 + kChunk);
-    // Within the chunk: weight tile outer, activation tiles of 3 inner (weights stay in L1).
-    constexpr int64_t kWeightBlock = 16;
-    for (int64_t jb = j0; jb < j1; jb += kWeightBlock) {
-      const int64_t je = std::min(j1, jb + kWeightBlock);
-      int r = c0;
-      for (; r + 3 <= c1; r += 3) float_weight_sweep<L, 3>(args, w_base, w_stride, jb, je, r);
-      if (c1 - r == 2) float_weight_sweep<L, 2>(args, w_base, w_stride, jb, je, r);
-      if (c1 - r == 1) float_weight_sweep<L, 1>(args, w_base, w_stride, jb, je, r);
-    }
-  }
-}
-
-// ------------------------------------------------- symmetric 32-blocks (Q8_0, Q4_0, Q5_0) x Q8
-
-// The 32 weights of block b in element order: signed for Q8_0; for Q4_0/Q5_0 the stored
-// unsigned values q, whose true value is q - offset (kOffsetShift = log2 offset).
-template <TensorType T>
-inline __m256i unpack(const uint8_t* row, int64_t b);
-template <TensorType T>
-constexpr int kOffsetShift = -1;  // signed weights
-template <>
-constexpr int kOffsetShift<TensorType::Q4_0> = 3;
-template <>
-constexpr int kOffsetShift<TensorType::Q5_0> = 4;
-
-template <>
-inline __m256i unpack<TensorType::Q8_0>(const uint8_t* row, int64_t b) {
-  const auto* blk = reinterpret_cast<const quant::BlockQ8_0*>(row) + b;
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qs));
-}
-
-// Low nibbles are elements 0..15, high nibbles 16..31: the same 16 bytes in both lanes, the upper
-// lane shifted right by 4.
-inline __m256i nibbles(const uint8_t* qs) {
-  const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
-  return _mm256_and_si256(_mm256_srlv_epi64(both, _mm256_set_epi64x(4, 4, 0, 0)), _mm256_set1_epi8(0x0F));
-}
-
-template <>
-inline __m256i unpack<TensorType::Q4_0>(const uint8_t* row, int64_t b) {
-  return nibbles((reinterpret_cast<const quant::BlockQ4_0*>(row) + b)->qs);
-}
-
-// 0xFF in byte i when bit i of bits is set.
-inline __m256i expand_bits(uint32_t bits) {
-  const __m256i shuffle = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
-                                            0x0101010101010101, 0x0000000000000000);
-  __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), shuffle);
-  bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
-  return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
-}
-
-template <>
-inline __m256i unpack<TensorType::Q5_0>(const uint8_t* row, int64_t b) {
-  const auto* blk = reinterpret_cast<const quant::BlockQ5_0*>(row) + b;
-  uint32_t qh;
-  std::memcpy(&qh, blk->qh, 4);
-  const __m256i high = _mm256_and_si256(expand_bits(qh), _mm256_set1_epi8(0x10));
-  return _mm256_or_si256(nibbles(blk->qs), high);
-}
-
-template <TensorType T>
-inline float block_scale(const uint8_t* row, int64_t b) {
-  constexpr int kBytes = T == TensorType::Q8_0 ? 34 : T == TensorType::Q4_0 ? 18 : 22;
-  uint16_t h;
-  std::memcpy(&h, row + b * kBytes, 2);
-  return _cvtsh_ss(h);
-}
-
-template <TensorType T, int RW, int RX>
-inline void q8_tile(const uint8_t* const* w, const uint8_t* const* x, int64_t K, float* out[RX], int64_t j) {
-  constexpr bool kSigned = kOffsetShift<T> < 0;
-  __m256 acc[RW][RX];
-  for (int a = 0; a < RW; ++a)
-    for (int c = 0; c < RX; ++c) acc[a][c] = _mm256_setzero_ps();
-  const __m256i ones = _mm256_set1_epi16(1);
-  const float* xd[RX];
-  const int32_t* xs[RX];
-  for (int c = 0; c < RX; ++c) {
-    xd[c] = q8_scales(x[c], K);
-    xs[c] = q8_lane_sums(x[c], K);
-  }
-  for (int64_t b = 0; b < K / 32; ++b) {
-    __m256i wv[RW], wabs[RW];
-    float dw[RW];
-    for (int a = 0; a < RW; ++a) {
-      wv[a] = unpack<T>(w[a], b);
-      if constexpr (kSigned) wabs[a] = _mm256_abs_epi8(wv[a]);
-      dw[a] = block_scale<T>(w[a], b);
-    }
-    for (int c = 0; c < RX; ++c) {
-      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q8_values(x[c]) + 32 * b));
-      const float dx = xd[c][b];
-      __m256i offset_sums = _mm256_setzero_si256();
-      if constexpr (!kSigned)
-        offset_sums = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[c] + 8 * b)),
-                                        kSigned ? 0 : kOffsetShift<T>);
-      for (int a = 0; a < RW; ++a) {
-        __m256i isum;
-        if constexpr (kSigned) {
-          isum = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs[a], _mm256_sign_epi8(xv, wv[a])), ones);
-        } else {  // sum (q - offset) x = sum q x - offset sum x, lane by lane, exactly
-          isum = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(wv[a], xv), ones), offset_sums);
-        }
-        acc[a][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(dw[a] * dx), acc[a][c]);
+  template <int GS, int RX>
+  static void tile(const Job& job, const uint8_t* const* groups, int row, int64_t k0, int64_t k1, float* acc) {
+    const MatMulArgs& a = *job.args;
+    const float* x[RX];
+    for (int c = 0; c < RX; ++c) x[c] = reinterpret_cast<const float*>(a.x + static_cast<size_t>(row + c) * a.x_stride);
+    __m256 s[2 * GS][RX];
+    for (int c = 0; c < RX; ++c)
+      for (int v = 0; v < 2 * GS; ++v) s[v][c] = _mm256_load_ps(acc + c * GS * kPackRows + 8 * v);
+    for (int64_t k = k0; k < k1; ++k) {
+      __m256 w[2 * GS];
+      for (int v = 0; v < 2 * GS; ++v) w[v] = L::load(groups[v / 2], k, v % 2);
+      for (int c = 0; c < RX; ++c) {
+        const __m256 xb = _mm256_broadcast_ss(x[c] + k);
+        for (int v = 0; v < 2 * GS; ++v) s[v][c] = _mm256_fmadd_ps(w[v], xb, s[v][c]);
       }
     }
+    for (int c = 0; c < RX; ++c)
+      for (int v = 0; v < 2 * GS; ++v) _mm256_store_ps(acc + c * GS * kPackRows + 8 * v, s[v][c]);
   }
-  for (int a = 0; a < RW; ++a)
-    for (int c = 0; c < RX; ++c) out[c][j + a] = hsum8(acc[a][c]);
+};
+
+inline int32_t load_i32(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
 }
 
-template <TensorType T, int RW, int RX>
-void q8_rows(const MatMulArgs& args, int64_t j, int r0) {
-  const uint8_t* w[RW];
-  for (int a = 0; a < RW; ++a) w[a] = args.w + static_cast<size_t>(j + a) * args.w_stride;
-  const uint8_t* x[RX];
-  float* out[RX];
-  for (int c = 0; c < RX; ++c) {
-    x[c] = args.x + static_cast<size_t>(r0 + c) * args.x_stride;
-    out[c] = args.y + static_cast<size_t>(r0 + c) * args.y_stride;
-  }
-  q8_tile<T, RW, RX>(w, x, args.K, out, j);
-}
+// Exact int32 sums of 4 products per lane. Q8_0's stored values (w + 128) are turned back into
+// signed w and multiplied as |w| * (x sign w), which cannot saturate the int16 pairs of
+// maddubs; Q5_0 (0..31) and Q4_0 (0..15) values multiply unsigned directly.
+template <bool Q4>
+struct Q8Kernel {
+  static constexpr int kGroups = 1, kRows = 2, kGroupsNarrow = 1;
+  static constexpr int64_t kChunk = 256;
 
-template <TensorType T, int RX>
-void q8_weight_sweep(const MatMulArgs& args, int64_t j0, int64_t j1, int r0) {
-  constexpr int RW = RX == 1 ? 4 : 2;
-  int64_t j = j0;
-  for (; j + RW <= j1; j += RW) q8_rows<T, RW, RX>(args, j, r0);
-  for (; j < j1; ++j) q8_rows<T, 1, RX>(args, j, r0);
-}
-
-template <TensorType T>
-void q8_matmul(const MatMulArgs& args, int64_t j0, int64_t j1) {
-  constexpr int kChunk = 64;
-  for (int c0 = 0; c0 < args.n; c0 += kChunk) {
-    const int c1 = std::min(args.n, c0 + kChunk);
-    constexpr int64_t kWeightBlock = 16;
-    for (int64_t jb = j0; jb < j1; jb += kWeightBlock) {
-      const int64_t je = std::min(j1, jb + kWeightBlock);
-      int r = c0;
-      for (; r + 4 <= c1; r += 4) q8_weight_sweep<T, 4>(args, jb, je, r);
-      if (c1 - r == 3) q8_weight_sweep<T, 3>(args, jb, je, r);
-      if (c1 - r == 2) q8_weight_sweep<T, 2>(args, jb, je, r);
-      if (c1 - r == 1) q8_weight_sweep<T, 1>(args, jb, je, r);
+  template <int GS, int RX>
+  static void tile(const Job& job, const uint8_t* const* groups, int row, int64_t k0, int64_t k1, float* acc) {
+    const MatMulArgs& a = *job.args;
+    constexpr size_t kBlock = Q4 ? 32 + 4 * 64 : 32 + 8 * 64;
+    const bool is_signed = !Q4 && job.offset == 128;
+    const int offset = is_signed ? 0 : job.offset;
+    const int8_t* xq[RX];
+    const float* xd[RX];
+    const int32_t* xs[RX];
+    for (int c = 0; c < RX; ++c) {
+      const uint8_t* xr = a.x + static_cast<size_t>(row + c) * a.x_stride;
+      xq[c] = q8_values(xr);
+      xd[c] = q8_scales(xr, a.K);
+      xs[c] = q8_block_sums(xr, a.K);
     }
+    constexpr int V = 2 * GS;
+    __m256 s[V][RX];
+    for (int c = 0; c < RX; ++c)
+      for (int v = 0; v < V; ++v) s[v][c] = _mm256_load_ps(acc + c * GS * kPackRows + 8 * v);
+    const __m256i ones = _mm256_set1_epi16(1);
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (int64_t b = k0 / 32; b < k1 / 32; ++b) {
+      __m256i is[V][RX];
+      for (int c = 0; c < RX; ++c) {
+        const __m256i start = _mm256_set1_epi32(-offset * xs[c][b]);
+        for (int v = 0; v < V; ++v) is[v][c] = start;
+      }
+      const auto at = [&](int v, int chunk) {
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(groups[v / 2] + static_cast<size_t>(b) * kBlock + 32 +
+                                                                    64 * chunk + 32 * (v % 2)));
+      };
+      const auto add = [&](__m256i& sum, __m256i prod) { sum = _mm256_add_epi32(sum, _mm256_madd_epi16(prod, ones)); };
+      if constexpr (Q4) {
+        for (int p = 0; p < 4; ++p) {
+          __m256i lo[V], hi[V];
+          for (int v = 0; v < V; ++v) {
+            const __m256i raw = at(v, p);
+            lo[v] = _mm256_and_si256(raw, low4);
+            hi[v] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+          }
+          for (int c = 0; c < RX; ++c) {
+            const __m256i xl = _mm256_set1_epi32(load_i32(xq[c] + 32 * b + 4 * p));
+            const __m256i xh = _mm256_set1_epi32(load_i32(xq[c] + 32 * b + 16 + 4 * p));
+            for (int v = 0; v < V; ++v) {
+              add(is[v][c], _mm256_maddubs_epi16(lo[v], xl));
+              add(is[v][c], _mm256_maddubs_epi16(hi[v], xh));
+            }
+          }
+        }
+      } else {
+        for (int i = 0; i < 8; ++i) {
+          __m256i w[V], wabs[V];
+          for (int v = 0; v < V; ++v) {
+            w[v] = at(v, i);
+            if (is_signed) {
+              w[v] = _mm256_xor_si256(w[v], flip);
+              wabs[v] = _mm256_abs_epi8(w[v]);
+            }
+          }
+          for (int c = 0; c < RX; ++c) {
+            const __m256i xv = _mm256_set1_epi32(load_i32(xq[c] + 32 * b + 4 * i));
+            for (int v = 0; v < V; ++v)
+              add(is[v][c], is_signed ? _mm256_maddubs_epi16(wabs[v], _mm256_sign_epi8(xv, w[v]))
+                                      : _mm256_maddubs_epi16(w[v], xv));
+          }
+        }
+      }
+      for (int v = 0; v < V; ++v) {
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(
+            reinterpret_cast<const __m128i*>(groups[v / 2] + static_cast<size_t>(b) * kBlock + 16 * (v % 2))));
+        for (int c = 0; c < RX; ++c)
+          s[v][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[v][c]), _mm256_mul_ps(dw, _mm256_set1_ps(xd[c][b])), s[v][c]);
+      }
+    }
+    for (int c = 0; c < RX; ++c)
+      for (int v = 0; v < V; ++v) _mm256_store_ps(acc + c * GS * kPackRows + 8 * v, s[v][c]);
   }
-}
+};
 
 // ----------------------------------------------------------- k-quants (Q4_K, Q5_K, Q6_K) x Q8K
 
@@ -401,10 +299,10 @@ template <TensorType T>
 void k_matmul(const MatMulArgs& args, int64_t j0, int64_t j1) {
   constexpr int kChunk = 64;
   for (int c0 = 0; c0 < args.n; c0 += kChunk) {
-    const int c1 = std::min(args.n, c0 + kChunk);
+    const int c1 = (args.n < c0 + kChunk ? args.n : c0 + kChunk);
     constexpr int64_t kWeightBlock = 16;
     for (int64_t jb = j0; jb < j1; jb += kWeightBlock) {
-      const int64_t je = std::min(j1, jb + kWeightBlock);
+      const int64_t je = min64(j1, jb + kWeightBlock);
       int r = c0;
       for (; r + 3 <= c1; r += 3) k_weight_sweep<T, 3>(args, jb, je, r);
       if (c1 - r == 2) k_weight_sweep<T, 2>(args, jb, je, r);
@@ -413,41 +311,26 @@ void k_matmul(const MatMulArgs& args, int64_t j0, int64_t j1) {
   }
 }
 
-// ------------------------------------------------------- other types: dequantize, then float rule
-
-void dequant_matmul(const MatMulArgs& args, int64_t j0, int64_t j1) {
-  constexpr int64_t kRows = 8;
-  thread_local std::vector<float> buffer;
-  buffer.resize(static_cast<size_t>(kRows * args.K));
-  const size_t stride = static_cast<size_t>(args.K) * 4;
-  for (int64_t jb = j0; jb < j1; jb += kRows) {
-    const int64_t je = std::min(j1, jb + kRows);
-    for (int64_t j = jb; j < je; ++j)
-      quant::dequantize_row(args.type, args.w + static_cast<size_t>(j) * args.w_stride,
-                            buffer.data() + (j - jb) * args.K, args.K);
-    // Rows of the buffer are indexed from jb: shift the output pointer so column jb lands right.
-    MatMulArgs shifted = args;
-    shifted.y = args.y + jb;
-    float_matmul<LoadF32>(shifted, reinterpret_cast<const uint8_t*>(buffer.data()), stride, 0, je - jb);
-  }
-}
-
-void matmul_avx2(const MatMulArgs& args, int64_t j0, int64_t j1) {
+void matmul_avx2_impl(const MatMulArgs& args, int64_t j0, int64_t j1) {
   switch (args.type) {
-    case TensorType::F32: return float_matmul<LoadF32>(args, args.w, args.w_stride, j0, j1);
-    case TensorType::F16: return float_matmul<LoadF16>(args, args.w, args.w_stride, j0, j1);
-    case TensorType::BF16: return float_matmul<LoadBF16>(args, args.w, args.w_stride, j0, j1);
-    case TensorType::Q8_0: return q8_matmul<TensorType::Q8_0>(args, j0, j1);
-    case TensorType::Q4_0: return q8_matmul<TensorType::Q4_0>(args, j0, j1);
-    case TensorType::Q5_0: return q8_matmul<TensorType::Q5_0>(args, j0, j1);
     case TensorType::Q4_K: return k_matmul<TensorType::Q4_K>(args, j0, j1);
     case TensorType::Q5_K: return k_matmul<TensorType::Q5_K>(args, j0, j1);
     case TensorType::Q6_K: return k_matmul<TensorType::Q6_K>(args, j0, j1);
-    default: return dequant_matmul(args, j0, j1);
+    case TensorType::F16: return packed_matmul<FloatKernel<LoadF16x16>>(args, j0, j1);
+    case TensorType::BF16: return packed_matmul<FloatKernel<LoadBF16x16>>(args, j0, j1);
+    case TensorType::Q8_0: case TensorType::Q5_0: return packed_matmul<Q8Kernel<false>>(args, j0, j1);
+    case TensorType::Q4_0: return packed_matmul<Q8Kernel<true>>(args, j0, j1);
+    default: return packed_matmul<FloatKernel<LoadF32x16>>(args, j0, j1);  // F32, and dequantized types
   }
 }
 
+}  // namespace
+
 // ------------------------------------------------------------------------------ vector helpers
+
+namespace detail {
+
+void matmul_avx2(const MatMulArgs& args, int64_t j0, int64_t j1) { matmul_avx2_impl(args, j0, j1); }
 
 void quantize_q8_avx2(const float* x, size_t ldx, int n, int64_t K, uint8_t* out, size_t stride) {
   const __m256 sign_mask = _mm256_set1_ps(-0.0f);
@@ -479,10 +362,13 @@ void quantize_q8_avx2(const float* x, size_t ldx, int n, int64_t K, uint8_t* out
       __m256i b8 = _mm256_packs_epi16(s01, s23);
       b8 = _mm256_permutevar8x32_epi32(b8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * b), b8);
-      // Lane sums: pairs of bytes (maddubs with ones), then pairs of pairs.
+      // Block sum: pairs of bytes (maddubs with ones), pairs of pairs, then across the lanes.
       const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), b8);
       const __m256i quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + 8 * b), quads);
+      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(quads), _mm256_extracti128_si256(quads, 1));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+      sums[b] = _mm_cvtsi128_si32(s4);
     }
   }
 }
@@ -507,15 +393,16 @@ void axpy_avx2(float a, const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
 }
 
-}  // namespace
-
 // Once per product and input, not per weight row: the portable version is fast enough.
 void quantize_q8k_avx2(const float* x, size_t ldx, int n, int64_t K, uint8_t* out, size_t stride) {
   for (int r = 0; r < n; ++r) quantize_q8k_row_reference(x + static_cast<size_t>(r) * ldx, K, out + static_cast<size_t>(r) * stride);
 }
 
+}  // namespace detail
+
 const KernelTable* avx2_kernels() {
-  static const KernelTable table{"avx2", quantize_q8_avx2, quantize_q8k_avx2, matmul_avx2, dot_avx2, axpy_avx2};
+  using namespace detail;
+  static const KernelTable table{"avx2", true, quantize_q8_avx2, quantize_q8k_avx2, matmul_avx2, dot_avx2, axpy_avx2};
   return cpu_features().avx2 ? &table : nullptr;
 }
 

@@ -1,7 +1,9 @@
 // Portable kernels that follow the canonical operation order literally (see kernels.h). They are
 // the fallback on CPUs without AVX2 and the bitwise reference for the SIMD tables.
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "aded/error.h"
@@ -16,11 +18,11 @@ namespace {
 
 float hsum8(const float a[8]) { return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7])); }
 
-template <typename Load>
-float dot_float_rule(Load load_w, const float* x, int64_t K) {
-  float acc[8] = {};
-  for (int64_t k = 0; k < K; ++k) acc[k % 8] = std::fma(load_w(k), x[k], acc[k % 8]);
-  return hsum8(acc);
+// The matrix float rule: one accumulator.
+float dot_float_rule(const float* w, const float* x, int64_t K) {
+  float acc = 0;
+  for (int64_t k = 0; k < K; ++k) acc = std::fma(w[k], x[k], acc);
+  return acc;
 }
 
 // Signed integer weights of one 32-element block, in element order.
@@ -61,19 +63,16 @@ float dot_q8_rule(TensorType type, const uint8_t* wrow, const uint8_t* xrow, int
   const int block_bytes = tensor_type_info(type).block_bytes;
   const int8_t* xq = q8_values(xrow);
   const float* xd = q8_scales(xrow, K);
-  float acc[8] = {};
+  float acc = 0;
   for (int64_t b = 0; b < K / 32; ++b) {
     int8_t w[32];
     float dw;
     unpack_block(type, wrow + b * block_bytes, w, dw);
-    const float s = dw * xd[b];
-    for (int l = 0; l < 8; ++l) {
-      int32_t isum = 0;
-      for (int i = 0; i < 4; ++i) isum += w[4 * l + i] * xq[32 * b + 4 * l + i];
-      acc[l] = std::fma(static_cast<float>(isum), s, acc[l]);
-    }
+    int32_t isum = 0;
+    for (int i = 0; i < 32; ++i) isum += w[i] * xq[32 * b + i];
+    acc = std::fma(static_cast<float>(isum), dw * xd[b], acc);
   }
-  return hsum8(acc);
+  return acc;
 }
 
 // The 32 stored values of 32-element block j (0..7) of a k-quant super-block, unsigned, and the
@@ -178,8 +177,7 @@ void matmul_scalar(const MatMulArgs& a, int64_t j0, int64_t j1) {
     quant::dequantize_row(a.type, w, wrow.data(), a.K);
     for (int r = 0; r < a.n; ++r) {
       const auto* x = reinterpret_cast<const float*>(a.x + static_cast<size_t>(r) * a.x_stride);
-      a.y[static_cast<size_t>(r) * a.y_stride + static_cast<size_t>(j)] =
-          dot_float_rule([&](int64_t k) { return wrow[static_cast<size_t>(k)]; }, x, a.K);
+      a.y[static_cast<size_t>(r) * a.y_stride + static_cast<size_t>(j)] = dot_float_rule(wrow.data(), x, a.K);
     }
   }
 }
@@ -193,7 +191,9 @@ void quantize_q8k_scalar(const float* x, size_t ldx, int n, int64_t K, uint8_t* 
 }
 
 float dot_scalar(const float* a, const float* b, int64_t n) {
-  return dot_float_rule([a](int64_t k) { return a[k]; }, b, n);
+  float acc[8] = {};
+  for (int64_t k = 0; k < n; ++k) acc[k % 8] = std::fma(a[k], b[k], acc[k % 8]);
+  return hsum8(acc);
 }
 
 void axpy_scalar(float a, const float* x, float* y, int64_t n) {
@@ -213,7 +213,7 @@ InputFormat input_format(TensorType t) {
 size_t input_row_bytes(InputFormat format, int64_t K) {
   const auto k = static_cast<size_t>(K);
   const size_t bytes = format == InputFormat::F32  ? k * 4
-                       : format == InputFormat::Q8 ? k + k / 32 * (4 + 32)
+                       : format == InputFormat::Q8 ? k + k / 32 * (4 + 4)
                                                    : k + k / 256 * 4 + k / 16 * 2;
   return (bytes + 31) / 32 * 32;
 }
@@ -231,9 +231,11 @@ void quantize_q8_row_reference(const float* x, int64_t K, uint8_t* out) {
       q[32 * b + i] = static_cast<int8_t>(std::nearbyint(x[32 * b + i] * inv));
   }
   auto* sums = reinterpret_cast<int32_t*>(out + K + K / 32 * 4);
-  for (int64_t b = 0; b < K / 32; ++b)
-    for (int l = 0; l < 8; ++l)
-      sums[8 * b + l] = q[32 * b + 4 * l] + q[32 * b + 4 * l + 1] + q[32 * b + 4 * l + 2] + q[32 * b + 4 * l + 3];
+  for (int64_t b = 0; b < K / 32; ++b) {
+    int32_t sum = 0;
+    for (int i = 0; i < 32; ++i) sum += q[32 * b + i];
+    sums[b] = sum;
+  }
 }
 
 void quantize_q8k_row_reference(const float* x, int64_t K, uint8_t* out) {
@@ -255,16 +257,30 @@ void quantize_q8k_row_reference(const float* x, int64_t K, uint8_t* out) {
 }
 
 const KernelTable& scalar_kernels() {
-  static const KernelTable table{"scalar", quantize_q8_scalar, quantize_q8k_scalar, matmul_scalar, dot_scalar, axpy_scalar};
+  static const KernelTable table{"scalar", false, quantize_q8_scalar, quantize_q8k_scalar, matmul_scalar, dot_scalar, axpy_scalar};
   return table;
+}
+
+std::vector<const KernelTable*> available_kernels() {
+  std::vector<const KernelTable*> tables{&scalar_kernels()};
+  for (const KernelTable* t : {avx2_kernels(), avx512_kernels()})
+    if (t) tables.push_back(t);
+  return tables;
 }
 
 const KernelTable& best_kernels() {
   static const KernelTable& table = []() -> const KernelTable& {
-    const char* force = std::getenv("ADED_KERNELS");
-    if (force && std::strcmp(force, "scalar") == 0) return scalar_kernels();
-    if (const KernelTable* t = avx2_kernels()) return *t;
-    return scalar_kernels();
+    const auto tables = available_kernels();
+    if (const char* force = std::getenv("ADED_KERNELS"); force && *force) {
+      for (const KernelTable* t : tables)
+        if (std::strcmp(force, t->name) == 0) return *t;
+      throw Error(fmt::format("ADED_KERNELS={}: this CPU runs only{}", force, [&] {
+        std::string names;
+        for (const KernelTable* t : tables) names += std::string(" ") + t->name;
+        return names;
+      }()));
+    }
+    return *tables.back();
   }();
   return table;
 }
