@@ -64,6 +64,13 @@ void shapes(benchmark::internal::Benchmark* b) {
     for (int n : {1, 4, 16, 64}) b->Args({static_cast<int64_t>(type), n, 2048, 768});
 }
 
+// Weights larger than the last-level cache: the product streams them from memory, as decoding does.
+void dram_shapes(benchmark::internal::Benchmark* b) {
+  for (auto type : {TensorType::F16, TensorType::Q8_0, TensorType::Q4_0})
+    for (int n : {1, 16}) b->Args({static_cast<int64_t>(type), n, 65536, 768});
+}
+
 BENCHMARK(BM_MatMul)->Apply(shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MatMul)->Apply(dram_shapes)->Unit(benchmark::kMicrosecond)->Name("BM_MatMulFromMemory");
 
 }  // namespace

@@ -234,10 +234,11 @@ void Context::forward(const Batch& b) {
         const size_t head_off = static_cast<size_t>(h / group) * static_cast<size_t>(c.head_dim);
         const auto lo = static_cast<size_t>(b.mask.offsets[static_cast<size_t>(i)]);
         const auto hi = static_cast<size_t>(b.mask.offsets[static_cast<size_t>(i) + 1]);
-        ops::attend(s.kt, s.q.data() + i * qd + static_cast<size_t>(h) * static_cast<size_t>(c.head_dim),
-                    k_layer + head_off, v_layer + head_off, kvd, c.head_dim, b.mask.prefix,
-                    std::span<const int32_t>(b.mask.cells.data() + lo, hi - lo), scores,
-                    s.att.data() + i * qd + static_cast<size_t>(h) * static_cast<size_t>(c.head_dim));
+        const kernels::AttentionArgs args{
+            s.q.data() + i * qd + static_cast<size_t>(h) * static_cast<size_t>(c.head_dim), c.head_dim,
+            k_layer + head_off, v_layer + head_off, kvd, b.mask.prefix, b.mask.cells.data() + lo, hi - lo, scores,
+            s.att.data() + i * qd + static_cast<size_t>(h) * static_cast<size_t>(c.head_dim)};
+        s.kt.attend(args);
       }
     };
     // Small attention (few keys, small heads) is not worth waking the other threads.
@@ -256,7 +257,7 @@ void Context::forward(const Batch& b) {
     s.input.reset(s.xn.data(), dim, n, c.dim);
     const MatMulJob gate_up[] = {{&w.w_gate, s.gate.data(), hid}, {&w.w_up, s.up.data(), hid}};
     run_matmuls(*pool_, s.kt, s.input, gate_up);
-    for (int i = 0; i < n; ++i) ops::swiglu(s.gate.data() + i * hid, s.up.data() + i * hid, c.hidden_dim);
+    for (int i = 0; i < n; ++i) s.kt.swiglu(s.gate.data() + i * hid, s.up.data() + i * hid, c.hidden_dim);
 
     s.input.reset(s.gate.data(), hid, n, c.hidden_dim);
     const MatMulJob down[] = {{&w.w_down, s.proj.data(), dim}};

@@ -46,33 +46,4 @@ void rope_apply(const ModelConfig& c, float* x, int n_heads, const float* cos_v,
   }
 }
 
-void swiglu(float* gate, const float* up, int n) {
-  for (int i = 0; i < n; ++i) {
-    const float g = gate[i];
-    gate[i] = g * (1.0f / (1.0f + std::exp(-g))) * up[i];
-  }
-}
-
-void attend(const kernels::KernelTable& kt, const float* q, const float* k_cache, const float* v_cache,
-            size_t kv_stride, int head_dim, int32_t prefix, std::span<const int32_t> cells,
-            float* scores, float* out) {
-  const float root = std::sqrt(static_cast<float>(head_dim));
-  const size_t n_keys = static_cast<size_t>(prefix) + cells.size();
-  auto cell_at = [&](size_t i) -> size_t {
-    return i < static_cast<size_t>(prefix) ? i : static_cast<size_t>(cells[i - static_cast<size_t>(prefix)]);
-  };
-  float max = -INFINITY;
-  for (size_t i = 0; i < n_keys; ++i) {
-    scores[i] = kt.dot(q, k_cache + cell_at(i) * kv_stride, head_dim) / root;
-    max = std::fmax(max, scores[i]);
-  }
-  float sum = 0;
-  for (size_t i = 0; i < n_keys; ++i) {
-    scores[i] = std::exp(scores[i] - max);
-    sum += scores[i];
-  }
-  std::memset(out, 0, static_cast<size_t>(head_dim) * sizeof(float));
-  for (size_t i = 0; i < n_keys; ++i) kt.axpy(scores[i] / sum, v_cache + cell_at(i) * kv_stride, out, head_dim);
-}
-
 }  // namespace aded::ops

@@ -19,13 +19,4 @@ void rope_angles(const ModelConfig& c, std::span<const float> freq_factors, int3
 // Rotates the first rope_dim dimensions of each of n_heads heads in place.
 void rope_apply(const ModelConfig& c, float* x, int n_heads, const float* cos_v, const float* sin_v);
 
-// gate[i] = silu(gate[i]) * up[i]
-void swiglu(float* gate, const float* up, int n);
-
-// One query head against the visible keys: out = softmax(q.k / sqrt(d)) . v, keys visited in
-// order: cells [0, prefix), then `cells`. scores needs room for every visible key.
-void attend(const kernels::KernelTable& kt, const float* q, const float* k_cache, const float* v_cache,
-            size_t kv_stride, int head_dim, int32_t prefix, std::span<const int32_t> cells,
-            float* scores, float* out);
-
 }  // namespace aded::ops

@@ -3,6 +3,7 @@
 // products stay within a stated tolerance of an exact product of the dequantized weights.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <random>
 
 #include "aded/tensor_type.h"
+#include "core/kernels/canonical_exp.h"
 #include "core/kernels/kernels.h"
 #include "core/kernels/packing.h"
 #include "core/quant/quant.h"
@@ -238,6 +240,59 @@ TEST(Kernels, DotAndAxpyMatchScalar) {
 TEST(Kernels, TheFastestTableIsChosen) {
   if (std::getenv("ADED_KERNELS")) GTEST_SKIP() << "ADED_KERNELS picks the table";
   EXPECT_EQ(&best_kernels(), available_kernels().back());
+}
+
+}  // namespace
+}  // namespace aded::kernels
+
+namespace aded::kernels {
+namespace {
+
+TEST(CanonicalExp, CloseToStdExpAndExactAtTheEdges) {
+  double worst = 0;
+  for (float x = -87.0f; x <= 88.0f; x += 0.0137f) {
+    const double want = std::exp(static_cast<double>(x));
+    worst = std::max(worst, std::fabs(canonical_exp(x) - want) / want);
+  }
+  EXPECT_LT(worst, 4e-7);
+  EXPECT_EQ(canonical_exp(0.0f), 1.0f);
+  EXPECT_EQ(canonical_exp(-100.0f), 0.0f);
+  EXPECT_TRUE(std::isinf(canonical_exp(100.0f)));
+  EXPECT_TRUE(std::isnan(canonical_exp(NAN)));
+}
+
+TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (const KernelTable* kt : simd_tables()) {
+    for (int head_dim : {8, 12, 48, 64, 80, 128}) {
+      for (auto [prefix, own] : {std::pair<int, int>{0, 1}, {3, 2}, {37, 5}, {130, 0}}) {
+        const int cells_total = prefix + 8;
+        const size_t stride = static_cast<size_t>(head_dim) + 3;  // rows are not vector-aligned
+        std::vector<float> q(static_cast<size_t>(head_dim)), k(stride * cells_total), v(stride * cells_total);
+        for (auto* vec : {&q, &k, &v})
+          for (auto& x : *vec) x = dist(rng) * 2.0f;
+        std::vector<int32_t> cells;
+        for (int i = 0; i < own; ++i) cells.push_back(prefix + (i * 3) % 8);
+        const auto run_one = [&](const KernelTable& t) {
+          std::vector<float> scores(static_cast<size_t>(cells_total + own)), out(static_cast<size_t>(head_dim));
+          t.attend({q.data(), head_dim, k.data(), v.data(), stride, prefix, cells.data(), cells.size(), scores.data(), out.data()});
+          return out;
+        };
+        const auto a = run_one(scalar_kernels()), b = run_one(*kt);
+        ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4))
+            << kt->name << " head_dim " << head_dim << " prefix " << prefix << " own " << own;
+      }
+    }
+    std::vector<float> gate(1003), up(1003);
+    for (auto& x : gate) x = dist(rng) * 6.0f;
+    for (auto& x : up) x = dist(rng);
+    gate[7] = -95.0f;  // exp(95) overflows: silu is -0
+    auto g1 = gate, g2 = gate;
+    scalar_kernels().swiglu(g1.data(), up.data(), 1003);
+    kt->swiglu(g2.data(), up.data(), 1003);
+    EXPECT_EQ(0, std::memcmp(g1.data(), g2.data(), g1.size() * 4)) << kt->name;
+  }
 }
 
 }  // namespace

@@ -19,6 +19,10 @@
 //    acc[l] = fma(float(mins[l]), -(dmin * d_x(s)), acc[l])   (Q4_K/Q5_K only); then hsum8(acc).
 //  * dot(a, b) (attention scores): eight lanes, element k goes to lane k % 8,
 //    acc[lane] = fma(a[k], b[k], acc[lane]) for increasing k, then hsum8(acc).
+//  * attention of one query over its keys t = 0, 1, ... (AttentionArgs): s_t = dot(q, k_t) / sqrt(d);
+//    m = fmax over s_t in order; e_t = canonical_exp(s_t - m); sum = ((e_0 + e_1) + e_2) + ...;
+//    out = 0, then out[i] = fma(e_t / sum, v_t[i], out[i]) for t in order.
+//  * swiglu: g * (1 / (1 + canonical_exp(-g))) * u, left to right (canonical_exp.h).
 //  * hsum8(a) = ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)).
 //
 // The one-accumulator rules let the SIMD kernels put 16 output rows in the lanes of a vector
@@ -76,6 +80,21 @@ struct MatMulArgs {
   const uint8_t* packed = nullptr;
 };
 
+// One attention query: keys and values of cell c at k + c * kv_stride and v + c * kv_stride; the
+// query sees cells [0, prefix), then cells[0 .. n_cells), in that order.
+struct AttentionArgs {
+  const float* q;
+  int head_dim;
+  const float* k;
+  const float* v;
+  size_t kv_stride;
+  int32_t prefix;
+  const int32_t* cells;
+  size_t n_cells;
+  float* scores;  // scratch: prefix + n_cells floats
+  float* out;     // head_dim floats
+};
+
 struct KernelTable {
   const char* name;
   // Whether matmul reads MatMulArgs::packed (types with a pack_format), so callers that multiply
@@ -91,6 +110,10 @@ struct KernelTable {
   float (*dot)(const float* a, const float* b, int64_t n);
   // y[i] = fma(a, x[i], y[i]).
   void (*axpy)(float a, const float* x, float* y, int64_t n);
+  // out = softmax(q . k / sqrt(d)) . v by the attention rule above.
+  void (*attend)(const AttentionArgs& args);
+  // gate[i] = silu(gate[i]) * up[i] by the swiglu rule above.
+  void (*swiglu)(float* gate, const float* up, int64_t n);
 };
 
 const KernelTable& scalar_kernels();
@@ -110,6 +133,8 @@ void quantize_q8k_avx2(const float* x, size_t ldx, int n, int64_t K, uint8_t* ou
 void matmul_avx2(const MatMulArgs& args, int64_t j0, int64_t j1);
 float dot_avx2(const float* a, const float* b, int64_t n);
 void axpy_avx2(float a, const float* x, float* y, int64_t n);
+void attend_avx2(const AttentionArgs& args);
+void swiglu_avx2(float* gate, const float* up, int64_t n);
 }  // namespace detail
 
 // Shared by the tables: Q8 and Q8K quantization of one row (the values every table must produce).

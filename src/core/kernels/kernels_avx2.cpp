@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "core/cpu_features.h"
+#include "core/kernels/canonical_exp.h"
 #include "core/kernels/kernels.h"
 #include "core/kernels/packed_driver.h"
 #include "core/quant/blocks.h"
@@ -393,6 +394,130 @@ void axpy_avx2(float a, const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
 }
 
+}  // namespace detail
+
+namespace {
+
+// canonical_exp (canonical_exp.h), eight lanes: the same operations in the same order.
+inline __m256 exp8(__m256 x) {
+  using namespace exp_constants;
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Hi), x);
+  r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Lo), r);
+  const __m256 z = _mm256_mul_ps(r, r);
+  __m256 y = _mm256_set1_ps(kP0);
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kP1));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kP2));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kP3));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kP4));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kP5));
+  y = _mm256_fmadd_ps(y, z, r);
+  y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
+  // In range, n is within [-126, 127] already; the clamp only keeps other lanes harmless.
+  const __m256 nc = _mm256_min_ps(_mm256_max_ps(n, _mm256_set1_ps(-126.0f)), _mm256_set1_ps(127.0f));
+  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(nc), _mm256_set1_epi32(127)), 23);
+  __m256 e = _mm256_mul_ps(y, _mm256_castsi256_ps(bits));
+  e = _mm256_blendv_ps(e, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(kMin), _CMP_LT_OQ));
+  e = _mm256_blendv_ps(e, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(kMax), _CMP_GT_OQ));
+  return _mm256_blendv_ps(e, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+// out[8c .. 8c + 8CN) += p_t v_t for every key, t in order, with the CN vectors in registers.
+template <int CN>
+void accumulate_values(const AttentionArgs& a, size_t n_keys, float sum, int c0) {
+  const size_t prefix = static_cast<size_t>(a.prefix);
+  __m256 o[CN];
+  for (int c = 0; c < CN; ++c) o[c] = _mm256_setzero_ps();
+  for (size_t t = 0; t < n_keys; ++t) {
+    const size_t cell = t < prefix ? t : static_cast<size_t>(a.cells[t - prefix]);
+    const float* v = a.v + cell * a.kv_stride + 8 * c0;
+    const __m256 p = _mm256_set1_ps(a.scores[t] / sum);
+    for (int c = 0; c < CN; ++c) o[c] = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 8 * c), o[c]);
+  }
+  for (int c = 0; c < CN; ++c) _mm256_storeu_ps(a.out + 8 * (c0 + c), o[c]);
+}
+
+}  // namespace
+
+namespace detail {
+
+void attend_avx2(const AttentionArgs& a) {
+  const int D = a.head_dim;
+  const size_t prefix = static_cast<size_t>(a.prefix), n_keys = prefix + a.n_cells;
+  const auto key = [&](size_t t) {
+    return a.k + (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride;
+  };
+  const float root = std::sqrt(static_cast<float>(D));
+  float max = -INFINITY;
+  if (D % 8 != 0) {  // odd head sizes: the per-key kernels, same rule
+    for (size_t t = 0; t < n_keys; ++t) {
+      a.scores[t] = dot_avx2(a.q, key(t), D) / root;
+      max = std::fmax(max, a.scores[t]);
+    }
+  } else {
+    // Four keys at a time: four independent accumulation chains.
+    size_t t = 0;
+    for (; t + 4 <= n_keys; t += 4) {
+      const float* k[4] = {key(t), key(t + 1), key(t + 2), key(t + 3)};
+      __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+      for (int d = 0; d < D; d += 8) {
+        const __m256 q = _mm256_loadu_ps(a.q + d);
+        for (int j = 0; j < 4; ++j) acc[j] = _mm256_fmadd_ps(q, _mm256_loadu_ps(k[j] + d), acc[j]);
+      }
+      for (int j = 0; j < 4; ++j) a.scores[t + j] = hsum8(acc[j]) / root;
+    }
+    for (; t < n_keys; ++t) a.scores[t] = dot_avx2(a.q, key(t), D) / root;
+    // The maximum in any order (only its value matters; scores are never NaN for finite inputs).
+    __m256 m8 = _mm256_set1_ps(-INFINITY);
+    for (t = 0; t + 8 <= n_keys; t += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(a.scores + t));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, m8);
+    for (float v : lanes) max = std::fmax(max, v);
+    for (; t < n_keys; ++t) max = std::fmax(max, a.scores[t]);
+  }
+  size_t t = 0;
+  const __m256 m = _mm256_set1_ps(max);
+  for (; t + 8 <= n_keys; t += 8) _mm256_storeu_ps(a.scores + t, exp8(_mm256_sub_ps(_mm256_loadu_ps(a.scores + t), m)));
+  for (; t < n_keys; ++t) a.scores[t] = canonical_exp(a.scores[t] - max);
+  float sum = 0;
+  for (t = 0; t < n_keys; ++t) sum += a.scores[t];
+  if (D % 8 != 0) {
+    for (int i = 0; i < D; ++i) a.out[i] = 0;
+    for (t = 0; t < n_keys; ++t)
+      axpy_avx2(a.scores[t] / sum, a.v + (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride,
+                a.out, D);
+    return;
+  }
+  // Output vectors eight at a time (64 floats) in registers.
+  for (int c0 = 0; c0 < D / 8; c0 += 8) {
+    switch (D / 8 - c0 < 8 ? D / 8 - c0 : 8) {
+      case 1: accumulate_values<1>(a, n_keys, sum, c0); break;
+      case 2: accumulate_values<2>(a, n_keys, sum, c0); break;
+      case 3: accumulate_values<3>(a, n_keys, sum, c0); break;
+      case 4: accumulate_values<4>(a, n_keys, sum, c0); break;
+      case 5: accumulate_values<5>(a, n_keys, sum, c0); break;
+      case 6: accumulate_values<6>(a, n_keys, sum, c0); break;
+      case 7: accumulate_values<7>(a, n_keys, sum, c0); break;
+      default: accumulate_values<8>(a, n_keys, sum, c0); break;
+    }
+  }
+}
+
+void swiglu_avx2(float* gate, const float* up, int64_t n) {
+  int64_t i = 0;
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 silu = _mm256_mul_ps(g, _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_xor_ps(g, sign)))));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = g * (1.0f / (1.0f + canonical_exp(-g))) * up[i];
+  }
+}
+
 // Once per product and input, not per weight row: the portable version is fast enough.
 void quantize_q8k_avx2(const float* x, size_t ldx, int n, int64_t K, uint8_t* out, size_t stride) {
   for (int r = 0; r < n; ++r) quantize_q8k_row_reference(x + static_cast<size_t>(r) * ldx, K, out + static_cast<size_t>(r) * stride);
@@ -402,7 +527,8 @@ void quantize_q8k_avx2(const float* x, size_t ldx, int n, int64_t K, uint8_t* ou
 
 const KernelTable* avx2_kernels() {
   using namespace detail;
-  static const KernelTable table{"avx2", true, quantize_q8_avx2, quantize_q8k_avx2, matmul_avx2, dot_avx2, axpy_avx2};
+  static const KernelTable table{"avx2",   true,      quantize_q8_avx2, quantize_q8k_avx2, matmul_avx2,
+                                 dot_avx2, axpy_avx2, attend_avx2,      swiglu_avx2};
   return cpu_features().avx2 ? &table : nullptr;
 }
 

@@ -1,7 +1,7 @@
 // AVX-512 kernels (F, BW, VL, VNNI) on packed weights (packing.h): a 512-bit vector holds the 16
 // output rows of a group, so the float rule is one fma per element and group, and the Q8 rule is
 // one vpdpbusd per 4 elements and group (exact int32 block sums), then one fma per block. The
-// k-quants, dot and axpy use the AVX2 code (the same canonical order).
+// k-quants and the vector operations (dot, axpy, attention, swiglu) use the AVX2 code.
 #include <immintrin.h>
 
 #include "core/cpu_features.h"
@@ -68,7 +68,7 @@ inline int32_t load_i32(const int8_t* p) {
 
 template <bool Q4>
 struct Q8Kernel {
-  static constexpr int kGroups = 2, kRows = 4, kGroupsNarrow = 4;
+  static constexpr int kGroups = 2, kRows = 6, kGroupsNarrow = 4;
   static constexpr int64_t kChunk = 256;  // 8 blocks
 
   template <int GS, int RX>
@@ -151,8 +151,9 @@ void matmul_avx512(const MatMulArgs& args, int64_t j0, int64_t j1) {
 }  // namespace
 
 const KernelTable* avx512_kernels() {
-  static const KernelTable table{"avx512", true, detail::quantize_q8_avx2, detail::quantize_q8k_avx2, matmul_avx512,
-                                 detail::dot_avx2, detail::axpy_avx2};
+  using namespace detail;
+  static const KernelTable table{"avx512", true,      quantize_q8_avx2, quantize_q8k_avx2, matmul_avx512,
+                                 dot_avx2, axpy_avx2, attend_avx2,      swiglu_avx2};
   return cpu_features().avx512 && cpu_features().avx2 ? &table : nullptr;
 }
 

@@ -8,6 +8,7 @@
 
 #include "aded/error.h"
 #include "aded/half.h"
+#include "core/kernels/canonical_exp.h"
 #include "core/kernels/kernels.h"
 #include "core/quant/blocks.h"
 #include "core/quant/quant.h"
@@ -200,6 +201,31 @@ void axpy_scalar(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
 }
 
+void attend_scalar(const AttentionArgs& a) {
+  const float root = std::sqrt(static_cast<float>(a.head_dim));
+  const size_t prefix = static_cast<size_t>(a.prefix), n_keys = prefix + a.n_cells;
+  const auto cell = [&](size_t t) { return t < prefix ? t : static_cast<size_t>(a.cells[t - prefix]); };
+  float max = -INFINITY;
+  for (size_t t = 0; t < n_keys; ++t) {
+    a.scores[t] = dot_scalar(a.q, a.k + cell(t) * a.kv_stride, a.head_dim) / root;
+    max = std::fmax(max, a.scores[t]);
+  }
+  float sum = 0;
+  for (size_t t = 0; t < n_keys; ++t) {
+    a.scores[t] = canonical_exp(a.scores[t] - max);
+    sum += a.scores[t];
+  }
+  for (int i = 0; i < a.head_dim; ++i) a.out[i] = 0;
+  for (size_t t = 0; t < n_keys; ++t) axpy_scalar(a.scores[t] / sum, a.v + cell(t) * a.kv_stride, a.out, a.head_dim);
+}
+
+void swiglu_scalar(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = g * (1.0f / (1.0f + canonical_exp(-g))) * up[i];
+  }
+}
+
 }  // namespace
 
 InputFormat input_format(TensorType t) {
@@ -257,7 +283,8 @@ void quantize_q8k_row_reference(const float* x, int64_t K, uint8_t* out) {
 }
 
 const KernelTable& scalar_kernels() {
-  static const KernelTable table{"scalar", false, quantize_q8_scalar, quantize_q8k_scalar, matmul_scalar, dot_scalar, axpy_scalar};
+  static const KernelTable table{"scalar",      false,       quantize_q8_scalar, quantize_q8k_scalar, matmul_scalar,
+                                 dot_scalar,    axpy_scalar, attend_scalar,      swiglu_scalar};
   return table;
 }
 

@@ -49,7 +49,7 @@ template <class Kernel, int GS>
 void group_set(const Job& job, const uint8_t* const* groups, int64_t g0, int c0, int c1, int64_t j0, int64_t j1) {
   const MatMulArgs& a = *job.args;
   alignas(64) float acc[kRowChunk * GS * kPackRows];
-  std::memset(acc, 0, sizeof(acc));
+  std::memset(acc, 0, static_cast<size_t>(c1 - c0) * GS * kPackRows * sizeof(float));
   for (int64_t k0 = 0; k0 < a.K; k0 += Kernel::kChunk) {
     const int64_t k1 = min64(a.K, k0 + Kernel::kChunk);
     if constexpr (GS <= Kernel::kGroups) {

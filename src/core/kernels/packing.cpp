@@ -5,6 +5,8 @@
 #include <cstring>
 #include <new>
 #include <thread>
+
+#include <sys/mman.h>
 #include <vector>
 
 #include "aded/error.h"
@@ -155,9 +157,15 @@ PackedWeights::PackedWeights(TensorType type, const uint8_t* data, size_t row_by
   if (format == PackFormat::None) throw Error("PackedWeights: the type has no packed format");
   group_bytes_ = packed_group_bytes(format, cols);
   groups_ = (rows + kPackRows - 1) / kPackRows;
-  const size_t total = (group_bytes_ * static_cast<size_t>(groups_) + 63) / 64 * 64;
-  data_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, total == 0 ? 64 : total)));
+  // Big buffers on 2 MB boundaries, marked for transparent huge pages: a forward streams through
+  // all of them, and with 4 KB pages the TLB misses on every page.
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t bytes = group_bytes_ * static_cast<size_t>(groups_);
+  const size_t align = bytes >= kHuge ? kHuge : 64;
+  const size_t total = std::max<size_t>((bytes + align - 1) / align * align, align);
+  data_.reset(static_cast<uint8_t*>(std::aligned_alloc(align, total)));
   if (!data_) throw std::bad_alloc();
+  if (align == kHuge) madvise(data_.get(), total, MADV_HUGEPAGE);
   // Big matrices are packed by two threads: loading a 1B model packs gigabytes.
   const auto pack_range = [&](int64_t g0, int64_t g1) {
     for (int64_t g = g0; g < g1; ++g) {
@@ -167,7 +175,7 @@ PackedWeights::PackedWeights(TensorType type, const uint8_t* data, size_t row_by
                  data_.get() + static_cast<size_t>(g) * group_bytes_);
     }
   };
-  if (bytes() < (size_t{32} << 20)) {
+  if (bytes < (size_t{32} << 20)) {
     pack_range(0, groups_);
   } else {
     std::thread helper(pack_range, groups_ / 2, groups_);
