@@ -38,11 +38,17 @@ class TrigramOverlay {
 enum class AdedSearch { Mcts, BestFirst };
 
 struct AdedOptions {
-  // Adaptation (authors: window 16, step 0.04, cap 3.0).
+  // Online adaptation to the text being written; off: the static table only.
   bool adapt = true;
+  // The paper's adaptation: boosts of the tri-grams of the context in an overlay (authors:
+  // window 16, step 0.04, cap 3.0).
+  bool overlay = true;
   int window = 16;
   float boost_step = 0.04f;
   float boost_cap = 3.0f;
+  // Beyond the paper: continuations of the longest suffix (up to this many tokens) of a state's
+  // history seen earlier in the request, with calibrated probabilities (0: tri-grams only).
+  int context_order = 8;
   // Search.
   AdedSearch search = AdedSearch::Mcts;
   int iterations = 150;   // MCTS iterations (authors: 150)

@@ -3,12 +3,14 @@
 // overlay's boosts, normalized to probabilities. Per proposal, merged successor lists are cached
 // and the search tree lives in reused buffers: no allocation per node.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <queue>
 #include <unordered_map>
 
 #include "aded/aded_drafter.h"
 #include "aded/error.h"
+#include "spec/context_model.h"
 
 namespace aded {
 
@@ -19,11 +21,42 @@ struct Successor {
   float p;
 };
 
+// The last tokens of a search state's history (context, then the path), oldest first.
+struct Tail {
+  std::array<int32_t, ContextModel::kMaxOrder> t{};
+  int n = 0;
+  Tail then(int32_t token) const {
+    Tail r;
+    const int keep = std::min(n, ContextModel::kMaxOrder - 1);
+    std::copy(t.begin() + (n - keep), t.begin() + n, r.t.begin());
+    r.t[static_cast<size_t>(keep)] = token;
+    r.n = keep + 1;
+    return r;
+  }
+  std::span<const int32_t> tokens() const { return {t.data(), static_cast<size_t>(n)}; }
+  int32_t last() const { return t[static_cast<size_t>(n - 1)]; }
+  int32_t before_last() const { return n >= 2 ? t[static_cast<size_t>(n - 2)] : -1; }
+  uint64_t key() const {
+    uint64_t h = static_cast<uint64_t>(n);
+    for (int i = 0; i < n; ++i) h = (h ^ static_cast<uint32_t>(t[static_cast<size_t>(i)])) * 0x100000001B3ull + 0x9E3779B97F4A7C15ull;
+    return h;
+  }
+  static Tail of(std::span<const int32_t> context) {
+    Tail r;
+    r.n = static_cast<int>(std::min<size_t>(context.size(), ContextModel::kMaxOrder));
+    std::copy(context.end() - r.n, context.end(), r.t.begin());
+    return r;
+  }
+};
+
 class AdedDrafter final : public Drafter {
  public:
   AdedDrafter(std::shared_ptr<const TrigramTable> table, AdedOptions o, std::shared_ptr<TrigramOverlay> shared)
-      : table_(std::move(table)), o_(o), shared_(std::move(shared)), rng_(o.seed | 1) {
+      : table_(std::move(table)), o_(o), shared_(std::move(shared)), context_(std::max(1, o.context_order)),
+        rng_(o.seed | 1) {
     if (o_.window < 3) fail("ADED: the adaptation window must be >= 3 tokens");
+    if (o_.context_order < 0 || o_.context_order > ContextModel::kMaxOrder)
+      fail("ADED: the context order must be 0..{}", ContextModel::kMaxOrder);
     if (o_.iterations < 1 || o_.search_depth < 1 || o_.rollout_depth < 1 || o_.top_paths < 1 || o_.branching < 1)
       fail("ADED: search parameters must be positive");
     if (!(o_.c2 > 0)) fail("ADED: c2 must be > 0");
@@ -33,6 +66,7 @@ class AdedDrafter final : public Drafter {
 
   void begin(std::span<const int32_t> prompt) override {
     request_.clear();
+    context_.reset();
     adapted_ = 0;
     adapt(prompt);
   }
@@ -43,12 +77,12 @@ class AdedDrafter final : public Drafter {
     if (r.context.size() < 2 || r.max_nodes < 1) return;
     cache_.clear();
     pool_.clear();
-    const int32_t a = r.context[r.context.size() - 2], b = r.context.back();
+    const Tail root = Tail::of(r.context);
     const int depth = std::max(1, r.max_depth);
     if (o_.search == AdedSearch::Mcts)
-      mcts(a, b, r.max_nodes, depth, out);
+      mcts(root, r.max_nodes, depth, out);
     else
-      best_first(a, b, r.max_nodes, depth, out);
+      best_first(root, r.max_nodes, depth, out);
   }
 
  private:
@@ -56,9 +90,8 @@ class AdedDrafter final : public Drafter {
     uint32_t start, size;
   };
   struct Node {
-    int32_t token;
+    Tail state;           // history ending in this node's token
     int32_t parent;       // index in nodes_, -1 for the root
-    int32_t prev;         // the token before `token` (the state is (prev, token))
     int32_t first_child;  // children are contiguous
     int32_t n_children;
     int32_t depth;
@@ -71,11 +104,14 @@ class AdedDrafter final : public Drafter {
   // ------------------------------------------------------------------ adaptation (section 2)
 
   TrigramOverlay& overlay() { return shared_ ? *shared_ : request_; }
+  bool uses_overlay() const { return o_.adapt && o_.overlay; }
+  bool uses_context() const { return o_.adapt && o_.context_order > 0; }
 
   // Boosts every tri-gram inside the window ending at each newly seen token, as if the tokens had
   // arrived one per step.
   void adapt(std::span<const int32_t> context) {
-    if (!o_.adapt) {
+    if (uses_context()) context_.extend(context);
+    if (!uses_overlay()) {
       adapted_ = context.size();
       return;
     }
@@ -89,11 +125,47 @@ class AdedDrafter final : public Drafter {
 
   // ------------------------------------------------------------------------------- successors
 
-  std::span<const Successor> successors(int32_t a, int32_t b) {
-    const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+  // Successors of a state, most probable first: the tri-gram distribution of its last two tokens
+  // (static table + overlay), mixed with the context model's continuations of its longest
+  // matching suffix, which take their calibrated share first.
+  std::span<const Successor> successors(const Tail& state) {
+    const uint64_t key = uses_context() ? state.key() : pair_key(state.before_last(), state.last());
     auto [it, inserted] = cache_.try_emplace(key, CachedList{0, 0});
-    if (inserted) it->second = merge(a, b);
+    if (inserted) it->second = uses_context() ? mix(state) : merge(state.before_last(), state.last());
     return {pool_.data() + it->second.start, it->second.size};
+  }
+
+  static uint64_t pair_key(int32_t a, int32_t b) {
+    return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+  }
+
+  CachedList mix(const Tail& state) {
+    const CachedList tri = merge(state.before_last(), state.last());
+    const ContextModel::Prediction p = context_.predict(state.tokens());
+    if (p.order == 0) return tri;
+    const auto start = static_cast<uint32_t>(pool_.size());
+    float mass = 0;
+    for (int i = 0; i < p.size; ++i) {
+      pool_.push_back({p.tokens[static_cast<size_t>(i)], p.p[static_cast<size_t>(i)]});
+      mass += p.p[static_cast<size_t>(i)];
+    }
+    const float rest = 1.0f - mass;
+    for (uint32_t j = tri.start; j < tri.start + tri.size; ++j) {
+      const Successor s = pool_[j];
+      bool found = false;
+      for (size_t i = start; i < pool_.size(); ++i) {
+        if (pool_[i].token == s.token) {
+          pool_[i].p += rest * s.p;
+          found = true;
+          break;
+        }
+      }
+      if (!found) pool_.push_back({s.token, rest * s.p});
+    }
+    std::stable_sort(pool_.begin() + start, pool_.end(), [](const Successor& x, const Successor& y) { return x.p > y.p; });
+    constexpr size_t kMaxSuccessors = 32;
+    if (pool_.size() - start > kMaxSuccessors) pool_.resize(start + kMaxSuccessors);
+    return {start, static_cast<uint32_t>(pool_.size() - start)};
   }
 
   CachedList merge(int32_t a, int32_t b) {
@@ -104,7 +176,7 @@ class AdedDrafter final : public Drafter {
         pool_.push_back({static_cast<int32_t>(s.tokens[i]), static_cast<float>(s.counts[i]) / static_cast<float>(s.total)});
     }
     boosts_.clear();
-    if (o_.adapt) overlay().find(a, b, boosts_);
+    if (uses_overlay()) overlay().find(a, b, boosts_);
     for (const auto& e : boosts_) {
       bool found = false;
       for (size_t i = start; i < pool_.size(); ++i) {
@@ -129,6 +201,9 @@ class AdedDrafter final : public Drafter {
 
   // ----------------------------------------------------------------------------- MCTS (PUCT)
 
+  // Greedy extensions of the searched paths stop below this joint probability.
+  static constexpr float kMinExtension = 0.05f;
+
   double uniform() {
     rng_ ^= rng_ << 13;
     rng_ ^= rng_ >> 7;
@@ -139,11 +214,11 @@ class AdedDrafter final : public Drafter {
   void expand(int32_t index) {
     Node& n = nodes_[static_cast<size_t>(index)];
     n.expanded = true;
-    const auto succ = successors(n.prev, n.token);
+    const Tail state = n.state;
+    const auto succ = successors(state);
     const int32_t first = static_cast<int32_t>(nodes_.size());
-    const int32_t depth = n.depth + 1, prev = n.token;
-    for (const auto& s : succ)
-      nodes_.push_back({s.token, index, prev, -1, 0, depth, s.p, 0.0f, 0, false});
+    const int32_t depth = n.depth + 1;
+    for (const auto& s : succ) nodes_.push_back({state.then(s.token), index, -1, 0, depth, s.p, 0.0f, 0, false});
     Node& again = nodes_[static_cast<size_t>(index)];  // nodes_ may have moved
     again.first_child = first;
     again.n_children = static_cast<int32_t>(succ.size());
@@ -170,10 +245,10 @@ class AdedDrafter final : public Drafter {
   }
 
   // Reward as intended: 1 + the table probability of each token the rollout samples.
-  double rollout(int32_t prev, int32_t token, int depth) {
+  double rollout(Tail state, int depth) {
     double reward = 1.0;
     for (int d = depth; d < o_.rollout_depth; ++d) {
-      const auto succ = successors(prev, token);
+      const auto succ = successors(state);
       if (succ.empty()) break;
       double u = uniform(), acc = 0;
       size_t pick = succ.size() - 1;
@@ -185,15 +260,14 @@ class AdedDrafter final : public Drafter {
         }
       }
       reward += succ[pick].p;
-      prev = token;
-      token = succ[pick].token;
+      state = state.then(succ[pick].token);
     }
     return reward;
   }
 
-  void mcts(int32_t a, int32_t b, int max_nodes, int max_depth, DraftTree& out) {
+  void mcts(const Tail& root, int max_nodes, int max_depth, DraftTree& out) {
     nodes_.clear();
-    nodes_.push_back({b, -1, a, -1, 0, 0, 1.0f, 0.0f, 0, false});
+    nodes_.push_back({root, -1, -1, 0, 0, 1.0f, 0.0f, 0, false});
     const int search_depth = std::min(o_.search_depth, max_depth);
     for (int it = 0; it < o_.iterations; ++it) {
       int32_t index = 0;
@@ -202,7 +276,7 @@ class AdedDrafter final : public Drafter {
       Node& leaf = nodes_[static_cast<size_t>(index)];
       if (!leaf.expanded && leaf.depth < search_depth) expand(index);
       const Node& l = nodes_[static_cast<size_t>(index)];
-      const double reward = rollout(l.prev, l.token, l.depth);
+      const double reward = rollout(l.state, l.depth);
       for (int32_t n = index; n >= 0; n = nodes_[static_cast<size_t>(n)].parent) {
         nodes_[static_cast<size_t>(n)].visits += 1;
         nodes_[static_cast<size_t>(n)].value += static_cast<float>(reward);
@@ -217,7 +291,8 @@ class AdedDrafter final : public Drafter {
       return nodes_[static_cast<size_t>(x)].visits > nodes_[static_cast<size_t>(y)].visits;
     });
     if (static_cast<int>(order_.size()) > o_.top_paths) order_.resize(static_cast<size_t>(o_.top_paths));
-    const double root_visits = nodes_[0].visits;
+    // Confidence of a node: the joint probability of its path (what the budget controller
+    // calibrates); each kept path is then extended greedily while that stays worth verifying.
     for (int32_t end : order_) {
       path_.clear();
       for (int32_t n = end; n > 0; n = nodes_[static_cast<size_t>(n)].parent) path_.push_back(n);
@@ -225,13 +300,16 @@ class AdedDrafter final : public Drafter {
       float conf = 1.0f;
       for (auto it = path_.rbegin(); it != path_.rend(); ++it) {
         const Node& n = nodes_[static_cast<size_t>(*it)];
-        conf = static_cast<float>(n.visits / root_visits);
-        parent = out.add(parent, n.token, conf);
+        conf *= n.prior;
+        parent = out.add(parent, n.state.last(), conf);
       }
-      const Node& last = nodes_[static_cast<size_t>(end)];
-      if (last.depth < max_depth) {
-        const auto succ = successors(last.prev, last.token);
-        if (!succ.empty()) out.add(parent, succ[0].token, conf * succ[0].p);
+      Tail state = nodes_[static_cast<size_t>(end)].state;
+      for (int depth = nodes_[static_cast<size_t>(end)].depth; depth < max_depth; ++depth) {
+        const auto succ = successors(state);
+        if (succ.empty() || conf * succ[0].p < kMinExtension) break;
+        conf *= succ[0].p;
+        parent = out.add(parent, succ[0].token, conf);
+        state = state.then(succ[0].token);
       }
     }
     out.sort_by_confidence();
@@ -240,26 +318,27 @@ class AdedDrafter final : public Drafter {
 
   // ------------------------------------------------------------- best-first by joint score
 
-  void best_first(int32_t a, int32_t b, int max_nodes, int max_depth, DraftTree& out) {
+  void best_first(const Tail& root, int max_nodes, int max_depth, DraftTree& out) {
     struct Candidate {
       float joint;
       int32_t parent;  // tree node or kRoot
-      int32_t prev, token;
+      int32_t token;
       int depth;
+      Tail state;  // history ending in token
       bool operator<(const Candidate& o) const { return joint < o.joint; }
     };
     std::priority_queue<Candidate> queue;
-    const auto push_children = [&](int32_t parent, int32_t prev, int32_t token, float joint, int depth) {
-      const auto succ = successors(prev, token);
+    const auto push_children = [&](int32_t parent, const Tail& state, float joint, int depth) {
+      const auto succ = successors(state);
       for (size_t i = 0; i < succ.size() && i < static_cast<size_t>(o_.branching); ++i)
-        queue.push({joint * succ[i].p, parent, token, succ[i].token, depth + 1});
+        queue.push({joint * succ[i].p, parent, succ[i].token, depth + 1, state.then(succ[i].token)});
     };
-    push_children(DraftTree::kRoot, a, b, 1.0f, 0);
+    push_children(DraftTree::kRoot, root, 1.0f, 0);
     while (!queue.empty() && out.size() < max_nodes) {
       const Candidate c = queue.top();
       queue.pop();
       const int node = out.add(c.parent, c.token, c.joint);
-      if (c.depth < max_depth) push_children(node, c.prev, c.token, c.joint, c.depth);
+      if (c.depth < max_depth) push_children(node, c.state, c.joint, c.depth);
     }
   }
 
@@ -267,6 +346,7 @@ class AdedDrafter final : public Drafter {
   AdedOptions o_;
   std::shared_ptr<TrigramOverlay> shared_;
   TrigramOverlay request_;
+  ContextModel context_;
   size_t adapted_ = 0;
   uint64_t rng_;
   std::unordered_map<uint64_t, CachedList> cache_;

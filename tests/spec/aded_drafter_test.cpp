@@ -218,6 +218,7 @@ TEST_P(AdedSearchTest, RespectsBudgetsAndDraftsOnlyKnownSuccessors) {
   for (int trial = 0; trial < 120; ++trial) {
     auto shared = std::make_shared<TrigramOverlay>();
     AdedOptions o = options(GetParam(), /*adapt=*/trial % 3 != 0);
+    o.context_order = trial % 4 < 2 ? 0 : 1 + static_cast<int>(rng() % 8);
     o.iterations = 20 + static_cast<int>(rng() % 200);
     o.search_depth = 1 + static_cast<int>(rng() % 6);
     o.top_paths = 1 + static_cast<int>(rng() % 30);
@@ -251,6 +252,9 @@ TEST_P(AdedSearchTest, RespectsBudgetsAndDraftsOnlyKnownSuccessors) {
       const int32_t pp = p == DraftTree::kRoot ? DraftTree::kRoot : t.parent(p);
       const int32_t a_tok = p == DraftTree::kRoot ? ctx[ctx.size() - 2] : pp == DraftTree::kRoot ? ctx.back() : t.token(pp);
       bool known = boost(*shared, a_tok, b_tok, t.token(i)) > 0;
+      // The context model continues a suffix seen in the context: at least the last token.
+      if (o.adapt && o.context_order > 0)
+        for (size_t j = 1; j < ctx.size() && !known; ++j) known = ctx[j - 1] == b_tok && ctx[j] == t.token(i);
       if (with_table) {
         const auto s = table->find(a_tok, b_tok);
         known |= std::find(s.tokens, s.tokens + s.size, static_cast<uint32_t>(t.token(i))) != s.tokens + s.size;

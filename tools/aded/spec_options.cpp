@@ -69,6 +69,10 @@ std::string apply_variant(const std::string& method, SpecFlags& f) {
       f.iterations = parse_int(method, key, value);
     else if (key == "search-depth")
       f.search_depth = parse_int(method, key, value);
+    else if (key == "context")
+      f.context_order = parse_int(method, key, value);
+    else if (key == "overlay")
+      f.overlay = parse_bool(method, key, value);
     else if (key == "depth")
       f.draft_depth = parse_int(method, key, value);
     else if (key == "max")
@@ -76,8 +80,8 @@ std::string apply_variant(const std::string& method, SpecFlags& f) {
     else if (key == "budget" && (value == "fixed" || value == "adaptive"))
       f.fixed_budget = value == "fixed";
     else
-      fail("method '{}': unknown setting '{}' (search, adapt, shared, top-k, ngram, iterations, search-depth, depth, "
-           "max, budget)",
+      fail("method '{}': unknown setting '{}' (search, adapt, overlay, shared, top-k, ngram, iterations, search-depth, "
+           "context, depth, max, budget)",
            method, item);
     at = next;
   }
@@ -98,6 +102,8 @@ std::unique_ptr<Drafter> make_drafter(const std::string& spec, const SpecFlags& 
     o.search = f.search == "best-first" ? AdedSearch::BestFirst : AdedSearch::Mcts;
     o.iterations = f.iterations;
     o.search_depth = f.search_depth;
+    o.context_order = f.context_order;
+    o.overlay = f.overlay;
     if (!table && !o.adapt) fail("--spec aded needs a tri-gram table (--ngram) when adaptation is off");
     if (f.shared_overlay && !shared_overlay) shared_overlay = std::make_shared<TrigramOverlay>();
     return make_aded_drafter(table, o, f.shared_overlay ? shared_overlay : nullptr);

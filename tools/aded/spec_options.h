@@ -24,6 +24,8 @@ struct SpecFlags {
   bool shared_overlay = false;
   int iterations = 150;
   int search_depth = 4;
+  int context_order = 8;  // ADED context model order (0: tri-grams only, as the paper)
+  bool overlay = true;    // ADED tri-gram overlay (the paper's adaptation)
 };
 
 void add_spec_options(CLI::App& cmd, SpecFlags& f);
