@@ -5,6 +5,7 @@
 #include "aded/error.h"
 #include "commands.h"
 #include "common_options.h"
+#include "progress_line.h"
 
 namespace aded::cli {
 
@@ -75,9 +76,10 @@ Command add_bench(CLI::App& app) {
   return {cmd, [o] {
     auto model = load_model(o->model);
     o->bench.threads = context_options(o->model).n_threads;
-    o->bench.progress = [](const std::string& s) { fmt::print(stderr, "\r\033[Kbench: {}", s); };
+    ProgressLine progress;
+    o->bench.progress = [&progress](const std::string& s) { progress.update("bench: " + s); };
     const BenchResult r = run_bench(model, o->bench);
-    fmt::print(stderr, "\r\033[K");
+    progress.finish(/*clear=*/true);
     if (o->output == "json")
       print_json(o->model.path, *model, r, o->bench);
     else

@@ -7,6 +7,7 @@
 #include "aded/spec_bench.h"
 #include "commands.h"
 #include "common_options.h"
+#include "progress_line.h"
 #include "spec_options.h"
 
 namespace aded::cli {
@@ -159,12 +160,9 @@ Command add_bench_spec(CLI::App& app) {
     }
     SpecBenchOptions bo;
     bo.max_new_tokens = o->n;
-    bo.progress = [](size_t done, size_t total, const std::string& what) {
-      const int width = 30;
-      const int filled = total ? static_cast<int>(width * done / total) : width;
-      fmt::print(stderr, "\r\033[K[{}{}] {}/{} {}", std::string(static_cast<size_t>(filled), '#'),
-                 std::string(static_cast<size_t>(width - filled), ' '), done, total, what);
-      if (done == total) fmt::print(stderr, "\n");
+    ProgressLine progress;
+    bo.progress = [&progress](size_t done, size_t total, const std::string& what) {
+      progress.update(fmt::format("{} {}/{} {}", ProgressLine::bar(done, total), done, total, what), done == total);
     };
     const SpecBenchResult r = run_spec_bench(ctx, model->tokenizer(), methods, prompts, bo);
     fmt::print("model: {} | prompts: {} ({}) | new tokens: {} | threads: {} | greedy\n\n", o->model.path, prompts.size(),

@@ -5,6 +5,7 @@
 #include "aded/gguf.h"
 #include "aded/model_tools.h"
 #include "commands.h"
+#include "progress_line.h"
 
 namespace aded::cli {
 
@@ -30,9 +31,9 @@ Command add_gen_model(CLI::App& app) {
     r.type = *type;
     r.vocab_path = o->vocab;
     r.seed = o->seed;
-    r.progress = [](size_t done, size_t total) {
-      fmt::print(stderr, "\rwriting tensors: {}/{}", done, total);
-      if (done == total) fmt::print(stderr, "\n");
+    auto progress = std::make_shared<ProgressLine>();
+    r.progress = [progress](size_t done, size_t total) {
+      progress->update(fmt::format("writing tensors {} {}/{}", ProgressLine::bar(done, total), done, total), done == total);
     };
     const auto start = std::chrono::steady_clock::now();
     write_random_model(r, o->output);

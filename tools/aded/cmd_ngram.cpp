@@ -6,6 +6,7 @@
 #include "aded/trigram_table.h"
 #include "commands.h"
 #include "common_options.h"
+#include "progress_line.h"
 
 namespace aded::cli {
 
@@ -32,14 +33,13 @@ Command add_ngram(CLI::App& app) {
     builder.set_token_limit(o->max_tokens);
     const auto start = std::chrono::steady_clock::now();
     for (const auto& path : o->corpus) {
+      ProgressLine progress;
       builder.add_file(path, [&](size_t done, size_t total) {
-        const int width = 30;
-        const int filled = static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * width);
-        fmt::print(stderr, "\r{} [{}{}] {:3.0f}% {} tokens", path, std::string(static_cast<size_t>(filled), '#'),
-                   std::string(static_cast<size_t>(width - filled), ' '),
-                   100.0 * static_cast<double>(done) / static_cast<double>(total), builder.tokens());
+        progress.update(fmt::format("{} {} {:3.0f}% {} tokens", path, ProgressLine::bar(done, total),
+                                    100.0 * static_cast<double>(done) / static_cast<double>(total), builder.tokens()),
+                        done == total);
       });
-      fmt::print(stderr, "\n");
+      progress.finish();
     }
     const TrigramBuildStats s = builder.write(o->output);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -5,6 +5,7 @@
 #include "aded/gguf.h"
 #include "aded/model_tools.h"
 #include "commands.h"
+#include "progress_line.h"
 
 namespace aded::cli {
 
@@ -23,14 +24,15 @@ Command add_quantize(CLI::App& app) {
     if (o->input == o->output) fail("the output must be a different file from the input");
     QuantizeOptions q;
     q.type = *type;
-    q.progress = [](const std::string& name, size_t index, size_t total) {
-      fmt::print(stderr, "\r[{}/{}] {:<40}", index + 1, total, name);
+    ProgressLine progress;
+    q.progress = [&progress](const std::string& name, size_t index, size_t total) {
+      progress.update(fmt::format("{} {}/{} {}", ProgressLine::bar(index + 1, total), index + 1, total, name), index + 1 == total);
     };
     const auto start = std::chrono::steady_clock::now();
     quantize_model(o->input, o->output, q);
     const auto in = GgufFile::open(o->input);
     const auto out = GgufFile::open(o->output);
-    fmt::print(stderr, "\nwrote {}: {:.1f} MB -> {:.1f} MB in {:.1f} s\n", o->output,
+    fmt::print(stderr, "wrote {}: {:.1f} MB -> {:.1f} MB in {:.1f} s\n", o->output,
                static_cast<double>(in.file_size()) / 1e6, static_cast<double>(out.file_size()) / 1e6,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return 0;
