@@ -21,6 +21,9 @@ class MappedFile {
   ~MappedFile();
 
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
+  // Tells the OS this process does not need the pages of [p, p + n) in memory now (they are read
+  // again from the file if touched). No effect on owned bytes or ranges outside the file.
+  void release(const uint8_t* p, size_t n) const;
   const std::string& path() const { return path_; }
 
  private:

@@ -1,5 +1,6 @@
 // Model::pack_weights: the matrices in the SIMD kernels' layout (src/core/kernels/packing.h),
-// made once per model the first time a context that uses them is created.
+// made once per model the first time a context that uses them is created. The packed copy
+// replaces the file's pages in memory (they are released), so memory use stays one copy.
 #include <mutex>
 
 #include "aded/model.h"
@@ -24,6 +25,10 @@ void Model::pack_weights() const {
       if (kernels::pack_format(m.type) == kernels::PackFormat::None) return;
       auto p = std::make_unique<kernels::PackedWeights>(m.type, m.data, m.row_bytes, m.rows, m.cols);
       m.packed = p->data();
+      // The file's copy is not read again (but for the embedding rows of a tied output): let the
+      // OS drop its pages, so the process holds the weights once.
+      if (m.data != token_embd_.data)
+        file_.file()->release(m.data, static_cast<size_t>(m.rows) * m.row_bytes);
       packed_->bytes += p->bytes();
       packed_->buffers.push_back(std::move(p));
     };
