@@ -2,7 +2,8 @@
 # The speculative benchmark of issue "ADED speculative decoding" (docs/benchmarks.md): code15M
 # (F32) on HumanEval, greedy, 2 threads, 256 new tokens, methods none / pld / aded, the tri-gram
 # table built from the python corpus (train + table splits). Then the ablations on the first
-# ABLATION_PROMPTS prompts: MCTS vs best-first, adaptation off, shared overlay, top-K, corpus size.
+# ABLATION_PROMPTS prompts: search (MCTS vs best-first), the adaptive parts (tri-gram overlay,
+# context model, both off, shared overlay), top-K, corpus size, budget.
 # Needs ../shared/data (or ADED_SHARED_DATA). Usage: scripts/bench_spec_code15m.sh [OUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,8 +30,9 @@ run() {  # name, extra args...
 }
 
 run main --methods none,pld,aded --limit "$limit"
-run search --methods none,aded,aded:search=best-first,aded:search=mcts:search-depth=8 --limit "$ablation_prompts"
-run adapt --methods none,aded,aded:adapt=off,aded:shared=on,aded:ngram= --limit "$ablation_prompts"
+run search --methods none,aded:search=best-first,aded:search=mcts,aded:search=mcts:search-depth=8 --limit "$ablation_prompts"
+run adapt --methods none,aded,aded:overlay=off,aded:overlay=on,aded:context=0,aded:context=0:overlay=on,aded:adapt=off,aded:shared=on,aded:ngram= \
+  --limit "$ablation_prompts"
 run topk --methods none,aded:top-k=1,aded:top-k=4,aded:top-k=12,aded:top-k=32 --limit "$ablation_prompts"
 for tokens in 100000 1000000; do
   t="$out/python-$tokens.tri"

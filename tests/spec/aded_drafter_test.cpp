@@ -36,6 +36,7 @@ AdedOptions options(AdedSearch search, bool adapt = true) {
   AdedOptions o;
   o.search = search;
   o.adapt = adapt;
+  o.overlay = true;  // these tests exercise the paper's tri-gram overlay
   return o;
 }
 

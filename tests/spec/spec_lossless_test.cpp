@@ -60,10 +60,12 @@ struct DrafterCase {
 
 void PrintTo(const DrafterCase& c, std::ostream* os) { *os << c.name; }
 
-AdedOptions aded(AdedSearch search, bool adapt) {
+AdedOptions aded(AdedSearch search, bool adapt, bool overlay = false, int context_order = 8) {
   AdedOptions o;
   o.search = search;
   o.adapt = adapt;
+  o.overlay = overlay;
+  o.context_order = context_order;
   return o;
 }
 
@@ -80,8 +82,12 @@ std::vector<DrafterCase> drafter_cases() {
       {"aded_bestfirst_table", [](T t, S) { return make_aded_drafter(t, aded(AdedSearch::BestFirst, true)); }},
       {"aded_bestfirst_notable", [](T, S) { return make_aded_drafter(nullptr, aded(AdedSearch::BestFirst, true)); }},
       {"aded_bestfirst_table_noadapt", [](T t, S) { return make_aded_drafter(t, aded(AdedSearch::BestFirst, false)); }},
-      {"aded_mcts_shared", [](T t, S s) { return make_aded_drafter(t, aded(AdedSearch::Mcts, true), s); }},
-      {"aded_bestfirst_shared", [](T, S s) { return make_aded_drafter(nullptr, aded(AdedSearch::BestFirst, true), s); }},
+      {"aded_mcts_shared", [](T t, S s) { return make_aded_drafter(t, aded(AdedSearch::Mcts, true, true), s); }},
+      {"aded_bestfirst_shared", [](T, S s) { return make_aded_drafter(nullptr, aded(AdedSearch::BestFirst, true, true), s); }},
+      {"aded_default", [](T t, S) { return make_aded_drafter(t, AdedOptions{}); }},
+      // The paper's drafter: MCTS over the tri-gram table and its overlay, no context model.
+      {"aded_paper", [](T t, S) { return make_aded_drafter(t, aded(AdedSearch::Mcts, true, true, 0)); }},
+      {"aded_overlay_and_context", [](T t, S) { return make_aded_drafter(t, aded(AdedSearch::BestFirst, true, true, 8)); }},
       {"oracle", [](T, S) { return std::unique_ptr<Drafter>(); }, true},
   };
 }

@@ -110,7 +110,9 @@ TEST(SpecSession, ContextFillingUpMidGenerationMatchesPlain) {
     ref.insert(ref.end(), plain.begin(), plain.end());
     OracleDrafter oracle(ref, 300);
     auto pld = make_prompt_lookup_drafter();
-    auto mcts = make_aded_drafter(nullptr, AdedOptions{});
+    AdedOptions m;
+    m.search = AdedSearch::Mcts;
+    auto mcts = make_aded_drafter(nullptr, m);
     AdedOptions bf;
     bf.search = AdedSearch::BestFirst;
     auto best = make_aded_drafter(nullptr, bf);
@@ -183,7 +185,9 @@ TEST(SpecSession, ReusedSessionsDraftersAndBudgetsGiveTheSameOutput) {
   std::vector<std::vector<int32_t>> plain;
   for (const auto& p : prompts) plain.push_back(generate(ctx, greedy_params(), {}, p, 250).tokens);
   auto shared = std::make_shared<TrigramOverlay>();
-  auto drafter = make_aded_drafter(nullptr, AdedOptions{}, shared);
+  AdedOptions with_overlay;
+  with_overlay.overlay = true;  // the shared overlay learns across the requests
+  auto drafter = make_aded_drafter(nullptr, with_overlay, shared);
   BudgetController budget(24);
   SpeculationOptions spec{.drafter = drafter.get(), .budget = &budget, .max_nodes = 24, .max_depth = 6, .adaptive_budget = true};
   // One session for every request, twice over (the shared overlay and budget keep learning).

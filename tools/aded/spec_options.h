@@ -16,16 +16,16 @@ struct SpecFlags {
   std::string method = "none";  // none | pld | aded
   std::string ngram;            // tri-gram table for aded
   int draft_max = 32;
-  int draft_depth = 8;
+  int draft_depth = 32;
   bool fixed_budget = false;
   int ngram_top_k = 0;
-  std::string search = "mcts";  // mcts | best-first
+  std::string search = "best-first";  // best-first | mcts
   bool no_adapt = false;
   bool shared_overlay = false;
   int iterations = 150;
   int search_depth = 4;
   int context_order = 8;  // ADED context model order (0: tri-grams only, as the paper)
-  bool overlay = true;    // ADED tri-gram overlay (the paper's adaptation)
+  bool overlay = false;   // ADED tri-gram overlay (the paper's adaptation)
 };
 
 void add_spec_options(CLI::App& cmd, SpecFlags& f);
