@@ -12,8 +12,11 @@ endif()
 
 # Per-ISA kernel files are compiled with these flags and chosen at run time (src/core/cpu_features).
 set(ADED_AVX2_FLAGS -mavx2 -mfma -mf16c)
-# (-Wno-maybe-uninitialized: GCC 12 warns inside its own avx512fintrin.h, GCC bug 105593.)
-set(ADED_AVX512_FLAGS -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni -Wno-maybe-uninitialized)
+set(ADED_AVX512_FLAGS -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # GCC 12 warns inside its own avx512fintrin.h (GCC bug 105593).
+  list(APPEND ADED_AVX512_FLAGS -Wno-maybe-uninitialized)
+endif()
 
 # libFuzzer builds (fuzz/): instrument the whole build, library included, so the fuzzer sees
 # coverage inside the parsers; only the fuzz targets themselves link the libFuzzer main.
