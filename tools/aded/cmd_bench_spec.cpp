@@ -54,6 +54,24 @@ void print_table(const SpecBenchResult& r) {
   if (r.by_category.size() > 1) rows("overall", r.overall);
 }
 
+// One row per prompt: each method's speedup over plain decoding and tokens per step.
+void print_prompt_table(const SpecBenchResult& r) {
+  fmt::print("\n| prompt |");
+  for (size_t m = 1; m < r.methods.size(); ++m) fmt::print(" {} speedup | {} tokens/step |", r.methods[m], r.methods[m]);
+  fmt::print("\n|---|");
+  for (size_t m = 1; m < r.methods.size(); ++m) fmt::print("--:|--:|");
+  fmt::print("\n");
+  for (const PromptResult& p : r.prompts) {
+    const MethodTotals& plain = p.methods.at(r.methods[0]);
+    fmt::print("| {} |", p.id);
+    for (size_t m = 1; m < r.methods.size(); ++m) {
+      const MethodTotals& t = p.methods.at(r.methods[m]);
+      fmt::print(" {:.2f}x | {:.2f} |", t.tokens_per_second() / plain.tokens_per_second(), t.tokens_per_step());
+    }
+    fmt::print("\n");
+  }
+}
+
 // Grouped bars per category: speedup (left) and tokens per step (right).
 std::string svg_plot(const SpecBenchResult& r) {
   std::vector<std::string> categories;
@@ -114,6 +132,7 @@ Command add_bench_spec(CLI::App& app) {
     int limit = 0;
     SpecFlags spec;
     bool shared_overlay = false;
+    bool per_prompt = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("bench-spec", "Benchmark speculative decoding methods side by side (docs/BENCH.md)");
@@ -127,6 +146,7 @@ Command add_bench_spec(CLI::App& app) {
   cmd->add_option("--limit", o->limit, "first K prompts only (0: all)")->check(int_range(0, 1 << 20));
   cmd->add_option("--json", o->json, "write results as JSON");
   cmd->add_option("--plot", o->plot, "write an SVG plot of speedup and tokens/step per category");
+  cmd->add_flag("--per-prompt", o->per_prompt, "also print a table with one row per prompt");
   add_spec_options(*cmd, o->spec);
   return {cmd, [o] {
     auto prompts = read_bench_prompts(o->prompts);
@@ -168,6 +188,7 @@ Command add_bench_spec(CLI::App& app) {
     fmt::print("model: {} | prompts: {} ({}) | new tokens: {} | threads: {} | greedy\n\n", o->model.path, prompts.size(),
                o->prompts, o->n, ctx.pool().size());
     print_table(r);
+    if (o->per_prompt) print_prompt_table(r);
     if (!o->json.empty()) {
       nlohmann::json j;
       j["model"] = o->model.path;
