@@ -34,7 +34,9 @@ struct LoadBF16x16 {
 
 template <class L>
 struct FloatKernel {
-  static constexpr int kGroups = 2, kRows = 8, kGroupsNarrow = 4;
+  // Four groups per tile: four weight streams per thread keep more memory requests in flight
+  // than two (a forward over a few tokens is limited by how fast weights arrive).
+  static constexpr int kGroups = 4, kRows = 4, kGroupsNarrow = 4;
   static constexpr int64_t kChunk = L::kChunk;
 
   template <int GS, int RX>
