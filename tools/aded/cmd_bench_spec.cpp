@@ -157,7 +157,13 @@ Command add_bench_spec(CLI::App& app) {
       // Room for the longest prompt, its new tokens and a full draft tree.
       size_t longest = 0;
       for (const auto& p : prompts) longest = std::max(longest, model->tokenizer().encode(p.text, true).size());
-      copts.n_ctx = static_cast<int>(longest) + o->n + o->spec.draft_max + 2;
+      int max_nodes = o->spec.draft_max;  // the largest draft of any method (variants may set max=)
+      for (const auto& name : split(o->methods, ',')) {
+        SpecFlags f = o->spec;
+        apply_variant(name, f);
+        max_nodes = std::max(max_nodes, f.draft_max);
+      }
+      copts.n_ctx = static_cast<int>(longest) + o->n + max_nodes + 2;
       if (copts.n_ctx > model->config().ctx_train)
         fmt::print(stderr, "note: context {} exceeds the model's training context {}\n", copts.n_ctx,
                    model->config().ctx_train);
