@@ -10,6 +10,7 @@
 #include "aded/gguf.h"
 #include "aded/vocab_trainer.h"
 #include "commands.h"
+#include "progress_line.h"
 
 namespace aded::cli {
 
@@ -49,19 +50,18 @@ size_t read_corpus(VocabTrainer& trainer, const VocabTrainOptions& o) {
   return files;
 }
 
-// A progress bar, redrawn at most ten times a second.
+// A progress bar (redrawn on a terminal, a line now and then in a log).
 VocabTrainer::Progress merge_progress() {
+  auto line = std::make_shared<ProgressLine>();
   auto last = std::make_shared<std::chrono::steady_clock::time_point>();
-  return [last](int32_t done, int32_t total) {
+  return [line, last](int32_t done, int32_t total) {
     const auto now = std::chrono::steady_clock::now();
     if (done < total && now - *last < std::chrono::milliseconds(100)) return;
     *last = now;
-    const int width = 30;
     const double share = static_cast<double>(done) / static_cast<double>(total);
-    const int filled = static_cast<int>(share * width);
-    fmt::print(stderr, "\rmerges {}/{} [{}{}] {:3.0f}%", done, total,
-               std::string(static_cast<size_t>(filled), '#'),
-               std::string(static_cast<size_t>(width - filled), ' '), 100.0 * share);
+    line->update(fmt::format("merges {}/{} {} {:3.0f}%", done, total,
+                             ProgressLine::bar(static_cast<size_t>(done), static_cast<size_t>(total)), 100.0 * share),
+                 done == total);
   };
 }
 
@@ -82,7 +82,6 @@ int train_vocab(const VocabTrainOptions& o) {
   check_writable(o.output);
   const size_t files = read_corpus(trainer, o);
   const LearnedVocab learned = trainer.train(merge_progress());
-  fmt::print(stderr, "\n");
   const int32_t wanted = o.trainer.vocab_size;
   if (learned.vocab.size() < wanted)
     fmt::print(stderr, "note: {} tokens instead of {}: no other pair occurs {} times or more\n",

@@ -1,0 +1,193 @@
+// Replays drafters against recorded greedy continuations, without running the model: under
+// greedy decoding the target's output is fixed, so which draft tokens it accepts is decided by
+// the recorded continuation alone. Tokens/step and nodes/step come out exactly as in a real run
+// (given the same budget decisions), in seconds instead of minutes; the speedup is estimated from
+// a cost curve given on the command line. Used to design and tune drafters (docs/benchmarks.md).
+//
+//   aded_spec_replay record -m MODEL.gguf --prompts FILE.jsonl[.gz] -n 256 -o SEQS.txt
+//   aded_spec_replay replay -m MODEL.gguf --seqs SEQS.txt --costs 1:1.52,4:2.11,8:3.66,16:4.88
+//       --methods pld,aded,aded:search=mcts [--ngram TABLE.bin] [-n 256]
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <fmt/format.h>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "aded/budget_controller.h"
+#include "aded/context.h"
+#include "aded/decoding.h"
+#include "aded/error.h"
+#include "aded/model.h"
+#include "aded/spec_bench.h"
+#include "aded/tree_verifier.h"
+#include "spec_options.h"
+
+namespace {
+
+using namespace aded;
+
+struct Recorded {
+  std::string id;
+  size_t prompt_tokens = 0;
+  std::vector<int32_t> tokens;  // prompt, then the greedy continuation
+};
+
+void record(const std::string& model_path, const std::string& prompts_path, int n, const std::string& out_path) {
+  const auto model = Model::load(model_path);
+  const auto prompts = read_bench_prompts(prompts_path);
+  std::ofstream out(out_path);
+  if (!out) fail("{}: cannot write", out_path);
+  ContextOptions o;
+  o.n_threads = 0;
+  size_t longest = 0;
+  for (const auto& p : prompts) longest = std::max(longest, model->tokenizer().encode(p.text, true).size());
+  o.n_ctx = static_cast<int>(longest) + n + 2;
+  Context ctx(model, o);
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const auto ids = model->tokenizer().encode(prompts[i].text, true);
+    DecodingSession s(ctx, greedy);
+    s.prefill(ids);
+    std::vector<int32_t> generated;
+    while (static_cast<int>(generated.size()) < n && s.step(generated)) {
+    }
+    out << prompts[i].id << '\t' << ids.size();
+    for (size_t t = 0; t < ids.size() + std::min(generated.size(), static_cast<size_t>(n)); ++t) out << ' ' << s.sequence()[t];
+    out << '\n';
+    fmt::print(stderr, "\rrecorded {}/{}", i + 1, prompts.size());
+  }
+  fmt::print(stderr, "\n");
+}
+
+std::vector<Recorded> read_recorded(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open", path);
+  std::vector<Recorded> out;
+  std::string line;
+  for (size_t line_no = 1; std::getline(in, line); ++line_no) {
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) fail("{}: line {}: expected 'id<TAB>prompt_tokens tokens...'", path, line_no);
+    Recorded r;
+    r.id = line.substr(0, tab);
+    std::istringstream fields(line.substr(tab + 1));
+    int64_t v;
+    if (!(fields >> r.prompt_tokens)) fail("{}: line {}: no prompt length", path, line_no);
+    while (fields >> v) r.tokens.push_back(static_cast<int32_t>(v));
+    if (r.prompt_tokens < 2 || r.prompt_tokens >= r.tokens.size())
+      fail("{}: line {}: the prompt length does not fit the tokens", path, line_no);
+    out.push_back(std::move(r));
+  }
+  if (out.empty()) fail("{}: no recorded sequences", path);
+  return out;
+}
+
+std::map<int, double> parse_costs(const std::string& s) {
+  std::map<int, double> costs;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const auto colon = item.find(':');
+    if (colon == std::string::npos) fail("--costs: '{}' should be n:milliseconds", item);
+    costs[std::stoi(item.substr(0, colon))] = std::stod(item.substr(colon + 1));
+  }
+  if (!costs.count(1)) fail("--costs needs the cost of n = 1");
+  return costs;
+}
+
+void replay(const std::string& model_path, const std::string& seqs_path, const std::string& costs_arg,
+            const std::string& methods, const cli::SpecFlags& base, int n) {
+  const auto model = Model::load(model_path);
+  const auto seqs = read_recorded(seqs_path);
+  const auto costs = parse_costs(costs_arg);
+  fmt::print("| method | tokens/step | nodes/step | draft ms/step | estimated speedup |\n|---|--:|--:|--:|--:|\n");
+  std::stringstream list(methods);
+  std::string name;
+  while (std::getline(list, name, ',')) {
+    cli::SpecFlags f = base;
+    cli::apply_variant(name, f);
+    auto drafter = cli::make_drafter(name, base, *model);
+    BudgetController budget(f.draft_max);
+    budget.set_adaptive(!f.fixed_budget);
+    for (const auto& [k, ms] : costs) budget.record_cost(k, ms / 1e3);
+    double spec_time = 0, plain_time = 0, draft_seconds = 0;
+    int64_t steps = 0, tokens = 0, nodes = 0;
+    for (const Recorded& r : seqs) {
+      const size_t end = std::min(r.tokens.size(), r.prompt_tokens + static_cast<size_t>(n));
+      std::vector<int32_t> context(r.tokens.begin(), r.tokens.begin() + static_cast<long>(r.prompt_tokens) + 1);
+      if (drafter) {
+        drafter->begin(std::span<const int32_t>(r.tokens.data(), r.prompt_tokens));
+        drafter->observe(context, 1);
+      }
+      while (context.size() < end) {
+        DraftTree tree;
+        if (drafter) {
+          const auto start = std::chrono::steady_clock::now();
+          drafter->propose(DraftRequest{context, f.draft_max, f.draft_depth}, tree);
+          tree.limit_depth(f.draft_depth);
+          tree.truncate(budget.choose(tree));
+          draft_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        }
+        // The target accepts the path that follows the recorded continuation, then adds its token.
+        VerifyResult result;
+        int32_t node = DraftTree::kRoot;
+        size_t at = context.size();
+        for (; at < r.tokens.size(); ++at) {
+          const int child = tree.find_child(node, r.tokens[at]);
+          if (child < 0) break;
+          result.accepted_nodes.push_back(child);
+          result.emitted.push_back(r.tokens[at]);
+          node = child;
+        }
+        if (at < r.tokens.size()) result.emitted.push_back(r.tokens[at]);
+        if (result.emitted.empty()) break;
+        if (!tree.empty()) budget.record_outcome(tree, result);
+        spec_time += budget.cost(tree.size() + 1);
+        plain_time += budget.cost(1) * static_cast<double>(result.emitted.size());
+        nodes += tree.size();
+        ++steps;
+        tokens += static_cast<int64_t>(result.emitted.size());
+        context.insert(context.end(), result.emitted.begin(), result.emitted.end());
+        if (drafter) drafter->observe(context, static_cast<int>(result.emitted.size()));
+      }
+      if (drafter) drafter->end();
+    }
+    const double s = static_cast<double>(steps);
+    fmt::print("| {} | {:.3f} | {:.2f} | {:.3f} | {:.2f}x |\n", name, static_cast<double>(tokens) / s,
+               static_cast<double>(nodes) / s, 1e3 * draft_seconds / s, plain_time / (spec_time + draft_seconds));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Replay drafters against recorded greedy continuations (no model forward passes)"};
+  app.require_subcommand(1);
+  std::string model, prompts, out, seqs, costs, methods = "pld,aded";
+  int n = 256;
+  cli::SpecFlags flags;
+  auto* rec = app.add_subcommand("record", "record the plain greedy continuation of every prompt");
+  rec->add_option("-m,--model", model, "GGUF model")->required();
+  rec->add_option("--prompts", prompts, "Spec-Bench or HumanEval .jsonl(.gz)")->required();
+  rec->add_option("-n,--n-predict", n, "new tokens per prompt")->capture_default_str();
+  rec->add_option("-o,--output", out, "file to write")->required();
+  auto* rep = app.add_subcommand("replay", "simulate drafters on recorded continuations");
+  rep->add_option("-m,--model", model, "GGUF model (its vocabulary checks the table)")->required();
+  rep->add_option("--seqs", seqs, "file written by record")->required();
+  rep->add_option("--costs", costs, "cost curve n:ms,... (from aded bench), n = 1 required")->required();
+  rep->add_option("--methods", methods, "methods and variants, as bench-spec")->capture_default_str();
+  rep->add_option("-n,--n-predict", n, "new tokens per prompt")->capture_default_str();
+  cli::add_spec_options(*rep, flags);
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*rec)
+      record(model, prompts, n, out);
+    else
+      replay(model, seqs, costs, methods, flags, n);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "aded_spec_replay: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
