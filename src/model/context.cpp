@@ -70,7 +70,7 @@ struct Context::State {
   // Activations of the current batch, n rows each.
   std::vector<float> x, xn, q, k, v, att, proj, gate, up;
   std::vector<float> rope_cos, rope_sin;  // [n][rope_dim / 2]
-  std::vector<float> scores;              // [thread][n_ctx]
+  std::vector<float> scores;              // [thread][query of a group][n_ctx]
   std::vector<float> logits;              // [rows with logits][n_vocab]
   std::vector<int32_t> logit_row;         // batch index -> logits row or -1
   std::vector<float> final_x;             // normed rows that want logits
@@ -107,7 +107,7 @@ Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
   const size_t cache = static_cast<size_t>(c.n_layers) * static_cast<size_t>(n_ctx_) * static_cast<size_t>(c.kv_dim());
   state_->k_cache.assign(cache, 0.0f);
   state_->v_cache.assign(cache, 0.0f);
-  state_->scores.resize(static_cast<size_t>(pool_->size()) * static_cast<size_t>(n_ctx_));
+  state_->scores.resize(static_cast<size_t>(pool_->size()) * kernels::kMaxAttentionQueries * static_cast<size_t>(n_ctx_));
 }
 
 Context::~Context() = default;
@@ -222,27 +222,35 @@ void Context::forward(const Batch& b) {
       std::memcpy(v_layer + cell * kvd, vi, kvd * sizeof(float));
     }
 
-    // Attention: one task per (token, head).
+    // Attention: one task per head and group of up to kMaxAttentionQueries tokens, which share the
+    // committed prefix (attend_many reads each of its keys once for the whole group).
     const int group = c.n_heads / c.n_kv_heads;
-    const int64_t tasks = static_cast<int64_t>(n) * c.n_heads;
+    constexpr int kQueries = kernels::kMaxAttentionQueries;
+    const int query_groups = (n + kQueries - 1) / kQueries;
+    const int64_t tasks = static_cast<int64_t>(query_groups) * c.n_heads;
     const auto attention = [&](int t, int nt) {
       int64_t begin, end;
       ThreadPool::split(tasks, 1, t, nt, begin, end);
-      float* scores = s.scores.data() + static_cast<size_t>(t) * static_cast<size_t>(n_ctx_);
+      float* scores = s.scores.data() + static_cast<size_t>(t) * kQueries * static_cast<size_t>(n_ctx_);
+      kernels::AttentionArgs args[kQueries];
       for (int64_t task = begin; task < end; ++task) {
-        const int i = static_cast<int>(task / c.n_heads), h = static_cast<int>(task % c.n_heads);
+        const int h = static_cast<int>(task % c.n_heads), i0 = static_cast<int>(task / c.n_heads) * kQueries;
+        const int count = std::min(kQueries, n - i0);
         const size_t head_off = static_cast<size_t>(h / group) * static_cast<size_t>(c.head_dim);
-        const auto lo = static_cast<size_t>(b.mask.offsets[static_cast<size_t>(i)]);
-        const auto hi = static_cast<size_t>(b.mask.offsets[static_cast<size_t>(i) + 1]);
-        const kernels::AttentionArgs args{
-            s.q.data() + i * qd + static_cast<size_t>(h) * static_cast<size_t>(c.head_dim), c.head_dim,
-            k_layer + head_off, v_layer + head_off, kvd, b.mask.prefix, b.mask.cells.data() + lo, hi - lo, scores,
-            s.att.data() + i * qd + static_cast<size_t>(h) * static_cast<size_t>(c.head_dim)};
-        s.kt.attend(args);
+        for (int j = 0; j < count; ++j) {
+          const int i = i0 + j;
+          const auto lo = static_cast<size_t>(b.mask.offsets[static_cast<size_t>(i)]);
+          const auto hi = static_cast<size_t>(b.mask.offsets[static_cast<size_t>(i) + 1]);
+          args[j] = {s.q.data() + static_cast<size_t>(i) * qd + static_cast<size_t>(h) * static_cast<size_t>(c.head_dim),
+                     c.head_dim, k_layer + head_off, v_layer + head_off, kvd, b.mask.prefix,
+                     b.mask.cells.data() + lo, hi - lo, scores + static_cast<size_t>(j) * static_cast<size_t>(n_ctx_),
+                     s.att.data() + static_cast<size_t>(i) * qd + static_cast<size_t>(h) * static_cast<size_t>(c.head_dim)};
+        }
+        s.kt.attend_many(args, count);
       }
     };
     // Small attention (few keys, small heads) is not worth waking the other threads.
-    if (tasks * (n_past_ + n) * c.head_dim < (1 << 15))
+    if (static_cast<int64_t>(n) * c.n_heads * (n_past_ + n) * c.head_dim < (1 << 15))
       attention(0, 1);
     else
       pool_->run(attention);

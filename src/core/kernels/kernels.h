@@ -95,6 +95,9 @@ struct AttentionArgs {
   float* out;     // head_dim floats
 };
 
+// Most queries one attend_many call takes.
+constexpr int kMaxAttentionQueries = 16;
+
 struct KernelTable {
   const char* name;
   // Whether matmul reads MatMulArgs::packed (types with a pack_format), so callers that multiply
@@ -112,6 +115,9 @@ struct KernelTable {
   void (*axpy)(float a, const float* x, float* y, int64_t n);
   // out = softmax(q . k / sqrt(d)) . v by the attention rule above.
   void (*attend)(const AttentionArgs& args);
+  // The same for `count` queries of one head that share k, v, kv_stride, head_dim and prefix
+  // (the tokens of one batch): each key of the shared prefix is read once for all of them.
+  void (*attend_many)(const AttentionArgs* args, int count);
   // gate[i] = silu(gate[i]) * up[i] by the swiglu rule above.
   void (*swiglu)(float* gate, const float* up, int64_t n);
 };
@@ -134,6 +140,7 @@ void matmul_avx2(const MatMulArgs& args, int64_t j0, int64_t j1);
 float dot_avx2(const float* a, const float* b, int64_t n);
 void axpy_avx2(float a, const float* x, float* y, int64_t n);
 void attend_avx2(const AttentionArgs& args);
+void attend_many_avx2(const AttentionArgs* args, int count);
 void swiglu_avx2(float* gate, const float* up, int64_t n);
 }  // namespace detail
 

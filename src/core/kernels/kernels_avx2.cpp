@@ -422,13 +422,14 @@ inline __m256 exp8(__m256 x) {
   return _mm256_blendv_ps(e, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
-// out[8c .. 8c + 8CN) += p_t v_t for every key, t in order, with the CN vectors in registers.
+// out[8c0 .. 8c0 + 8CN) += p_t v_t for the keys t in [t0, t1), in order, with the CN vectors in
+// registers; from 0 when t0 == 0, else continuing the values out holds.
 template <int CN>
-void accumulate_values(const AttentionArgs& a, size_t n_keys, float sum, int c0) {
+void accumulate_values(const AttentionArgs& a, size_t t0, size_t t1, float sum, int c0) {
   const size_t prefix = static_cast<size_t>(a.prefix);
   __m256 o[CN];
-  for (int c = 0; c < CN; ++c) o[c] = _mm256_setzero_ps();
-  for (size_t t = 0; t < n_keys; ++t) {
+  for (int c = 0; c < CN; ++c) o[c] = t0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(a.out + 8 * (c0 + c));
+  for (size_t t = t0; t < t1; ++t) {
     const size_t cell = t < prefix ? t : static_cast<size_t>(a.cells[t - prefix]);
     const float* v = a.v + cell * a.kv_stride + 8 * c0;
     const __m256 p = _mm256_set1_ps(a.scores[t] / sum);
@@ -437,69 +438,111 @@ void accumulate_values(const AttentionArgs& a, size_t n_keys, float sum, int c0)
   for (int c = 0; c < CN; ++c) _mm256_storeu_ps(a.out + 8 * (c0 + c), o[c]);
 }
 
+void accumulate_all_values(const AttentionArgs& a, size_t t0, size_t t1, float sum) {
+  const int D = a.head_dim;
+  for (int c0 = 0; c0 < D / 8; c0 += 8) {
+    switch (D / 8 - c0 < 8 ? D / 8 - c0 : 8) {
+      case 1: accumulate_values<1>(a, t0, t1, sum, c0); break;
+      case 2: accumulate_values<2>(a, t0, t1, sum, c0); break;
+      case 3: accumulate_values<3>(a, t0, t1, sum, c0); break;
+      case 4: accumulate_values<4>(a, t0, t1, sum, c0); break;
+      case 5: accumulate_values<5>(a, t0, t1, sum, c0); break;
+      case 6: accumulate_values<6>(a, t0, t1, sum, c0); break;
+      case 7: accumulate_values<7>(a, t0, t1, sum, c0); break;
+      default: accumulate_values<8>(a, t0, t1, sum, c0); break;
+    }
+  }
+}
+
+// scores[t] = dot(q, k_t) / root for t in [t0, t1), four keys at a time (head_dim % 8 == 0).
+void score_keys(const AttentionArgs& a, size_t t0, size_t t1, float root) {
+  const int D = a.head_dim;
+  const size_t prefix = static_cast<size_t>(a.prefix);
+  const auto key = [&](size_t t) {
+    return a.k + (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride;
+  };
+  size_t t = t0;
+  for (; t + 4 <= t1; t += 4) {
+    const float* k[4] = {key(t), key(t + 1), key(t + 2), key(t + 3)};
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int d = 0; d < D; d += 8) {
+      const __m256 q = _mm256_loadu_ps(a.q + d);
+      for (int j = 0; j < 4; ++j) acc[j] = _mm256_fmadd_ps(q, _mm256_loadu_ps(k[j] + d), acc[j]);
+    }
+    for (int j = 0; j < 4; ++j) a.scores[t + j] = hsum8(acc[j]) / root;
+  }
+  for (; t < t1; ++t) a.scores[t] = detail::dot_avx2(a.q, key(t), D) / root;
+}
+
+// The softmax weights in place: exp(s - max), and their sum (in key order).
+float softmax_weights(const AttentionArgs& a, size_t n_keys) {
+  // The maximum in any order (only its value matters; scores are never NaN for finite inputs).
+  float max = -INFINITY;
+  size_t t = 0;
+  __m256 m8 = _mm256_set1_ps(-INFINITY);
+  for (; t + 8 <= n_keys; t += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(a.scores + t));
+  float lanes[8];
+  _mm256_storeu_ps(lanes, m8);
+  for (float v : lanes) max = std::fmax(max, v);
+  for (; t < n_keys; ++t) max = std::fmax(max, a.scores[t]);
+  const __m256 m = _mm256_set1_ps(max);
+  for (t = 0; t + 8 <= n_keys; t += 8) _mm256_storeu_ps(a.scores + t, exp8(_mm256_sub_ps(_mm256_loadu_ps(a.scores + t), m)));
+  for (; t < n_keys; ++t) a.scores[t] = canonical_exp(a.scores[t] - max);
+  float sum = 0;
+  for (t = 0; t < n_keys; ++t) sum += a.scores[t];
+  return sum;
+}
+
 }  // namespace
 
 namespace detail {
 
-void attend_avx2(const AttentionArgs& a) {
-  const int D = a.head_dim;
-  const size_t prefix = static_cast<size_t>(a.prefix), n_keys = prefix + a.n_cells;
-  const auto key = [&](size_t t) {
-    return a.k + (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride;
-  };
+void attend_avx2(const AttentionArgs& a) { attend_many_avx2(&a, 1); }
+
+void attend_many_avx2(const AttentionArgs* args, int count) {
+  const int D = args[0].head_dim;
   const float root = std::sqrt(static_cast<float>(D));
-  float max = -INFINITY;
   if (D % 8 != 0) {  // odd head sizes: the per-key kernels, same rule
-    for (size_t t = 0; t < n_keys; ++t) {
-      a.scores[t] = dot_avx2(a.q, key(t), D) / root;
-      max = std::fmax(max, a.scores[t]);
-    }
-  } else {
-    // Four keys at a time: four independent accumulation chains.
-    size_t t = 0;
-    for (; t + 4 <= n_keys; t += 4) {
-      const float* k[4] = {key(t), key(t + 1), key(t + 2), key(t + 3)};
-      __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-      for (int d = 0; d < D; d += 8) {
-        const __m256 q = _mm256_loadu_ps(a.q + d);
-        for (int j = 0; j < 4; ++j) acc[j] = _mm256_fmadd_ps(q, _mm256_loadu_ps(k[j] + d), acc[j]);
+    for (int i = 0; i < count; ++i) {
+      const AttentionArgs& a = args[i];
+      const size_t prefix = static_cast<size_t>(a.prefix), n_keys = prefix + a.n_cells;
+      const auto cell = [&](size_t t) { return t < prefix ? t : static_cast<size_t>(a.cells[t - prefix]); };
+      float max = -INFINITY;
+      for (size_t t = 0; t < n_keys; ++t) {
+        a.scores[t] = dot_avx2(a.q, a.k + cell(t) * a.kv_stride, D) / root;
+        max = std::fmax(max, a.scores[t]);
       }
-      for (int j = 0; j < 4; ++j) a.scores[t + j] = hsum8(acc[j]) / root;
+      float sum = 0;
+      for (size_t t = 0; t < n_keys; ++t) {
+        a.scores[t] = canonical_exp(a.scores[t] - max);
+        sum += a.scores[t];
+      }
+      for (int d = 0; d < D; ++d) a.out[d] = 0;
+      for (size_t t = 0; t < n_keys; ++t) axpy_avx2(a.scores[t] / sum, a.v + cell(t) * a.kv_stride, a.out, D);
     }
-    for (; t < n_keys; ++t) a.scores[t] = dot_avx2(a.q, key(t), D) / root;
-    // The maximum in any order (only its value matters; scores are never NaN for finite inputs).
-    __m256 m8 = _mm256_set1_ps(-INFINITY);
-    for (t = 0; t + 8 <= n_keys; t += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(a.scores + t));
-    float lanes[8];
-    _mm256_storeu_ps(lanes, m8);
-    for (float v : lanes) max = std::fmax(max, v);
-    for (; t < n_keys; ++t) max = std::fmax(max, a.scores[t]);
-  }
-  size_t t = 0;
-  const __m256 m = _mm256_set1_ps(max);
-  for (; t + 8 <= n_keys; t += 8) _mm256_storeu_ps(a.scores + t, exp8(_mm256_sub_ps(_mm256_loadu_ps(a.scores + t), m)));
-  for (; t < n_keys; ++t) a.scores[t] = canonical_exp(a.scores[t] - max);
-  float sum = 0;
-  for (t = 0; t < n_keys; ++t) sum += a.scores[t];
-  if (D % 8 != 0) {
-    for (int i = 0; i < D; ++i) a.out[i] = 0;
-    for (t = 0; t < n_keys; ++t)
-      axpy_avx2(a.scores[t] / sum, a.v + (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride,
-                a.out, D);
     return;
   }
-  // Output vectors eight at a time (64 floats) in registers.
-  for (int c0 = 0; c0 < D / 8; c0 += 8) {
-    switch (D / 8 - c0 < 8 ? D / 8 - c0 : 8) {
-      case 1: accumulate_values<1>(a, n_keys, sum, c0); break;
-      case 2: accumulate_values<2>(a, n_keys, sum, c0); break;
-      case 3: accumulate_values<3>(a, n_keys, sum, c0); break;
-      case 4: accumulate_values<4>(a, n_keys, sum, c0); break;
-      case 5: accumulate_values<5>(a, n_keys, sum, c0); break;
-      case 6: accumulate_values<6>(a, n_keys, sum, c0); break;
-      case 7: accumulate_values<7>(a, n_keys, sum, c0); break;
-      default: accumulate_values<8>(a, n_keys, sum, c0); break;
+  // The shared prefix in blocks of keys that stay in L1 while every query uses them; each query's
+  // own keys after it. Per query the order of every operation is that of attend alone.
+  constexpr size_t kBlock = 64;
+  const size_t prefix = static_cast<size_t>(args[0].prefix);
+  for (size_t t0 = 0; t0 < prefix; t0 += kBlock)
+    for (int i = 0; i < count; ++i) score_keys(args[i], t0, std::min(prefix, t0 + kBlock), root);
+  float sums[kMaxAttentionQueries];
+  for (int i = 0; i < count; ++i) {
+    const AttentionArgs& a = args[i];
+    score_keys(a, prefix, prefix + a.n_cells, root);
+    sums[i] = softmax_weights(a, prefix + a.n_cells);
+  }
+  for (size_t t0 = 0; t0 < prefix; t0 += kBlock)
+    for (int i = 0; i < count; ++i) accumulate_all_values(args[i], t0, std::min(prefix, t0 + kBlock), sums[i]);
+  for (int i = 0; i < count; ++i) {
+    const AttentionArgs& a = args[i];
+    if (prefix + a.n_cells == 0) {
+      for (int d = 0; d < D; ++d) a.out[d] = 0;
+      continue;
     }
+    accumulate_all_values(a, prefix, prefix + a.n_cells, sums[i]);
   }
 }
 
@@ -528,7 +571,7 @@ void quantize_q8k_avx2(const float* x, size_t ldx, int n, int64_t K, uint8_t* ou
 const KernelTable* avx2_kernels() {
   using namespace detail;
   static const KernelTable table{"avx2",   true,      quantize_q8_avx2, quantize_q8k_avx2, matmul_avx2,
-                                 dot_avx2, axpy_avx2, attend_avx2,      swiglu_avx2};
+                                 dot_avx2, axpy_avx2, attend_avx2,      attend_many_avx2, swiglu_avx2};
   return cpu_features().avx2 ? &table : nullptr;
 }
 

@@ -155,7 +155,7 @@ void matmul_avx512(const MatMulArgs& args, int64_t j0, int64_t j1) {
 const KernelTable* avx512_kernels() {
   using namespace detail;
   static const KernelTable table{"avx512", true,      quantize_q8_avx2, quantize_q8k_avx2, matmul_avx512,
-                                 dot_avx2, axpy_avx2, attend_avx2,      swiglu_avx2};
+                                 dot_avx2, axpy_avx2, attend_avx2,      attend_many_avx2, swiglu_avx2};
   return cpu_features().avx512 && cpu_features().avx2 ? &table : nullptr;
 }
 

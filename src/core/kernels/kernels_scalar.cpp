@@ -219,6 +219,10 @@ void attend_scalar(const AttentionArgs& a) {
   for (size_t t = 0; t < n_keys; ++t) axpy_scalar(a.scores[t] / sum, a.v + cell(t) * a.kv_stride, a.out, a.head_dim);
 }
 
+void attend_many_scalar(const AttentionArgs* args, int count) {
+  for (int i = 0; i < count; ++i) attend_scalar(args[i]);
+}
+
 void swiglu_scalar(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
@@ -284,7 +288,7 @@ void quantize_q8k_row_reference(const float* x, int64_t K, uint8_t* out) {
 
 const KernelTable& scalar_kernels() {
   static const KernelTable table{"scalar",      false,       quantize_q8_scalar, quantize_q8k_scalar, matmul_scalar,
-                                 dot_scalar,    axpy_scalar, attend_scalar,      swiglu_scalar};
+                                 dot_scalar,    axpy_scalar, attend_scalar,      attend_many_scalar, swiglu_scalar};
   return table;
 }
 
