@@ -1,6 +1,9 @@
-// A fixed set of worker threads that run one parallel region at a time. The calling thread takes
-// part as thread 0. Workers spin briefly between regions (a decode step runs ~100 of them) and
-// sleep when idle, so an idle engine costs no CPU.
+// A fixed set of worker threads that run one parallel region at a time. A region is cut into as
+// many slices as there are threads; fn(slice, n) runs once per slice, on whichever thread claims
+// it first (the calling thread takes part). On a loaded machine a worker the OS has not scheduled
+// does not hold the region up: the others take its slice. The slices, and so every result, are the
+// same whichever thread runs them. Workers spin briefly between regions (a decode step runs ~100
+// of them) and sleep when idle, so an idle engine costs no CPU.
 #pragma once
 
 #include <atomic>
@@ -20,7 +23,8 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // Calls fn(thread_index, n_threads) on every thread and returns when all are done.
+  // Calls fn(slice, n_threads) for every slice in [0, n_threads), each once, concurrently, and
+  // returns when all are done. Per-slice scratch indexed by slice is never shared.
   template <typename Fn>
   void run(Fn&& fn) {
     if (n_threads_ == 1) {
@@ -38,14 +42,17 @@ class ThreadPool {
  private:
   using Task = void (*)(void*, int, int);
   void dispatch(Task task, void* ctx);
-  void worker(int index);
+  void worker();
+  // Claims and runs slices of the current region until none is left.
+  void run_slices();
 
   int n_threads_;
   std::vector<std::thread> workers_;
   Task task_ = nullptr;
   void* ctx_ = nullptr;
   alignas(64) std::atomic<uint32_t> generation_{0};
-  alignas(64) std::atomic<int> pending_{0};
+  alignas(64) std::atomic<int> next_slice_{0};  // slices claimed in the current region
+  alignas(64) std::atomic<int> done_slices_{0};
   std::atomic<bool> stop_{false};
 };
 

@@ -22,8 +22,9 @@ constexpr int kSpinsBeforeYield = 2000;
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads) {
   if (n_threads < 1 || n_threads > 1024) fail("thread count must be between 1 and 1024, not {}", n_threads);
+  next_slice_.store(n_threads);  // no region yet: nothing to claim
   workers_.reserve(static_cast<size_t>(n_threads - 1));
-  for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker(i); });
+  for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this] { worker(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -33,15 +34,29 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
+void ThreadPool::run_slices() {
+  for (;;) {
+    // A claim that succeeds synchronizes with the reset in dispatch (the counter is written only
+    // there and by claims), so task_ and ctx_ of this region are visible; a late worker that
+    // claims past the end of an old region just goes back to waiting.
+    const int slice = next_slice_.fetch_add(1, std::memory_order_acq_rel);
+    if (slice >= n_threads_) return;
+    task_(ctx_, slice, n_threads_);
+    done_slices_.fetch_add(1, std::memory_order_acq_rel);
+  }
+}
+
 void ThreadPool::dispatch(Task task, void* ctx) {
   task_ = task;
   ctx_ = ctx;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  done_slices_.store(0, std::memory_order_relaxed);
+  next_slice_.store(0, std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
-  task(ctx, 0, n_threads_);
-  // Spin briefly, then yield: on a loaded machine a worker may be waiting for this very core.
-  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+  run_slices();
+  // Every slice is claimed; wait for the ones other threads are still running. Spin briefly, then
+  // yield: on a loaded machine the thread running one may be waiting for this very core.
+  for (int spins = 0; done_slices_.load(std::memory_order_acquire) != n_threads_; ++spins) {
     if (spins < kSpinsBeforeYield)
       ADED_CPU_RELAX();
     else
@@ -49,7 +64,7 @@ void ThreadPool::dispatch(Task task, void* ctx) {
   }
 }
 
-void ThreadPool::worker(int index) {
+void ThreadPool::worker() {
   uint32_t seen = 0;
   for (;;) {
     uint32_t gen = generation_.load(std::memory_order_acquire);
@@ -69,8 +84,7 @@ void ThreadPool::worker(int index) {
     }
     seen = gen;
     if (stop_.load()) return;
-    task_(ctx_, index, n_threads_);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    run_slices();
   }
 }
 
