@@ -70,7 +70,13 @@ void dram_shapes(benchmark::internal::Benchmark* b) {
     for (int n : {1, 16}) b->Args({static_cast<int64_t>(type), n, 65536, 768});
 }
 
+// The F32 output matrix of code15M (32000 x 288, 37 MB) at the batch sizes of tree verification.
+void output_head_shapes(benchmark::internal::Benchmark* b) {
+  for (int n : {1, 2, 4, 6, 8, 10, 12, 16}) b->Args({static_cast<int64_t>(TensorType::F32), n, 32000, 288});
+}
+
 BENCHMARK(BM_MatMul)->Apply(shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MatMul)->Apply(dram_shapes)->Unit(benchmark::kMicrosecond)->Name("BM_MatMulFromMemory");
+BENCHMARK(BM_MatMul)->Apply(output_head_shapes)->Unit(benchmark::kMicrosecond)->Name("BM_MatMulOutputHead");
 
 }  // namespace

@@ -27,6 +27,10 @@ struct Job {
   const MatMulArgs* args;
   PackFormat format;
   int offset;  // of the stored unsigned values (Q8x16, Q4x16)
+  // More rows than one tile holds: the chunk of weights is used by several tiles, and a kernel
+  // may fetch the next chunk while the later tiles compute on this one (kernels that ignore it
+  // wait for the stream at the start of every chunk).
+  bool several_tiles;
 };
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -88,7 +92,7 @@ inline void pack_on_the_fly(const MatMulArgs& a, int64_t g, int64_t n_rows, uint
 // the whole group is computed and only the wanted lanes are stored).
 template <class Kernel>
 void packed_matmul(const MatMulArgs& a, int64_t j0, int64_t j1) {
-  Job job{&a, pack_format(a.type), pack_offset(a.type)};
+  Job job{&a, pack_format(a.type), pack_offset(a.type), a.n > Kernel::kRows};
   const bool ahead = a.packed != nullptr && job.format != PackFormat::None;
   if (job.format == PackFormat::None) job.format = PackFormat::F32x16;
   const size_t group_bytes = packed_group_bytes(job.format, a.K);
