@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "aded/model.h"
@@ -36,6 +37,9 @@ struct Batch {
   std::vector<int32_t> positions;    // RoPE positions
   AttentionMask mask;
   std::vector<uint8_t> want_logits;  // per token; empty = logits for every token
+  // Only the first index of each row's largest logit matters (greedy decoding): logits() may then
+  // be -inf at tokens that cannot be it; the others are exact (see ContextOptions::greedy_head).
+  bool greedy_only = false;
 
   // A plain continuation of the committed sequence: positions n_past.., causal mask.
   static Batch sequence(std::span<const int32_t> tokens, int32_t n_past, bool all_logits);
@@ -46,6 +50,10 @@ struct ContextOptions {
   int n_threads = 0;  // 0: all hardware threads
   // Portable kernels instead of the fastest the CPU has (they give bitwise the same results).
   bool scalar_kernels = false;
+  // For greedy_only batches, find each row's argmax from an int8 copy of a float output matrix
+  // and compute only the tokens that can be it exactly (same tokens, a fraction of the work);
+  // false: always the full float product.
+  bool greedy_head = true;
 };
 
 class Context {
@@ -68,6 +76,9 @@ class Context {
   void truncate(int32_t n);
   int32_t n_past() const { return n_past_; }
   int32_t n_ctx() const { return n_ctx_; }
+
+  // How many tokens the greedy head computed exactly, over how many rows (0, 0 if unused).
+  std::pair<int64_t, int64_t> greedy_head_candidates() const;
 
   const Model& model() const { return *model_; }
   ThreadPool& pool() { return *pool_; }

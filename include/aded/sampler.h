@@ -19,6 +19,8 @@ struct SamplingParams {
   uint64_t seed = 0;
 
   bool greedy() const { return temperature <= 0; }
+  // Greedy on the raw logits (no repetition penalty): only the argmax of the logits is needed.
+  bool argmax_only() const { return greedy() && (repeat_penalty == 1.0f || repeat_last_n == 0); }
   // Throws InputError naming the parameter when a value is out of range.
   void validate() const;
 };

@@ -41,7 +41,9 @@ void DecodingSession::calibrate_costs() {
     if (n > static_cast<int>(filler.size()) || ctx_.n_past() + n > ctx_.n_ctx()) break;
     for (int rep = 0; rep < 2; ++rep) {
       const auto start = Clock::now();
-      ctx_.forward(Batch::sequence(std::span<const int32_t>(filler.data(), static_cast<size_t>(n)), ctx_.n_past(), true));
+      Batch batch = Batch::sequence(std::span<const int32_t>(filler.data(), static_cast<size_t>(n)), ctx_.n_past(), true);
+      batch.greedy_only = sampler_.params().argmax_only();  // timed the way the verifier will run it
+      ctx_.forward(batch);
       if (rep == 1) budget_->record_cost(n, seconds_since(start));
       ctx_.truncate(ctx_.n_past());
     }
@@ -60,7 +62,9 @@ void DecodingSession::prefill(std::span<const int32_t> prompt) {
   size_t n = 0;
   for (size_t at = 0; at < prompt.size(); at += kPrefillChunk) {
     n = std::min(kPrefillChunk, prompt.size() - at);
-    ctx_.forward(Batch::sequence(prompt.subspan(at, n), ctx_.n_past(), false));
+    Batch chunk = Batch::sequence(prompt.subspan(at, n), ctx_.n_past(), false);
+    chunk.greedy_only = sampler_.params().argmax_only();
+    ctx_.forward(chunk);
     std::vector<int32_t> all(n);
     std::iota(all.begin(), all.end(), 0);
     ctx_.commit(all);

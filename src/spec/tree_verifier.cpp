@@ -26,6 +26,7 @@ VerifyResult TreeVerifier::verify(const DraftTree& tree, std::span<const int32_t
   }
   batch_.mask = AttentionMask::tree(n_past, parents);
   batch_.want_logits.clear();
+  batch_.greedy_only = sampler_.params().argmax_only();
   ctx_.forward(batch_);
 
   // The repetition penalty sees each node's own prefix: the recent history, then the path.

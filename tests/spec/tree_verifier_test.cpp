@@ -70,7 +70,9 @@ TEST(TreeVerifier, CommitsExactlyTheAcceptedPath) {
   const auto g = [&](size_t i) { return ref.sequence[prompt.size() + i]; };  // i-th greedy token
   const auto other = [&](int32_t t) { return t == 7 ? 8 : 7; };
 
-  Context ctx(model, {.n_ctx = 64, .n_threads = 1});
+  // The full output projection, so that every logit can be compared (the greedy head's -inf
+  // entries are checked by greedy_head_decoding_test).
+  Context ctx(model, {.n_ctx = 64, .n_threads = 1, .greedy_head = false});
   // The cache holds the prompt but its last token (the root of the first tree).
   prefill(ctx, std::span<const int32_t>(prompt.data(), prompt.size() - 1));
   // History: prompt + g0 would be the plain sequence after the prefill; here the root is the last
@@ -124,7 +126,7 @@ TEST(TreeVerifier, RandomTreesReproduceSequentialDecodingBitwise) {
   const auto prompt = random_prompt(12, vocab, 21);
   const int n = 160;
   const Reference ref = sequential_greedy(model, prompt, n);
-  Context ctx(model, {.n_ctx = 256, .n_threads = 1});
+  Context ctx(model, {.n_ctx = 256, .n_threads = 1, .greedy_head = false});  // all logits compared
   prefill(ctx, std::span<const int32_t>(prompt.data(), prompt.size() - 1));
   Sampler sampler(spec_testing::greedy_params());
   TreeVerifier verifier(ctx, sampler);

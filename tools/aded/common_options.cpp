@@ -27,6 +27,9 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool model_required) {
   cmd.add_option("-t,--threads", o.threads, "threads (default: all cores)")->check(int_range(1, 1024));
   cmd.add_option("-c,--ctx-size", o.ctx, "context size in tokens (default: the model's, at most 4096)")
       ->check(int_range(1, 1 << 22));
+  cmd.add_flag("--full-head", o.full_head,
+               "greedy decoding: compute the whole float output projection (default: an int8 copy of it "
+               "finds the candidates for the argmax and only those are computed exactly; same tokens)");
 }
 
 void add_sampling_options(CLI::App& cmd, SamplingParams& s) {
@@ -46,6 +49,7 @@ ContextOptions context_options(const ModelOptions& o) {
   ContextOptions c;
   c.n_ctx = o.ctx;
   c.n_threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
+  c.greedy_head = !o.full_head;
   return c;
 }
 

@@ -15,6 +15,7 @@ struct ModelOptions {
   std::string path;
   int threads = 0;
   int ctx = 0;
+  bool full_head = false;
 };
 
 // An integer flag value in [lo, hi]; unlike CLI::Range it tells "not a number" from "out of range".

@@ -109,7 +109,7 @@ struct KernelTable {
   void (*quantize_q8k)(const float* x, size_t ldx, int n, int64_t K, uint8_t* out, size_t out_stride);
   // Output columns [j0, j1) for all n activation rows.
   void (*matmul)(const MatMulArgs& args, int64_t j0, int64_t j1);
-  // Canonical float dot product (the float rule above with w = a, x = b).
+  // The dot rule above (eight lanes; attention scores), not the one-accumulator float rule.
   float (*dot)(const float* a, const float* b, int64_t n);
   // y[i] = fma(a, x[i], y[i]).
   void (*axpy)(float a, const float* x, float* y, int64_t n);
