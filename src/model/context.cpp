@@ -77,9 +77,7 @@ struct Context::State {
   std::vector<float> final_x;             // normed rows that want logits
   PreparedInput input;
   int capacity = 0;
-  bool use_greedy_head = true;
-  bool greedy_head_built = false;
-  std::unique_ptr<GreedyHead> greedy_head;  // made on the first greedy_only batch, if it applies
+  std::unique_ptr<GreedyHead> greedy_head;  // when enabled and the output matrix is float
 
   void reserve(const ModelConfig& c, int n) {
     if (n <= capacity) return;
@@ -104,11 +102,8 @@ Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
       state_(std::make_unique<State>(options.scalar_kernels ? kernels::scalar_kernels() : kernels::best_kernels())) {
   const ModelConfig& c = model_->config();
   if (state_->kt.uses_packed_weights) model_->pack_weights();
-  state_->use_greedy_head = options.greedy_head;
-  if (options.greedy_head) {  // made here (~0.1 s for a 32000 x 288 matrix) rather than in the first step
-    state_->greedy_head = GreedyHead::build(model_->output(), state_->kt);
-    state_->greedy_head_built = true;
-  }
+  // Made here (~0.1 s for a 32000 x 288 matrix) rather than in the first step.
+  if (options.greedy_head) state_->greedy_head = GreedyHead::build(model_->output(), state_->kt);
   n_ctx_ = options.n_ctx > 0 ? options.n_ctx : std::min(c.ctx_train, 4096);
   if (n_ctx_ < 1 || n_ctx_ > (1 << 22)) fail("context size {} is out of range", n_ctx_);
   int threads = options.n_threads > 0 ? options.n_threads : static_cast<int>(std::thread::hardware_concurrency());
@@ -297,15 +292,9 @@ void Context::forward(const Batch& b) {
   if (rows == 0) return;
   const auto nv = static_cast<size_t>(c.n_vocab);
   s.logits.resize(static_cast<size_t>(rows) * nv);
-  if (b.greedy_only && s.use_greedy_head) {
-    if (!s.greedy_head_built) {
-      s.greedy_head = GreedyHead::build(model_->output(), s.kt);
-      s.greedy_head_built = true;
-    }
-    if (s.greedy_head) {
-      s.greedy_head->project(*pool_, s.final_x.data(), dim, rows, s.logits.data(), nv);
-      return;
-    }
+  if (b.greedy_only && s.greedy_head) {
+    s.greedy_head->project(*pool_, s.final_x.data(), dim, rows, s.logits.data(), nv);
+    return;
   }
   s.input.reset(s.final_x.data(), dim, rows, c.dim);
   const MatMulJob logits[] = {{&model_->output(), s.logits.data(), nv}};

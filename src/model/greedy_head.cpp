@@ -179,10 +179,9 @@ void GreedyHead::project(ThreadPool& pool, const float* x, size_t ldx, int n, fl
   input.reset(x, ldx, n, K);
   const MatMulJob job[] = {{&q8_, logits, ldy}};
   run_matmuls(pool, kt_, input, job);
-  // The same int8 activations the product used (quantization is deterministic).
+  // The int8 activations the product used.
   const size_t stride = kernels::input_row_bytes(kernels::InputFormat::Q8, K);
-  xq_.resize(stride * static_cast<size_t>(n));
-  kt_.quantize_q8(x, ldx, n, K, xq_.data(), stride);
+  const uint8_t* xq = input.q8_rows(kt_);
   // Candidates and their exact logits, rows split across the pool.
   std::vector<Stats> per_slice(static_cast<size_t>(pool.size()));
   const auto work = [&](int t, int nt) {
@@ -190,7 +189,7 @@ void GreedyHead::project(ThreadPool& pool, const float* x, size_t ldx, int n, fl
     ThreadPool::split(n, 1, t, nt, begin, end);
     std::vector<float> row_f32;
     for (int64_t r = begin; r < end; ++r)
-      refine(x + static_cast<size_t>(r) * ldx, xq_.data() + static_cast<size_t>(r) * stride,
+      refine(x + static_cast<size_t>(r) * ldx, xq + static_cast<size_t>(r) * stride,
              logits + static_cast<size_t>(r) * ldy, row_f32, per_slice[static_cast<size_t>(t)]);
   };
   if (n == 1)

@@ -61,7 +61,6 @@ class GreedyHead {
   std::vector<float> l1_, err_, reach_;
   float l1_max_ = 0, err_max_ = 0, reach_max_ = 0;  // their largest values
   Stats stats_;
-  std::vector<uint8_t> xq_;
 };
 
 }  // namespace aded

@@ -27,12 +27,7 @@ kernels::MatMulArgs PreparedInput::args_for(const Matrix& w, const kernels::Kern
   const kernels::InputFormat format = kernels::input_format(w.type);
   const size_t stride = kernels::input_row_bytes(format, K_);
   if (format == kernels::InputFormat::Q8) {
-    if (!q8_ready_) {
-      q8_.resize(stride * static_cast<size_t>(n_));
-      kt.quantize_q8(x_, ldx_, n_, K_, q8_.data(), stride);
-      q8_ready_ = true;
-    }
-    a.x = q8_.data();
+    a.x = q8_rows(kt);
   } else {
     if (!q8k_ready_) {
       q8k_.resize(stride * static_cast<size_t>(n_));
@@ -43,6 +38,16 @@ kernels::MatMulArgs PreparedInput::args_for(const Matrix& w, const kernels::Kern
   }
   a.x_stride = stride;
   return a;
+}
+
+const uint8_t* PreparedInput::q8_rows(const kernels::KernelTable& kt) {
+  if (!q8_ready_) {
+    const size_t stride = kernels::input_row_bytes(kernels::InputFormat::Q8, K_);
+    q8_.resize(stride * static_cast<size_t>(n_));
+    kt.quantize_q8(x_, ldx_, n_, K_, q8_.data(), stride);
+    q8_ready_ = true;
+  }
+  return q8_.data();
 }
 
 void run_matmuls(ThreadPool& pool, const kernels::KernelTable& kt, PreparedInput& input,

@@ -18,6 +18,8 @@ class PreparedInput {
   void reset(const float* x, size_t ldx, int n, int64_t K);
   // The rows in the format weights of this type multiply with (quantized on first use).
   kernels::MatMulArgs args_for(const Matrix& w, const kernels::KernelTable& kt, float* y, size_t ldy);
+  // The rows quantized to Q8 (input_format Q8), made on first use and shared with args_for.
+  const uint8_t* q8_rows(const kernels::KernelTable& kt);
   int64_t width() const { return K_; }
   int rows() const { return n_; }
 
