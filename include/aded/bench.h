@@ -31,6 +31,9 @@ struct BenchOptions {
   int depth = 128;  // context depth of the cost curve
   std::vector<int> cost_sizes = {1, 2, 4, 8, 16, 32, 64};
   int cost_repetitions = 15;
+  // Time generation and the cost curve the way greedy decoding runs them: with the greedy head
+  // (ContextOptions::greedy_head); false computes every logit of every row.
+  bool greedy_head = true;
   std::function<void(const std::string&)> progress;
 };
 

@@ -79,6 +79,9 @@ class Context {
 
   // How many tokens the greedy head computed exactly, over how many rows (0, 0 if unused).
   std::pair<int64_t, int64_t> greedy_head_candidates() const;
+  // Weight bytes one greedy decoding step reads: the model's, with the int8 copy in place of the
+  // float output matrix when the greedy head is in use.
+  uint64_t greedy_weight_bytes_per_token() const;
 
   const Model& model() const { return *model_; }
   ThreadPool& pool() { return *pool_; }

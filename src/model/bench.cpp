@@ -83,7 +83,7 @@ BenchResult run_bench(const std::shared_ptr<const Model>& model, const BenchOpti
   const int vocab = model->config().n_vocab;
   const int ctx_needed = std::max({o.pp_tokens, o.tg_tokens + 1,
                                    o.depth + *std::max_element(o.cost_sizes.begin(), o.cost_sizes.end())});
-  Context ctx(model, {.n_ctx = ctx_needed, .n_threads = o.threads});
+  Context ctx(model, {.n_ctx = ctx_needed, .n_threads = o.threads, .greedy_head = o.greedy_head});
   r.threads = ctx.pool().size();
   auto say = [&](const std::string& s) {
     if (o.progress) o.progress(s);
@@ -115,7 +115,9 @@ BenchResult run_bench(const std::shared_ptr<const Model>& model, const BenchOpti
     ctx.truncate(0);
     const auto start = Clock::now();
     for (int i = 0; i < o.tg_tokens; ++i) {
-      ctx.forward(Batch::sequence(std::span<const int32_t>(&gen[static_cast<size_t>(i)], 1), ctx.n_past(), true));
+      Batch b = Batch::sequence(std::span<const int32_t>(&gen[static_cast<size_t>(i)], 1), ctx.n_past(), true);
+      b.greedy_only = o.greedy_head;
+      ctx.forward(b);
       const int32_t first[] = {0};
       ctx.commit(first);
     }
@@ -137,7 +139,8 @@ BenchResult run_bench(const std::shared_ptr<const Model>& model, const BenchOpti
     say(fmt::format("cost curve {}/{}", rep + 1, o.cost_repetitions));
     for (size_t k = 0; k < o.cost_sizes.size(); ++k) {
       const int n = o.cost_sizes[k];
-      const Batch b = Batch::sequence(std::span<const int32_t>(draft.data(), static_cast<size_t>(n)), ctx.n_past(), true);
+      Batch b = Batch::sequence(std::span<const int32_t>(draft.data(), static_cast<size_t>(n)), ctx.n_past(), true);
+      b.greedy_only = o.greedy_head;
       const auto start = Clock::now();
       ctx.forward(b);
       if (rep >= 0) times[k].push_back(seconds(start, Clock::now()) * 1e3);
@@ -152,7 +155,7 @@ BenchResult run_bench(const std::shared_ptr<const Model>& model, const BenchOpti
 
   say("memory bandwidth");
   r.bandwidth_gbps = measure_read_bandwidth_gbps(r.threads);
-  r.weight_bytes = model->weight_bytes_per_token();
+  r.weight_bytes = o.greedy_head ? ctx.greedy_weight_bytes_per_token() : model->weight_bytes_per_token();
   r.bandwidth_limit_tps = r.bandwidth_gbps * 1e9 / static_cast<double>(r.weight_bytes);
   return r;
 }

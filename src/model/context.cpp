@@ -307,4 +307,11 @@ std::pair<int64_t, int64_t> Context::greedy_head_candidates() const {
   return {st.candidates, st.rows};
 }
 
+uint64_t Context::greedy_weight_bytes_per_token() const {
+  const uint64_t all = model_->weight_bytes_per_token();
+  if (!state_->greedy_head) return all;
+  const Matrix& out = model_->output();
+  return all - static_cast<uint64_t>(out.row_bytes) * static_cast<uint64_t>(out.rows) + state_->greedy_head->bytes();
+}
+
 }  // namespace aded

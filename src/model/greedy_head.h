@@ -42,6 +42,8 @@ class GreedyHead {
 
   const Stats& stats() const { return stats_; }
   int64_t rows() const { return exact_->rows; }
+  // Bytes of the int8 copy a projection streams (the float matrix is read only for candidates).
+  uint64_t bytes() const { return static_cast<uint64_t>(q8_.row_bytes) * static_cast<uint64_t>(q8_.rows); }
 
  private:
   GreedyHead(const Matrix& output, const kernels::KernelTable& kt);

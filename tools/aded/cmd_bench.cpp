@@ -30,8 +30,8 @@ void print_markdown(const std::string& path, const Model& m, const BenchResult& 
              "tg{} reaches {:.0f}% of it\n",
              r.bandwidth_gbps, static_cast<double>(r.weight_bytes) / 1e6, r.bandwidth_limit_tps, o.tg_tokens,
              100 * r.tg_tps.mean / r.bandwidth_limit_tps);
-  fmt::print("\nverifier cost curve (median forward time of n tokens at depth {}):\n\n| n | ms | relative to n = 1 |\n|--:|--:|--:|\n",
-             o.depth);
+  fmt::print("\nverifier cost curve (median forward time of n tokens at depth {}, {}):\n\n| n | ms | relative to n = 1 |\n|--:|--:|--:|\n",
+             o.depth, o.greedy_head ? "greedy head" : "full head");
   for (const auto& p : r.cost_curve) fmt::print("| {} | {:.2f} | {:.2f} |\n", p.n, p.ms, p.rel);
 }
 
@@ -52,6 +52,7 @@ void print_json(const std::string& path, const Model& m, const BenchResult& r, c
   j["bandwidth_limit_tps"] = r.bandwidth_limit_tps;
   j["bandwidth_fraction"] = r.tg_tps.mean / r.bandwidth_limit_tps;
   j["depth"] = o.depth;
+  j["greedy_head"] = o.greedy_head;
   j["cost_curve"] = nlohmann::json::array();
   for (const auto& p : r.cost_curve) j["cost_curve"].push_back({{"n", p.n}, {"ms", p.ms}, {"rel", p.rel}});
   fmt::print("{}\n", j.dump(2));
@@ -76,6 +77,7 @@ Command add_bench(CLI::App& app) {
   return {cmd, [o] {
     auto model = load_model(o->model);
     o->bench.threads = context_options(o->model).n_threads;
+    o->bench.greedy_head = !o->model.full_head;
     ProgressLine progress;
     o->bench.progress = [&progress](const std::string& s) { progress.update("bench: " + s); };
     const BenchResult r = run_bench(model, o->bench);
