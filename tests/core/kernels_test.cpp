@@ -265,7 +265,7 @@ TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
   std::mt19937 rng(17);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (const KernelTable* kt : simd_tables()) {
-    for (int head_dim : {8, 12, 48, 64, 80, 128}) {
+    for (int head_dim : {8, 12, 24, 40, 48, 64, 80, 128, 136, 256}) {
       for (auto [prefix, own] : {std::pair<int, int>{0, 1}, {3, 2}, {37, 5}, {130, 0}}) {
         const int cells_total = prefix + 8;
         const size_t stride = static_cast<size_t>(head_dim) + 3;  // rows are not vector-aligned
@@ -286,7 +286,7 @@ TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
     }
     // Several queries of one head sharing the prefix (a batch or a draft tree), each with its own
     // cells: attend_many gives what attend gives for each alone.
-    for (int head_dim : {16, 48, 64, 12}) {
+    for (int head_dim : {16, 48, 64, 12, 8, 40, 128, 136}) {
       for (int prefix : {0, 5, 150}) {
         const size_t stride = static_cast<size_t>(head_dim) + 1;
         const int cells_total = prefix + 20;

@@ -142,6 +142,9 @@ void axpy_avx2(float a, const float* x, float* y, int64_t n);
 void attend_avx2(const AttentionArgs& args);
 void attend_many_avx2(const AttentionArgs* args, int count);
 void swiglu_avx2(float* gate, const float* up, int64_t n);
+// The AVX-512 attention (attention_avx512.cpp), same rule.
+void attend_avx512(const AttentionArgs& args);
+void attend_many_avx512(const AttentionArgs* args, int count);
 }  // namespace detail
 
 // Shared by the tables: Q8 and Q8K quantization of one row (the values every table must produce).

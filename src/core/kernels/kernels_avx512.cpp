@@ -1,7 +1,8 @@
 // AVX-512 kernels (F, BW, VL, VNNI) on packed weights (packing.h): a 512-bit vector holds the 16
 // output rows of a group, so the float rule is one fma per element and group, and the Q8 rule is
-// one vpdpbusd per 4 elements and group (exact int32 block sums), then one fma per block. The
-// k-quants and the vector operations (dot, axpy, attention, swiglu) use the AVX2 code.
+// one vpdpbusd per 4 elements and group (exact int32 block sums), then one fma per block.
+// Attention is in attention_avx512.cpp; the k-quants and the other vector operations (dot, axpy,
+// swiglu) use the AVX2 code.
 #include <immintrin.h>
 
 #include "core/cpu_features.h"
@@ -165,7 +166,7 @@ void matmul_avx512(const MatMulArgs& args, int64_t j0, int64_t j1) {
 const KernelTable* avx512_kernels() {
   using namespace detail;
   static const KernelTable table{"avx512", true,      quantize_q8_avx2, quantize_q8k_avx2, matmul_avx512,
-                                 dot_avx2, axpy_avx2, attend_avx2,      attend_many_avx2, swiglu_avx2};
+                                 dot_avx2, axpy_avx2, attend_avx512,    attend_many_avx512, swiglu_avx2};
   return cpu_features().avx512 && cpu_features().avx2 ? &table : nullptr;
 }
 
