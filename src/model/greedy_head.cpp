@@ -90,7 +90,7 @@ void GreedyHead::project_exact(const float* x, float* y) const {
   kt_.matmul(args, 0, exact_->rows);
 }
 
-void GreedyHead::refine(const float* x, const uint8_t* xq, float* y, std::vector<float>& row_f32, Stats& stats) const {
+void GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch& scratch, Stats& stats) const {
   const int64_t K = exact_->cols, V = exact_->rows;
   ++stats.rows;
   // The activation row and its int8 copy: |h|_1, |ĥ|_1 and the largest element error e_h.
@@ -105,31 +105,10 @@ void GreedyHead::refine(const float* x, const uint8_t* xq, float* y, std::vector
     l1_xq += std::fabs(vq);
     err_x = std::max(err_x, std::fabs(v - vq));
   }
-  // The largest int8 logit and magnitude, and whether all are finite, in independent lanes (the
-  // compiler makes vector code of them; these passes over the vocabulary are the head's overhead).
-  constexpr int64_t kLanes = 16;
-  float top[kLanes], mag[kLanes];
-  int bad[kLanes];
-  for (int64_t l = 0; l < kLanes; ++l) top[l] = -INFINITY, mag[l] = 0, bad[l] = 0;
-  const int64_t V16 = V / kLanes * kLanes;
-  for (int64_t j = 0; j < V16; j += kLanes)
-    for (int64_t l = 0; l < kLanes; ++l) {
-      const float v = y[j + l], m = std::fabs(v);
-      top[l] = v > top[l] ? v : top[l];
-      mag[l] = m > mag[l] ? m : mag[l];
-      bad[l] |= !(m < 1e30f);
-    }
+  // The largest int8 logit and magnitude, and whether all are finite (a vector kernel: with the
+  // candidate scan below, these passes over the vocabulary are the head's overhead).
   float y_top = -INFINITY, y_mag = 0;
-  for (int64_t l = 0; l < kLanes; ++l) {
-    y_top = std::max(y_top, top[l]);
-    y_mag = std::max(y_mag, mag[l]);
-    finite = finite && bad[l] == 0;
-  }
-  for (int64_t j = V16; j < V; ++j) {
-    finite = finite && std::fabs(y[j]) < 1e30f;
-    y_top = std::max(y_top, y[j]);
-    y_mag = std::max(y_mag, std::fabs(y[j]));
-  }
+  finite = kt_.scan_logits(y, V, &y_top, &y_mag) && finite;
   if (!finite) {
     ++stats.full_rows;
     project_exact(x, y);
@@ -152,22 +131,16 @@ void GreedyHead::refine(const float* x, const uint8_t* xq, float* y, std::vector
   // can reach that only if its int8 logit is within its own bound of it.
   const float floor = y_top - widest;
   const float cut = floor - widest;  // no token below this can be a candidate: one compare each
-  for (int64_t j0 = 0; j0 < V; j0 += kLanes) {
-    const int64_t j1 = std::min(V, j0 + kLanes);
-    int any = 0;
-    for (int64_t j = j0; j < j1; ++j) any |= y[j] >= cut;
-    if (any == 0) {
-      for (int64_t j = j0; j < j1; ++j) y[j] = -INFINITY;
-      continue;
-    }
-    for (int64_t j = j0; j < j1; ++j) {
-      const auto u = static_cast<size_t>(j);
-      if (y[j] + bound(l1_[u], err_[u], reach_[u]) >= floor) {
-        y[j] = exact_logit(j, x, row_f32);
-        ++stats.candidates;
-      } else {
-        y[j] = -INFINITY;
-      }
+  scratch.keep.resize(static_cast<size_t>(V));
+  const int64_t kept = kt_.keep_at_least(y, V, cut, scratch.keep.data());
+  for (int64_t i = 0; i < kept; ++i) {
+    const int64_t j = scratch.keep[static_cast<size_t>(i)];
+    const auto u = static_cast<size_t>(j);
+    if (y[j] + bound(l1_[u], err_[u], reach_[u]) >= floor) {
+      y[j] = exact_logit(j, x, scratch.row_f32);
+      ++stats.candidates;
+    } else {
+      y[j] = -INFINITY;
     }
   }
 }
@@ -187,10 +160,10 @@ void GreedyHead::project(ThreadPool& pool, const float* x, size_t ldx, int n, fl
   const auto work = [&](int t, int nt) {
     int64_t begin, end;
     ThreadPool::split(n, 1, t, nt, begin, end);
-    std::vector<float> row_f32;
+    Scratch scratch;
     for (int64_t r = begin; r < end; ++r)
       refine(x + static_cast<size_t>(r) * ldx, xq + static_cast<size_t>(r) * stride,
-             logits + static_cast<size_t>(r) * ldy, row_f32, per_slice[static_cast<size_t>(t)]);
+             logits + static_cast<size_t>(r) * ldy, scratch, per_slice[static_cast<size_t>(t)]);
   };
   if (n == 1)
     work(0, 1);

@@ -49,8 +49,12 @@ class GreedyHead {
   GreedyHead(const Matrix& output, const kernels::KernelTable& kt);
   // Row r of the activations against every output row: exact logits (the fallback).
   void project_exact(const float* x, float* y) const;
+  struct Scratch {
+    std::vector<int32_t> keep;   // tokens past the cut
+    std::vector<float> row_f32;  // a dequantized F16/BF16 row
+  };
   // Candidate selection and exact recompute for one activation row whose int8 logits are in y.
-  void refine(const float* x, const uint8_t* xq, float* y, std::vector<float>& row_f32, Stats& stats) const;
+  void refine(const float* x, const uint8_t* xq, float* y, Scratch& scratch, Stats& stats) const;
   // Exact logit of output row j (the canonical float rule).
   float exact_logit(int64_t j, const float* x, std::vector<float>& row_f32) const;
 

@@ -325,3 +325,46 @@ TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
 
 }  // namespace
 }  // namespace aded::kernels
+
+namespace aded::kernels {
+namespace {
+
+// The greedy head's logit scans: every table finds the same maxima, the same finiteness and the
+// same kept tokens (with -inf everywhere else), at every length (vector bodies and tails).
+TEST(Kernels, LogitScansMatchScalar) {
+  std::mt19937 rng(23);
+  std::normal_distribution<float> dist(0.0f, 3.0f);
+  for (const KernelTable* kt : simd_tables()) {
+    for (int64_t n : {1, 7, 8, 15, 16, 17, 100, 32000}) {
+      for (int special = 0; special < 4; ++special) {
+        std::vector<float> y(static_cast<size_t>(n));
+        for (auto& v : y) v = dist(rng);
+        const auto at = static_cast<size_t>(n / 2);
+        if (special == 1) y[at] = NAN;
+        if (special == 2) y[at] = -INFINITY;
+        if (special == 3) y[at] = 2e30f;
+        float t0, m0, t1, m1;
+        const bool f0 = scalar_kernels().scan_logits(y.data(), n, &t0, &m0);
+        const bool f1 = kt->scan_logits(y.data(), n, &t1, &m1);
+        EXPECT_EQ(f0, f1) << kt->name << " n " << n << " special " << special;
+        EXPECT_EQ(f0, special == 0) << kt->name;
+        EXPECT_EQ(t0, t1) << kt->name << " n " << n;
+        EXPECT_EQ(m0, m1) << kt->name << " n " << n;
+        EXPECT_FALSE(std::isnan(t1));
+        const float cut = special == 1 ? 1.0f : t0 - 2.0f;
+        auto a = y, b = y;
+        std::vector<int32_t> ka(static_cast<size_t>(n)), kb(static_cast<size_t>(n));
+        const int64_t na = scalar_kernels().keep_at_least(a.data(), n, cut, ka.data());
+        const int64_t nb = kt->keep_at_least(b.data(), n, cut, kb.data());
+        ASSERT_EQ(na, nb) << kt->name << " n " << n;
+        ASSERT_GE(na, special == 1 ? 0 : 1);
+        EXPECT_TRUE(std::equal(ka.begin(), ka.begin() + na, kb.begin())) << kt->name;
+        EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << kt->name;
+        for (int64_t i = 0; i < na; ++i) EXPECT_GE(a[static_cast<size_t>(ka[static_cast<size_t>(i)])], cut);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace aded::kernels

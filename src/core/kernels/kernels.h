@@ -120,6 +120,13 @@ struct KernelTable {
   void (*attend_many)(const AttentionArgs* args, int count);
   // gate[i] = silu(gate[i]) * up[i] by the swiglu rule above.
   void (*swiglu)(float* gate, const float* up, int64_t n);
+  // Scans of one row of logits (the greedy head's candidate search; logit_scan_*.cpp):
+  // the largest value and the largest magnitude of y[0, n) (NaN ignored), and whether every |y|
+  // is below 1e30 (no NaN, no infinity);
+  bool (*scan_logits)(const float* y, int64_t n, float* top, float* magnitude);
+  // y[j] = -inf wherever y[j] >= cut does not hold; the other indices go to keep, ascending;
+  // returns their count.
+  int64_t (*keep_at_least)(float* y, int64_t n, float cut, int32_t* keep);
 };
 
 const KernelTable& scalar_kernels();
@@ -145,6 +152,13 @@ void swiglu_avx2(float* gate, const float* up, int64_t n);
 // The AVX-512 attention (attention_avx512.cpp), same rule.
 void attend_avx512(const AttentionArgs& args);
 void attend_many_avx512(const AttentionArgs* args, int count);
+// The logit scans of each table (logit_scan_*.cpp).
+bool scan_logits_scalar(const float* y, int64_t n, float* top, float* magnitude);
+int64_t keep_at_least_scalar(float* y, int64_t n, float cut, int32_t* keep);
+bool scan_logits_avx2(const float* y, int64_t n, float* top, float* magnitude);
+int64_t keep_at_least_avx2(float* y, int64_t n, float cut, int32_t* keep);
+bool scan_logits_avx512(const float* y, int64_t n, float* top, float* magnitude);
+int64_t keep_at_least_avx512(float* y, int64_t n, float cut, int32_t* keep);
 }  // namespace detail
 
 // Shared by the tables: Q8 and Q8K quantization of one row (the values every table must produce).

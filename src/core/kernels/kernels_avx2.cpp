@@ -571,7 +571,8 @@ void quantize_q8k_avx2(const float* x, size_t ldx, int n, int64_t K, uint8_t* ou
 const KernelTable* avx2_kernels() {
   using namespace detail;
   static const KernelTable table{"avx2",   true,      quantize_q8_avx2, quantize_q8k_avx2, matmul_avx2,
-                                 dot_avx2, axpy_avx2, attend_avx2,      attend_many_avx2, swiglu_avx2};
+                                 dot_avx2, axpy_avx2, attend_avx2,      attend_many_avx2, swiglu_avx2,
+                                 scan_logits_avx2, keep_at_least_avx2};
   return cpu_features().avx2 ? &table : nullptr;
 }
 

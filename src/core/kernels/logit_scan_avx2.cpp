@@ -1,0 +1,60 @@
+// The logit scans of kernels.h, eight lanes at a time (same results as logit_scan_scalar.cpp:
+// the maxima do not depend on the order, and NaN never wins a compare in either).
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "core/kernels/kernels.h"
+
+namespace aded::kernels::detail {
+
+bool scan_logits_avx2(const float* y, int64_t n, float* top, float* magnitude) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 big = _mm256_set1_ps(1e30f);
+  __m256 t8 = _mm256_set1_ps(-INFINITY), m8 = _mm256_setzero_ps(), bad = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 v = _mm256_loadu_ps(y + j), a = _mm256_and_ps(v, abs_mask);
+    t8 = _mm256_max_ps(v, t8);  // NaN in v: keeps t8, as "v > t ? v : t" does
+    m8 = _mm256_max_ps(a, m8);
+    bad = _mm256_or_ps(bad, _mm256_cmp_ps(a, big, _CMP_NLT_UQ));
+  }
+  float tl[8], ml[8];
+  _mm256_storeu_ps(tl, t8);
+  _mm256_storeu_ps(ml, m8);
+  float t = -INFINITY, m = 0;
+  for (int l = 0; l < 8; ++l) {
+    t = tl[l] > t ? tl[l] : t;
+    m = ml[l] > m ? ml[l] : m;
+  }
+  bool finite = _mm256_movemask_ps(bad) == 0;
+  for (; j < n; ++j) {
+    const float v = y[j], a = std::fabs(v);
+    t = v > t ? v : t;
+    m = a > m ? a : m;
+    finite = finite && a < 1e30f;
+  }
+  *top = t;
+  *magnitude = m;
+  return finite;
+}
+
+int64_t keep_at_least_avx2(float* y, int64_t n, float cut, int32_t* keep) {
+  const __m256 c = _mm256_set1_ps(cut), minus_inf = _mm256_set1_ps(-INFINITY);
+  int64_t kept = 0, j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 v = _mm256_loadu_ps(y + j);
+    auto bits = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, c, _CMP_GE_OQ)));
+    _mm256_storeu_ps(y + j, _mm256_blendv_ps(minus_inf, v, _mm256_cmp_ps(v, c, _CMP_GE_OQ)));
+    for (; bits != 0; bits &= bits - 1) keep[kept++] = static_cast<int32_t>(j + __builtin_ctz(bits));
+  }
+  for (; j < n; ++j) {
+    if (y[j] >= cut)
+      keep[kept++] = static_cast<int32_t>(j);
+    else
+      y[j] = -INFINITY;
+  }
+  return kept;
+}
+
+}  // namespace aded::kernels::detail

@@ -1,0 +1,35 @@
+// The logit scans of kernels.h (the greedy head's candidate search), one element at a time: the
+// reference the vector versions must match exactly (maxima, compares and stores only, so every
+// version gives the same values).
+#include <cmath>
+
+#include "core/kernels/kernels.h"
+
+namespace aded::kernels::detail {
+
+bool scan_logits_scalar(const float* y, int64_t n, float* top, float* magnitude) {
+  float t = -INFINITY, m = 0;
+  bool finite = true;
+  for (int64_t j = 0; j < n; ++j) {
+    const float v = y[j], a = std::fabs(v);
+    t = v > t ? v : t;
+    m = a > m ? a : m;
+    finite = finite && a < 1e30f;
+  }
+  *top = t;
+  *magnitude = m;
+  return finite;
+}
+
+int64_t keep_at_least_scalar(float* y, int64_t n, float cut, int32_t* keep) {
+  int64_t kept = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    if (y[j] >= cut)
+      keep[kept++] = static_cast<int32_t>(j);
+    else
+      y[j] = -INFINITY;
+  }
+  return kept;
+}
+
+}  // namespace aded::kernels::detail
