@@ -51,6 +51,7 @@ class TrigramTable {
   const uint32_t* tokens_ = nullptr;
   const uint32_t* counts_ = nullptr;
   const uint32_t* totals_ = nullptr;
+  std::vector<uint64_t> first_;  // keys with first token a: [first_[a], first_[a + 1])
   uint64_t n_keys_ = 0, n_entries_ = 0, corpus_tokens_ = 0;
   uint32_t vocab_size_ = 0, stored_top_k_ = 0, top_k_ = 0;
 };

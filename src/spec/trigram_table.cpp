@@ -97,6 +97,8 @@ std::shared_ptr<const TrigramTable> TrigramTable::open(const std::string& path, 
   for (uint64_t k = 0; k < h.n_keys; ++k) {
     if (t->offsets_[k] > t->offsets_[k + 1]) fail("{}: corrupt n-gram table (offsets not increasing)", path);
     if (k > 0 && t->keys_[k - 1] >= t->keys_[k]) fail("{}: corrupt n-gram table (keys not sorted)", path);
+    if ((t->keys_[k] >> 32) >= h.vocab_size || (t->keys_[k] & 0xffffffffu) >= h.vocab_size)
+      fail("{}: corrupt n-gram table (key {} has a token outside the vocabulary)", path, k);
     // Counts come most frequent first and never exceed the pair's total (P = count / total <= 1).
     uint64_t sum = 0;
     for (uint32_t e = t->offsets_[k]; e < t->offsets_[k + 1]; ++e) {
@@ -109,13 +111,19 @@ std::shared_ptr<const TrigramTable> TrigramTable::open(const std::string& path, 
   }
   for (uint64_t e = 0; e < h.n_entries; ++e)
     if (t->tokens_[e] >= h.vocab_size) fail("{}: corrupt n-gram table (token {} outside the vocabulary)", path, t->tokens_[e]);
+  // Where the keys of each first token start: a lookup then searches only the few keys that share
+  // it (a few cache lines) instead of the whole key array (~20 misses in a table of millions).
+  t->first_.assign(static_cast<size_t>(h.vocab_size) + 1, 0);
+  for (uint64_t k = 0; k < h.n_keys; ++k) ++t->first_[static_cast<size_t>(t->keys_[k] >> 32) + 1];
+  for (size_t a = 1; a < t->first_.size(); ++a) t->first_[a] += t->first_[a - 1];
   return t;
 }
 
 TrigramTable::Successors TrigramTable::find(int32_t a, int32_t b) const {
+  if (a < 0 || static_cast<uint32_t>(a) >= vocab_size_) return {};
   const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
-  const uint64_t* end = keys_ + n_keys_;
-  const uint64_t* it = std::lower_bound(keys_, end, key);
+  const uint64_t* end = keys_ + first_[static_cast<size_t>(a) + 1];
+  const uint64_t* it = std::lower_bound(keys_ + first_[static_cast<size_t>(a)], end, key);
   if (it == end || *it != key) return {};
   const auto k = static_cast<size_t>(it - keys_);
   const uint32_t begin = offsets_[k];

@@ -388,6 +388,15 @@ TEST_F(TrigramTableCorrupt, Structure) {
   r = good_;
   r.set<uint32_t>(r.tokens() + 4 * (good_.n_entries() - 1), ~uint32_t{0});
   EXPECT_TRUE(refused(r.bytes, "token -1"));
+  // A key whose tokens are outside the vocabulary (still in sorted order: the last key grows).
+  const size_t last = r.keys() + 8 * (good_.n_keys() - 1);
+  const auto k_last = good_.get<uint64_t>(last);
+  r = good_;
+  r.set<uint64_t>(last, (k_last | 0xffffffffu));
+  EXPECT_TRUE(refused(r.bytes, "second key token outside the vocabulary"));
+  r = good_;
+  r.set<uint64_t>(last, uint64_t{0xffffffffu} << 32);
+  EXPECT_TRUE(refused(r.bytes, "first key token outside the vocabulary"));
 }
 
 // P(c | a, b) = count / total must be a probability: a total smaller than the counts it sums (0
