@@ -2,6 +2,7 @@
 #include "aded/context.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <thread>
 
@@ -74,6 +75,7 @@ struct Context::State {
   std::vector<float> scores;              // [thread][query of a group][n_ctx]
   std::vector<float> logits;              // [rows with logits][n_vocab]
   std::vector<int32_t> logit_row;         // batch index -> logits row or -1
+  std::vector<int32_t> group_prefixes;    // per attention query group: cells all its queries see first
   std::vector<float> final_x;             // normed rows that want logits
   PreparedInput input;
   int capacity = 0;
@@ -197,6 +199,7 @@ void Context::forward(const Batch& b) {
     ops::rope_angles(c, model_->rope_freq_factors(), b.positions[static_cast<size_t>(i)],
                      s.rope_cos.data() + static_cast<size_t>(i) * half, s.rope_sin.data() + static_cast<size_t>(i) * half);
 
+  std::vector<int32_t>& group_prefixes = s.group_prefixes;
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = model_->layers()[static_cast<size_t>(l)];
     float* k_layer = s.k_cache.data() + static_cast<size_t>(l) * static_cast<size_t>(n_ctx_) * kvd;
@@ -232,6 +235,23 @@ void Context::forward(const Batch& b) {
     constexpr int kQueries = kernels::kMaxAttentionQueries;
     const int query_groups = (n + kQueries - 1) / kQueries;
     const int64_t tasks = static_cast<int64_t>(query_groups) * c.n_heads;
+    // A group's queries also share the batch cells that every one of them sees first, right after
+    // the committed ones (a causal chunk: the tokens before the group's first; a draft tree: the
+    // root and the trunk): visiting them as part of the shared prefix keeps each query's key order,
+    // and so its result, while attend_many reads those keys once for the whole group.
+    if (l == 0) {
+      group_prefixes.assign(static_cast<size_t>(query_groups), 0);
+      for (int g = 0; g < query_groups; ++g) {
+        int32_t extend = INT32_MAX;
+        for (int i = g * kQueries; i < std::min(n, (g + 1) * kQueries); ++i) {
+          const int32_t lo = b.mask.offsets[static_cast<size_t>(i)], hi = b.mask.offsets[static_cast<size_t>(i) + 1];
+          int32_t m = 0;
+          while (m < hi - lo && m < extend && b.mask.cells[static_cast<size_t>(lo + m)] == b.mask.prefix + m) ++m;
+          extend = std::min(extend, m);
+        }
+        group_prefixes[static_cast<size_t>(g)] = b.mask.prefix + extend;
+      }
+    }
     const auto attention = [&](int t, int nt) {
       int64_t begin, end;
       ThreadPool::split(tasks, 1, t, nt, begin, end);
@@ -241,12 +261,13 @@ void Context::forward(const Batch& b) {
         const int h = static_cast<int>(task % c.n_heads), i0 = static_cast<int>(task / c.n_heads) * kQueries;
         const int count = std::min(kQueries, n - i0);
         const size_t head_off = static_cast<size_t>(h / group) * static_cast<size_t>(c.head_dim);
+        const int32_t shared = group_prefixes[static_cast<size_t>(i0 / kQueries)];
         for (int j = 0; j < count; ++j) {
           const int i = i0 + j;
-          const auto lo = static_cast<size_t>(b.mask.offsets[static_cast<size_t>(i)]);
+          const auto lo = static_cast<size_t>(b.mask.offsets[static_cast<size_t>(i)] + shared - b.mask.prefix);
           const auto hi = static_cast<size_t>(b.mask.offsets[static_cast<size_t>(i) + 1]);
           args[j] = {s.q.data() + static_cast<size_t>(i) * qd + static_cast<size_t>(h) * static_cast<size_t>(c.head_dim),
-                     c.head_dim, k_layer + head_off, v_layer + head_off, kvd, b.mask.prefix,
+                     c.head_dim, k_layer + head_off, v_layer + head_off, kvd, shared,
                      b.mask.cells.data() + lo, hi - lo, scores + static_cast<size_t>(j) * static_cast<size_t>(n_ctx_),
                      s.att.data() + static_cast<size_t>(i) * qd + static_cast<size_t>(h) * static_cast<size_t>(c.head_dim)};
         }
