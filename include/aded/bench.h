@@ -19,8 +19,9 @@ struct Stat {
 
 struct CostPoint {
   int n;
-  double ms;   // median forward time
-  double rel;  // ms / ms(n = 1)
+  double ms;         // median forward time
+  double rel;        // ms / ms(n = 1)
+  double layers_ms;  // median time of the same forward without any logits (the layers alone)
 };
 
 struct BenchOptions {

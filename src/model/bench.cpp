@@ -133,24 +133,25 @@ BenchResult run_bench(const std::shared_ptr<const Model>& model, const BenchOpti
   std::iota(all.begin(), all.end(), 0);
   ctx.commit(all);
   const auto draft = bench_tokens(*std::max_element(o.cost_sizes.begin(), o.cost_sizes.end()), vocab, 4);
-  std::vector<std::vector<double>> times(o.cost_sizes.size());
+  std::vector<std::vector<double>> times(o.cost_sizes.size()), layer_times(o.cost_sizes.size());
   // Interleave sizes so machine drift hits all of them alike.
   for (int rep = -1; rep < o.cost_repetitions; ++rep) {
     say(fmt::format("cost curve {}/{}", rep + 1, o.cost_repetitions));
     for (size_t k = 0; k < o.cost_sizes.size(); ++k) {
       const int n = o.cost_sizes[k];
-      Batch b = Batch::sequence(std::span<const int32_t>(draft.data(), static_cast<size_t>(n)), ctx.n_past(), true);
-      b.greedy_only = o.greedy_head;
-      const auto start = Clock::now();
-      ctx.forward(b);
-      if (rep >= 0) times[k].push_back(seconds(start, Clock::now()) * 1e3);
-      ctx.truncate(ctx.n_past());  // drop the batch
+      for (bool logits : {true, false}) {
+        Batch b = Batch::sequence(std::span<const int32_t>(draft.data(), static_cast<size_t>(n)), ctx.n_past(), logits);
+        if (!logits) b.want_logits.assign(static_cast<size_t>(n), 0);
+        b.greedy_only = o.greedy_head;
+        const auto start = Clock::now();
+        ctx.forward(b);
+        if (rep >= 0) (logits ? times : layer_times)[k].push_back(seconds(start, Clock::now()) * 1e3);
+        ctx.truncate(ctx.n_past());  // drop the batch
+      }
     }
   }
-  for (size_t k = 0; k < o.cost_sizes.size(); ++k) {
-    const double ms = Stat::of(times[k]).median;
-    r.cost_curve.push_back({o.cost_sizes[k], ms, 0});
-  }
+  for (size_t k = 0; k < o.cost_sizes.size(); ++k)
+    r.cost_curve.push_back({o.cost_sizes[k], Stat::of(times[k]).median, 0, Stat::of(layer_times[k]).median});
   for (auto& p : r.cost_curve) p.rel = p.ms / r.cost_curve.front().ms;
 
   say("memory bandwidth");

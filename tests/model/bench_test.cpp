@@ -42,6 +42,7 @@ void expect_complete(const BenchResult& r, const BenchOptions& o) {
   for (size_t k = 0; k < r.cost_curve.size(); ++k) {
     EXPECT_EQ(r.cost_curve[k].n, o.cost_sizes[k]);
     EXPECT_GT(r.cost_curve[k].ms, 0);
+    EXPECT_GT(r.cost_curve[k].layers_ms, 0);
   }
   EXPECT_DOUBLE_EQ(r.cost_curve.front().rel, 1.0);
   EXPECT_GT(r.bandwidth_gbps, 0);

@@ -30,9 +30,11 @@ void print_markdown(const std::string& path, const Model& m, const BenchResult& 
              "tg{} reaches {:.0f}% of it\n",
              r.bandwidth_gbps, static_cast<double>(r.weight_bytes) / 1e6, r.bandwidth_limit_tps, o.tg_tokens,
              100 * r.tg_tps.mean / r.bandwidth_limit_tps);
-  fmt::print("\nverifier cost curve (median forward time of n tokens at depth {}, {}):\n\n| n | ms | relative to n = 1 |\n|--:|--:|--:|\n",
+  fmt::print("\nverifier cost curve (median forward time of n tokens at depth {}, {}; layers: the same forward "
+             "without logits):\n\n| n | ms | relative to n = 1 | layers ms | output head ms |\n|--:|--:|--:|--:|--:|\n",
              o.depth, o.greedy_head ? "greedy head" : "full head");
-  for (const auto& p : r.cost_curve) fmt::print("| {} | {:.2f} | {:.2f} |\n", p.n, p.ms, p.rel);
+  for (const auto& p : r.cost_curve)
+    fmt::print("| {} | {:.2f} | {:.2f} | {:.2f} | {:.2f} |\n", p.n, p.ms, p.rel, p.layers_ms, p.ms - p.layers_ms);
 }
 
 void print_json(const std::string& path, const Model& m, const BenchResult& r, const BenchOptions& o) {
@@ -54,7 +56,8 @@ void print_json(const std::string& path, const Model& m, const BenchResult& r, c
   j["depth"] = o.depth;
   j["greedy_head"] = o.greedy_head;
   j["cost_curve"] = nlohmann::json::array();
-  for (const auto& p : r.cost_curve) j["cost_curve"].push_back({{"n", p.n}, {"ms", p.ms}, {"rel", p.rel}});
+  for (const auto& p : r.cost_curve)
+    j["cost_curve"].push_back({{"n", p.n}, {"ms", p.ms}, {"rel", p.rel}, {"layers_ms", p.layers_ms}});
   fmt::print("{}\n", j.dump(2));
 }
 
