@@ -4,6 +4,7 @@
 //                   vocabularies), vocab-only files and a file with every metadata type
 //   <out>/llama2c/  tiny llama2.c checkpoints + tokenizer.bin in llama2c_fuzz's input layout
 //   <out>/text/     a few strings for the tokenizer targets
+//   <out>/ngram/    small tri-gram tables (built with a seed model's vocabulary)
 // Every seed is checked to parse (and every model to load) before it is kept.
 //   usage: aded_fuzz_seeds <out-dir>
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include "aded/gguf.h"
 #include "aded/model.h"
 #include "aded/model_tools.h"
+#include "aded/trigram_table.h"
 
 namespace fs = std::filesystem;
 
@@ -251,6 +253,22 @@ void write_text_seeds(const fs::path& dir) {
     write_bytes(dir / ("text" + std::to_string(i) + ".txt"), {texts[i].begin(), texts[i].end()});
 }
 
+// ------------------------------------------------------------------ tri-gram table seeds
+
+void write_ngram_seeds(const fs::path& dir, const fs::path& model_path) {
+  fs::create_directories(dir);
+  const auto model = aded::Model::load(model_path.string());
+  const std::string docs = "the theater the theater\nhe ate the hat\n\nthe tea the teeth the hen\n";
+  for (int top_k : {1, 4}) {
+    aded::TrigramTableBuilder builder(model->tokenizer(), top_k);
+    builder.add_document(docs);
+    builder.add_document("tea at the theater, then the hat");
+    const fs::path path = dir / ("table_k" + std::to_string(top_k) + ".tri");
+    builder.write(path.string());
+    (void)aded::TrigramTable::open(path.string(), &model->tokenizer().vocab());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -263,6 +281,7 @@ int main(int argc, char** argv) {
     write_gguf_seeds(out / "gguf");
     write_llama2c_seeds(out / "llama2c");
     write_text_seeds(out / "text");
+    write_ngram_seeds(out / "ngram", out / "gguf" / "llama_f32.gguf");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "aded_fuzz_seeds: error: %s\n", e.what());
     return 1;

@@ -34,6 +34,7 @@ seed_dir() {
   case "$1" in
     gguf_fuzz) echo "$seeds/gguf" ;;
     llama2c_fuzz) echo "$seeds/llama2c" ;;
+    trigram_table_fuzz) echo "$seeds/ngram" ;;
     *) echo "$seeds/text" ;;
   esac
 }
@@ -41,6 +42,7 @@ max_len() {
   case "$1" in
     gguf_fuzz) echo 32768 ;;
     llama2c_fuzz) echo 16384 ;;
+    trigram_table_fuzz) echo 16384 ;;
     *) echo 4096 ;;
   esac
 }

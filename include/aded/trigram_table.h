@@ -34,6 +34,9 @@ class TrigramTable {
   // that the file holds).
   static std::shared_ptr<const TrigramTable> open(const std::string& path, const Vocab* vocab = nullptr,
                                                   int top_k = 0);
+  // The same for bytes already in memory (messages name file->path()).
+  static std::shared_ptr<const TrigramTable> open(std::shared_ptr<const MappedFile> file, const Vocab* vocab = nullptr,
+                                                  int top_k = 0);
 
   Successors find(int32_t a, int32_t b) const;
 

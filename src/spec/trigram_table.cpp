@@ -62,8 +62,14 @@ uint64_t vocab_fingerprint(const Vocab& vocab) {
 }
 
 std::shared_ptr<const TrigramTable> TrigramTable::open(const std::string& path, const Vocab* vocab, int top_k) {
+  return open(MappedFile::open(path), vocab, top_k);
+}
+
+std::shared_ptr<const TrigramTable> TrigramTable::open(std::shared_ptr<const MappedFile> file, const Vocab* vocab,
+                                                       int top_k) {
+  const std::string& path = file->path();
   auto t = std::shared_ptr<TrigramTable>(new TrigramTable());
-  t->file_ = MappedFile::open(path);
+  t->file_ = std::move(file);
   const auto bytes = t->file_->bytes();
   if (bytes.size() < sizeof(Header)) fail("{}: too small to be an n-gram table ({} bytes)", path, bytes.size());
   Header h;
