@@ -76,6 +76,8 @@ std::shared_ptr<const TrigramTable> TrigramTable::open(std::shared_ptr<const Map
   std::memcpy(&h, bytes.data(), sizeof(h));
   if (std::memcmp(h.magic, kMagic, 8) != 0) fail("{}: not an aded n-gram table (bad magic)", path);
   if (h.version != kVersion) fail("{}: n-gram table version {} is not supported (expected {})", path, h.version, kVersion);
+  // The builder refuses larger vocabularies; the lookup index has one entry per token.
+  if (h.vocab_size > (1u << 21)) fail("{}: corrupt n-gram table (vocabulary of {} tokens)", path, h.vocab_size);
   if (h.n_keys > bytes.size() / 12 || h.n_entries > bytes.size() / 8)
     fail("{}: corrupt n-gram table (counts larger than the file)", path);
   const Layout l = layout(h.n_keys, h.n_entries);
