@@ -35,7 +35,7 @@ struct Job {
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-constexpr int kMaxGroups = 4;
+constexpr int kMaxGroups = 8;
 constexpr int kRowChunk = 64;
 
 // Tiles of RX rows over [r, r_end), then the remainder one smaller tile at a time. acc holds the
@@ -121,7 +121,11 @@ void packed_matmul(const MatMulArgs& a, int64_t j0, int64_t j1) {
         case 1: group_set<Kernel, 1>(job, groups, g0, c0, c1, j0, j1); break;
         case 2: group_set<Kernel, 2>(job, groups, g0, c0, c1, j0, j1); break;
         case 3: group_set<Kernel, 3>(job, groups, g0, c0, c1, j0, j1); break;
-        default: group_set<Kernel, 4>(job, groups, g0, c0, c1, j0, j1); break;
+        case 4: group_set<Kernel, 4>(job, groups, g0, c0, c1, j0, j1); break;
+        case 5: if constexpr (Kernel::kGroups >= 5) group_set<Kernel, 5>(job, groups, g0, c0, c1, j0, j1); break;
+        case 6: if constexpr (Kernel::kGroups >= 6) group_set<Kernel, 6>(job, groups, g0, c0, c1, j0, j1); break;
+        case 7: if constexpr (Kernel::kGroups >= 7) group_set<Kernel, 7>(job, groups, g0, c0, c1, j0, j1); break;
+        default: if constexpr (Kernel::kGroups >= 8) group_set<Kernel, 8>(job, groups, g0, c0, c1, j0, j1); break;
       }
     }
   }
