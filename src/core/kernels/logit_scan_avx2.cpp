@@ -22,17 +22,12 @@ bool scan_logits_avx2(const float* y, int64_t n, float* top, float* magnitude) {
   float tl[8], ml[8];
   _mm256_storeu_ps(tl, t8);
   _mm256_storeu_ps(ml, m8);
-  float t = -INFINITY, m = 0;
+  // The tail by the reference, then the lanes folded in.
+  float t, m;
+  const bool finite = scan_logits_scalar(y + j, n - j, &t, &m) && _mm256_movemask_ps(bad) == 0;
   for (int l = 0; l < 8; ++l) {
     t = tl[l] > t ? tl[l] : t;
     m = ml[l] > m ? ml[l] : m;
-  }
-  bool finite = _mm256_movemask_ps(bad) == 0;
-  for (; j < n; ++j) {
-    const float v = y[j], a = std::fabs(v);
-    t = v > t ? v : t;
-    m = a > m ? a : m;
-    finite = finite && a < 1e30f;
   }
   *top = t;
   *magnitude = m;
@@ -44,17 +39,15 @@ int64_t keep_at_least_avx2(float* y, int64_t n, float cut, int32_t* keep) {
   int64_t kept = 0, j = 0;
   for (; j + 8 <= n; j += 8) {
     const __m256 v = _mm256_loadu_ps(y + j);
-    auto bits = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, c, _CMP_GE_OQ)));
-    _mm256_storeu_ps(y + j, _mm256_blendv_ps(minus_inf, v, _mm256_cmp_ps(v, c, _CMP_GE_OQ)));
+    const __m256 at_least = _mm256_cmp_ps(v, c, _CMP_GE_OQ);
+    auto bits = static_cast<unsigned>(_mm256_movemask_ps(at_least));
+    _mm256_storeu_ps(y + j, _mm256_blendv_ps(minus_inf, v, at_least));
     for (; bits != 0; bits &= bits - 1) keep[kept++] = static_cast<int32_t>(j + __builtin_ctz(bits));
   }
-  for (; j < n; ++j) {
-    if (y[j] >= cut)
-      keep[kept++] = static_cast<int32_t>(j);
-    else
-      y[j] = -INFINITY;
-  }
-  return kept;
+  // The tail by the reference (its indices count from j).
+  const int64_t tail = keep_at_least_scalar(y + j, n - j, cut, keep + kept);
+  for (int64_t i = kept; i < kept + tail; ++i) keep[i] += static_cast<int32_t>(j);
+  return kept + tail;
 }
 
 }  // namespace aded::kernels::detail

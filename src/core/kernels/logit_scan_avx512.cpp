@@ -22,17 +22,12 @@ bool scan_logits_avx512(const float* y, int64_t n, float* top, float* magnitude)
   alignas(64) float tl[16], ml[16];
   _mm512_store_ps(tl, t16);
   _mm512_store_ps(ml, m16);
-  float t = -INFINITY, m = 0;
+  // The tail by the reference, then the lanes folded in.
+  float t, m;
+  const bool finite = scan_logits_scalar(y + j, n - j, &t, &m) && bad == 0;
   for (int l = 0; l < 16; ++l) {
     t = tl[l] > t ? tl[l] : t;
     m = ml[l] > m ? ml[l] : m;
-  }
-  bool finite = bad == 0;
-  for (; j < n; ++j) {
-    const float v = y[j], a = std::fabs(v);
-    t = v > t ? v : t;
-    m = a > m ? a : m;
-    finite = finite && a < 1e30f;
   }
   *top = t;
   *magnitude = m;
@@ -53,13 +48,10 @@ int64_t keep_at_least_avx512(float* y, int64_t n, float cut, int32_t* keep) {
       kept += __builtin_popcount(at_least);
     }
   }
-  for (; j < n; ++j) {
-    if (y[j] >= cut)
-      keep[kept++] = static_cast<int32_t>(j);
-    else
-      y[j] = -INFINITY;
-  }
-  return kept;
+  // The tail by the reference (its indices count from j).
+  const int64_t tail = keep_at_least_scalar(y + j, n - j, cut, keep + kept);
+  for (int64_t i = kept; i < kept + tail; ++i) keep[i] += static_cast<int32_t>(j);
+  return kept + tail;
 }
 
 }  // namespace aded::kernels::detail
