@@ -4,6 +4,10 @@
 // does not hold the region up: the others take its slice. The slices, and so every result, are the
 // same whichever thread runs them. Workers spin briefly between regions (a decode step runs ~100
 // of them) and sleep when idle, so an idle engine costs no CPU.
+//
+// A team region (run_team) instead runs every slice at once on its own thread, so that slices can
+// wait for each other at a TeamBarrier: a whole forward pass is one team region whose phases are
+// separated by barriers, with no serial sections between them.
 #pragma once
 
 #include <atomic>
@@ -36,24 +40,53 @@ class ThreadPool {
     dispatch(trampoline, const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
+  // Calls fn(slice, n_threads) for every slice at the same time, each on a different thread (the
+  // calling thread takes one), and returns when all are done. fn may synchronize the slices with a
+  // TeamBarrier of size() threads; a slice must not return early while others wait for it.
+  template <typename Fn>
+  void run_team(Fn&& fn) {
+    if (n_threads_ == 1) {
+      fn(0, 1);
+      return;
+    }
+    using F = std::remove_reference_t<Fn>;
+    auto trampoline = [](void* ctx, int t, int n) { (*static_cast<F*>(ctx))(t, n); };
+    dispatch(trampoline, const_cast<void*>(static_cast<const void*>(&fn)), true);
+  }
+
   // Splits [0, n) into contiguous chunks whose boundaries are multiples of grain.
   static void split(int64_t n, int64_t grain, int thread, int n_threads, int64_t& begin, int64_t& end);
 
  private:
   using Task = void (*)(void*, int, int);
-  void dispatch(Task task, void* ctx);
+  void dispatch(Task task, void* ctx, bool team = false);
   void worker();
-  // Claims and runs slices of the current region until none is left.
+  // Claims and runs slices of the current region until none is left (one slice in a team region).
   void run_slices();
 
   int n_threads_;
   std::vector<std::thread> workers_;
   Task task_ = nullptr;
   void* ctx_ = nullptr;
+  bool team_ = false;
   alignas(64) std::atomic<uint32_t> generation_{0};
   alignas(64) std::atomic<int> next_slice_{0};  // slices claimed in the current region
   alignas(64) std::atomic<int> done_slices_{0};
   std::atomic<bool> stop_{false};
+};
+
+// Makes the n threads of a team region wait until all of them have arrived. Spins (a phase of a
+// forward pass is a few microseconds), then yields, so a descheduled member costs the others
+// little CPU.
+class TeamBarrier {
+ public:
+  explicit TeamBarrier(int n_threads) : n_(n_threads) {}
+  void arrive_and_wait();
+
+ private:
+  int n_;
+  alignas(64) std::atomic<int> arrived_{0};
+  alignas(64) std::atomic<uint32_t> phase_{0};
 };
 
 }  // namespace aded

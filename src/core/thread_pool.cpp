@@ -41,14 +41,17 @@ void ThreadPool::run_slices() {
     // claims past the end of an old region just goes back to waiting.
     const int slice = next_slice_.fetch_add(1, std::memory_order_acq_rel);
     if (slice >= n_threads_) return;
+    const bool team = team_;
     task_(ctx_, slice, n_threads_);
     done_slices_.fetch_add(1, std::memory_order_acq_rel);
+    if (team) return;  // each member of a team runs exactly one slice
   }
 }
 
-void ThreadPool::dispatch(Task task, void* ctx) {
+void ThreadPool::dispatch(Task task, void* ctx, bool team) {
   task_ = task;
   ctx_ = ctx;
+  team_ = team;
   done_slices_.store(0, std::memory_order_relaxed);
   next_slice_.store(0, std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_release);
@@ -85,6 +88,22 @@ void ThreadPool::worker() {
     seen = gen;
     if (stop_.load()) return;
     run_slices();
+  }
+}
+
+void TeamBarrier::arrive_and_wait() {
+  if (n_ == 1) return;
+  const uint32_t phase = phase_.load(std::memory_order_acquire);
+  if (arrived_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
+    arrived_.store(0, std::memory_order_relaxed);
+    phase_.store(phase + 1, std::memory_order_release);  // publishes the reset too
+    return;
+  }
+  for (int spins = 0; phase_.load(std::memory_order_acquire) == phase; ++spins) {
+    if (spins < kSpinsBeforeYield)
+      ADED_CPU_RELAX();
+    else
+      std::this_thread::yield();
   }
 }
 

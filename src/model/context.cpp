@@ -70,7 +70,7 @@ struct Context::State {
   const kernels::KernelTable& kt;
   std::vector<float> k_cache, v_cache;  // [layer][cell][kv_dim]
   // Activations of the current batch, n rows each.
-  std::vector<float> x, xn, q, k, v, att, proj, gate, up;
+  std::vector<float> x, q, k, v, att, proj, gate, up;
   std::vector<float> rope_cos, rope_sin;  // [n][rope_dim / 2]
   std::vector<float> scores;              // [thread][query of a group][n_ctx]
   std::vector<float> logits;              // [rows with logits][n_vocab]
@@ -78,6 +78,9 @@ struct Context::State {
   std::vector<int32_t> group_prefixes;    // per attention query group: cells all its queries see first
   std::vector<float> final_x;             // normed rows that want logits
   PreparedInput input;
+  // Per member of the forward's team: its normalized copy of the residual stream, its inputs.
+  std::vector<std::vector<float>> team_xn;
+  std::vector<PreparedInput> team_inputs;
   int capacity = 0;
   std::unique_ptr<GreedyHead> greedy_head;  // when enabled and the output matrix is float
 
@@ -85,7 +88,6 @@ struct Context::State {
     if (n <= capacity) return;
     const auto rows = static_cast<size_t>(n);
     x.resize(rows * static_cast<size_t>(c.dim));
-    xn.resize(rows * static_cast<size_t>(c.dim));
     proj.resize(rows * static_cast<size_t>(c.dim));
     q.resize(rows * static_cast<size_t>(c.q_dim()));
     att.resize(rows * static_cast<size_t>(c.q_dim()));
@@ -96,6 +98,14 @@ struct Context::State {
     rope_cos.resize(rows * static_cast<size_t>(c.rope_dim / 2));
     rope_sin.resize(rows * static_cast<size_t>(c.rope_dim / 2));
     capacity = n;
+  }
+  void reserve_team(const ModelConfig& c, int n, int team) {
+    if (team_inputs.size() < static_cast<size_t>(team)) team_inputs.resize(static_cast<size_t>(team));
+    if (team_xn.size() < static_cast<size_t>(team)) team_xn.resize(static_cast<size_t>(team));
+    for (int t = 0; t < team; ++t) {
+      auto& xn_t = team_xn[static_cast<size_t>(t)];
+      if (xn_t.size() < static_cast<size_t>(n) * static_cast<size_t>(c.dim)) xn_t.resize(static_cast<size_t>(n) * static_cast<size_t>(c.dim));
+    }
   }
 };
 
@@ -199,104 +209,154 @@ void Context::forward(const Batch& b) {
     ops::rope_angles(c, model_->rope_freq_factors(), b.positions[static_cast<size_t>(i)],
                      s.rope_cos.data() + static_cast<size_t>(i) * half, s.rope_sin.data() + static_cast<size_t>(i) * half);
 
+  // Cells every query of an attention group sees first, right after the committed ones (a causal
+  // chunk: the tokens before the group's first; a draft tree: the root and the trunk): visiting
+  // them as part of the shared prefix keeps each query's key order, and so its result, while
+  // attend_many reads those keys once for the whole group.
+  constexpr int kQueries = kernels::kMaxAttentionQueries;
+  const int query_groups = (n + kQueries - 1) / kQueries;
   std::vector<int32_t>& group_prefixes = s.group_prefixes;
-  for (int l = 0; l < c.n_layers; ++l) {
-    const LayerWeights& w = model_->layers()[static_cast<size_t>(l)];
-    float* k_layer = s.k_cache.data() + static_cast<size_t>(l) * static_cast<size_t>(n_ctx_) * kvd;
-    float* v_layer = s.v_cache.data() + static_cast<size_t>(l) * static_cast<size_t>(n_ctx_) * kvd;
-
-    for (int i = 0; i < n; ++i)
-      ops::rms_norm(s.x.data() + i * dim, w.attn_norm.data(), c.dim, c.norm_eps, s.xn.data() + i * dim);
-    s.input.reset(s.xn.data(), dim, n, c.dim);
-    const MatMulJob qkv[] = {{&w.wq, s.q.data(), qd}, {&w.wk, s.k.data(), kvd}, {&w.wv, s.v.data(), kvd}};
-    run_matmuls(*pool_, s.kt, s.input, qkv);
-
-    for (int i = 0; i < n; ++i) {
-      float* qi = s.q.data() + i * qd;
-      float* ki = s.k.data() + i * kvd;
-      float* vi = s.v.data() + i * kvd;
-      if (c.qkv_bias) {
-        for (size_t j = 0; j < qd; ++j) qi[j] += w.bq[j];
-        for (size_t j = 0; j < kvd; ++j) ki[j] += w.bk[j];
-        for (size_t j = 0; j < kvd; ++j) vi[j] += w.bv[j];
-      }
-      const float* cs = s.rope_cos.data() + i * half;
-      const float* sn = s.rope_sin.data() + i * half;
-      ops::rope_apply(c, qi, c.n_heads, cs, sn);
-      ops::rope_apply(c, ki, c.n_kv_heads, cs, sn);
-      const size_t cell = static_cast<size_t>(n_past_ + i);
-      std::memcpy(k_layer + cell * kvd, ki, kvd * sizeof(float));
-      std::memcpy(v_layer + cell * kvd, vi, kvd * sizeof(float));
+  group_prefixes.assign(static_cast<size_t>(query_groups), 0);
+  for (int g = 0; g < query_groups; ++g) {
+    int32_t extend = INT32_MAX;
+    for (int i = g * kQueries; i < std::min(n, (g + 1) * kQueries); ++i) {
+      const int32_t lo = b.mask.offsets[static_cast<size_t>(i)], hi = b.mask.offsets[static_cast<size_t>(i) + 1];
+      int32_t m = 0;
+      while (m < hi - lo && m < extend && b.mask.cells[static_cast<size_t>(lo + m)] == b.mask.prefix + m) ++m;
+      extend = std::min(extend, m);
     }
-
-    // Attention: one task per head and group of up to kMaxAttentionQueries tokens, which share the
-    // committed prefix (attend_many reads each of its keys once for the whole group).
-    const int group = c.n_heads / c.n_kv_heads;
-    constexpr int kQueries = kernels::kMaxAttentionQueries;
-    const int query_groups = (n + kQueries - 1) / kQueries;
-    const int64_t tasks = static_cast<int64_t>(query_groups) * c.n_heads;
-    // A group's queries also share the batch cells that every one of them sees first, right after
-    // the committed ones (a causal chunk: the tokens before the group's first; a draft tree: the
-    // root and the trunk): visiting them as part of the shared prefix keeps each query's key order,
-    // and so its result, while attend_many reads those keys once for the whole group.
-    if (l == 0) {
-      group_prefixes.assign(static_cast<size_t>(query_groups), 0);
-      for (int g = 0; g < query_groups; ++g) {
-        int32_t extend = INT32_MAX;
-        for (int i = g * kQueries; i < std::min(n, (g + 1) * kQueries); ++i) {
-          const int32_t lo = b.mask.offsets[static_cast<size_t>(i)], hi = b.mask.offsets[static_cast<size_t>(i) + 1];
-          int32_t m = 0;
-          while (m < hi - lo && m < extend && b.mask.cells[static_cast<size_t>(lo + m)] == b.mask.prefix + m) ++m;
-          extend = std::min(extend, m);
-        }
-        group_prefixes[static_cast<size_t>(g)] = b.mask.prefix + extend;
-      }
-    }
-    const auto attention = [&](int t, int nt) {
-      int64_t begin, end;
-      ThreadPool::split(tasks, 1, t, nt, begin, end);
-      float* scores = s.scores.data() + static_cast<size_t>(t) * kQueries * static_cast<size_t>(n_ctx_);
-      kernels::AttentionArgs args[kQueries];
-      for (int64_t task = begin; task < end; ++task) {
-        const int h = static_cast<int>(task % c.n_heads), i0 = static_cast<int>(task / c.n_heads) * kQueries;
-        const int count = std::min(kQueries, n - i0);
-        const size_t head_off = static_cast<size_t>(h / group) * static_cast<size_t>(c.head_dim);
-        const int32_t shared = group_prefixes[static_cast<size_t>(i0 / kQueries)];
-        for (int j = 0; j < count; ++j) {
-          const int i = i0 + j;
-          const auto lo = static_cast<size_t>(b.mask.offsets[static_cast<size_t>(i)] + shared - b.mask.prefix);
-          const auto hi = static_cast<size_t>(b.mask.offsets[static_cast<size_t>(i) + 1]);
-          args[j] = {s.q.data() + static_cast<size_t>(i) * qd + static_cast<size_t>(h) * static_cast<size_t>(c.head_dim),
-                     c.head_dim, k_layer + head_off, v_layer + head_off, kvd, shared,
-                     b.mask.cells.data() + lo, hi - lo, scores + static_cast<size_t>(j) * static_cast<size_t>(n_ctx_),
-                     s.att.data() + static_cast<size_t>(i) * qd + static_cast<size_t>(h) * static_cast<size_t>(c.head_dim)};
-        }
-        s.kt.attend_many(args, count);
-      }
-    };
-    // Small attention (few keys, small heads) is not worth waking the other threads.
-    if (static_cast<int64_t>(n) * c.n_heads * (n_past_ + n) * c.head_dim < (1 << 15))
-      attention(0, 1);
-    else
-      pool_->run(attention);
-
-    s.input.reset(s.att.data(), qd, n, c.q_dim());
-    const MatMulJob out_proj[] = {{&w.wo, s.proj.data(), dim}};
-    run_matmuls(*pool_, s.kt, s.input, out_proj);
-    for (size_t j = 0; j < static_cast<size_t>(n) * dim; ++j) s.x[j] += s.proj[j];
-
-    for (int i = 0; i < n; ++i)
-      ops::rms_norm(s.x.data() + i * dim, w.ffn_norm.data(), c.dim, c.norm_eps, s.xn.data() + i * dim);
-    s.input.reset(s.xn.data(), dim, n, c.dim);
-    const MatMulJob gate_up[] = {{&w.w_gate, s.gate.data(), hid}, {&w.w_up, s.up.data(), hid}};
-    run_matmuls(*pool_, s.kt, s.input, gate_up);
-    for (int i = 0; i < n; ++i) s.kt.swiglu(s.gate.data() + i * hid, s.up.data() + i * hid, c.hidden_dim);
-
-    s.input.reset(s.gate.data(), hid, n, c.hidden_dim);
-    const MatMulJob down[] = {{&w.w_down, s.proj.data(), dim}};
-    run_matmuls(*pool_, s.kt, s.input, down);
-    for (size_t j = 0; j < static_cast<size_t>(n) * dim; ++j) s.x[j] += s.proj[j];
+    group_prefixes[static_cast<size_t>(g)] = b.mask.prefix + extend;
   }
+
+  // The layers run as one team region. Thread t owns a slice of the residual stream's columns
+  // (the rows of wo and w_down it computes, and their residual adds), a slice of the hidden units
+  // (its gate/up rows and their SwiGLU) and, when there are at least as many kv heads as threads,
+  // a set of heads (their q/k/v rows, RoPE, cache columns and attention). Each thread normalizes
+  // the whole residual stream itself, into its own buffer. So every elementwise step runs in
+  // parallel, and a thread writes only lines it owns: two cores here pass a cache line in ~170 ns,
+  // and when the elementwise steps ran on one thread between parallel products (rewriting lines
+  // the other core had read), an 8-token forward spent more time moving activations between the
+  // cores than multiplying. Every value is computed by the same code in the same order as before,
+  // whichever thread computes it.
+  const int64_t layer_macs = static_cast<int64_t>(c.dim) * (c.q_dim() + 2 * c.kv_dim()) +
+                             static_cast<int64_t>(c.q_dim()) * c.dim + 3 * static_cast<int64_t>(c.dim) * c.hidden_dim;
+  constexpr int64_t kMinTeamWork = 1 << 18;  // multiply-adds per layer: less is not worth a second thread
+  const int team = layer_macs * n < kMinTeamWork ? 1 : pool_->size();
+  s.reserve_team(c, n, team);
+  TeamBarrier barrier(team);
+  const bool own_heads = c.n_kv_heads >= team;
+  const int group = c.n_heads / c.n_kv_heads;
+  const auto hd = static_cast<size_t>(c.head_dim);
+
+  // Bias, RoPE and the cache write of token i for q heads [qh0, qh1) and kv heads [kh0, kh1).
+  const auto finish_qkv = [&](int l, int i, int qh0, int qh1, int kh0, int kh1) {
+    const LayerWeights& w = model_->layers()[static_cast<size_t>(l)];
+    float* qi = s.q.data() + static_cast<size_t>(i) * qd;
+    float* ki = s.k.data() + static_cast<size_t>(i) * kvd;
+    float* vi = s.v.data() + static_cast<size_t>(i) * kvd;
+    const size_t q0 = static_cast<size_t>(qh0) * hd, q1 = static_cast<size_t>(qh1) * hd;
+    const size_t k0 = static_cast<size_t>(kh0) * hd, k1 = static_cast<size_t>(kh1) * hd;
+    if (c.qkv_bias) {
+      for (size_t j = q0; j < q1; ++j) qi[j] += w.bq[j];
+      for (size_t j = k0; j < k1; ++j) ki[j] += w.bk[j];
+      for (size_t j = k0; j < k1; ++j) vi[j] += w.bv[j];
+    }
+    const float* cs = s.rope_cos.data() + static_cast<size_t>(i) * half;
+    const float* sn = s.rope_sin.data() + static_cast<size_t>(i) * half;
+    ops::rope_apply(c, qi + q0, qh1 - qh0, cs, sn);
+    ops::rope_apply(c, ki + k0, kh1 - kh0, cs, sn);
+    const size_t cell = static_cast<size_t>(n_past_ + i);
+    const size_t layer = static_cast<size_t>(l) * static_cast<size_t>(n_ctx_) * kvd;
+    std::memcpy(s.k_cache.data() + layer + cell * kvd + k0, ki + k0, (k1 - k0) * sizeof(float));
+    std::memcpy(s.v_cache.data() + layer + cell * kvd + k0, vi + k0, (k1 - k0) * sizeof(float));
+  };
+  // Attention of head h for the query group starting at token i0.
+  const auto attend = [&](int l, int h, int i0, float* scores) {
+    const size_t layer = static_cast<size_t>(l) * static_cast<size_t>(n_ctx_) * kvd;
+    const int count = std::min(kQueries, n - i0);
+    const size_t head_off = static_cast<size_t>(h / group) * hd;
+    const int32_t shared = group_prefixes[static_cast<size_t>(i0 / kQueries)];
+    kernels::AttentionArgs args[kQueries];
+    for (int j = 0; j < count; ++j) {
+      const int i = i0 + j;
+      const auto lo = static_cast<size_t>(b.mask.offsets[static_cast<size_t>(i)] + shared - b.mask.prefix);
+      const auto hi = static_cast<size_t>(b.mask.offsets[static_cast<size_t>(i) + 1]);
+      args[j] = {s.q.data() + static_cast<size_t>(i) * qd + static_cast<size_t>(h) * hd,
+                 c.head_dim, s.k_cache.data() + layer + head_off, s.v_cache.data() + layer + head_off, kvd, shared,
+                 b.mask.cells.data() + lo, hi - lo, scores + static_cast<size_t>(j) * static_cast<size_t>(n_ctx_),
+                 s.att.data() + static_cast<size_t>(i) * qd + static_cast<size_t>(h) * hd};
+    }
+    s.kt.attend_many(args, count);
+  };
+  const auto residual_add = [&](int64_t j0, int64_t j1) {
+    for (int i = 0; i < n; ++i)
+      for (int64_t j = j0; j < j1; ++j) s.x[static_cast<size_t>(i) * dim + static_cast<size_t>(j)] += s.proj[static_cast<size_t>(i) * dim + static_cast<size_t>(j)];
+  };
+
+  const auto layers = [&](int t, int nt) {
+    int64_t d0, d1, h0, h1, kv0 = 0, kv1 = 0;
+    ThreadPool::split(c.dim, kernels::kPackRows, t, nt, d0, d1);
+    ThreadPool::split(c.hidden_dim, kernels::kPackRows, t, nt, h0, h1);
+    if (own_heads) ThreadPool::split(c.n_kv_heads, 1, t, nt, kv0, kv1);
+    float* xn = s.team_xn[static_cast<size_t>(t)].data();
+    PreparedInput& in = s.team_inputs[static_cast<size_t>(t)];
+    float* scores = s.scores.data() + static_cast<size_t>(t) * kQueries * static_cast<size_t>(n_ctx_);
+    const auto product = [&](const Matrix& m, float* y, size_t ldy, int64_t j0, int64_t j1) {
+      if (j0 < j1) s.kt.matmul(in.args_for(m, s.kt, y, ldy), j0, j1);
+    };
+    for (int l = 0; l < c.n_layers; ++l) {
+      const LayerWeights& w = model_->layers()[static_cast<size_t>(l)];
+      ops::rms_norm_rows(s.x.data(), dim, w.attn_norm.data(), c.dim, c.norm_eps, n, xn, dim);
+      in.reset(xn, dim, n, c.dim);
+      if (own_heads) {
+        const auto qh0 = static_cast<int>(kv0) * group, qh1 = static_cast<int>(kv1) * group;
+        product(w.wq, s.q.data(), qd, static_cast<int64_t>(qh0) * c.head_dim, static_cast<int64_t>(qh1) * c.head_dim);
+        product(w.wk, s.k.data(), kvd, kv0 * c.head_dim, kv1 * c.head_dim);
+        product(w.wv, s.v.data(), kvd, kv0 * c.head_dim, kv1 * c.head_dim);
+        for (int i = 0; i < n; ++i) finish_qkv(l, i, qh0, qh1, static_cast<int>(kv0), static_cast<int>(kv1));
+        for (int h = qh0; h < qh1; ++h)
+          for (int i0 = 0; i0 < n; i0 += kQueries) attend(l, h, i0, scores);
+      } else {
+        // Fewer kv heads than threads: q/k/v rows, then tokens, then (head, query group) tasks.
+        const MatMulJob qkv[] = {{&w.wq, s.q.data(), qd}, {&w.wk, s.k.data(), kvd}, {&w.wv, s.v.data(), kvd}};
+        int64_t r0, r1;
+        ThreadPool::split(c.q_dim() + 2 * static_cast<int64_t>(c.kv_dim()), kernels::kPackRows, t, nt, r0, r1);
+        run_matmul_rows(s.kt, in, qkv, r0, r1);
+        barrier.arrive_and_wait();
+        int64_t i0, i1;
+        ThreadPool::split(n, 1, t, nt, i0, i1);
+        for (auto i = static_cast<int>(i0); i < i1; ++i) finish_qkv(l, i, 0, c.n_heads, 0, c.n_kv_heads);
+        barrier.arrive_and_wait();
+        int64_t k0, k1;
+        ThreadPool::split(static_cast<int64_t>(query_groups) * c.n_heads, 1, t, nt, k0, k1);
+        for (int64_t task = k0; task < k1; ++task)
+          attend(l, static_cast<int>(task % c.n_heads), static_cast<int>(task / c.n_heads) * kQueries, scores);
+      }
+      barrier.arrive_and_wait();  // att complete
+
+      in.reset(s.att.data(), qd, n, c.q_dim());
+      product(w.wo, s.proj.data(), dim, d0, d1);
+      residual_add(d0, d1);
+      barrier.arrive_and_wait();  // x complete
+
+      ops::rms_norm_rows(s.x.data(), dim, w.ffn_norm.data(), c.dim, c.norm_eps, n, xn, dim);
+      in.reset(xn, dim, n, c.dim);
+      product(w.w_gate, s.gate.data(), hid, h0, h1);
+      product(w.w_up, s.up.data(), hid, h0, h1);
+      for (int i = 0; i < n && h0 < h1; ++i)
+        s.kt.swiglu(s.gate.data() + i * hid + static_cast<size_t>(h0), s.up.data() + i * hid + static_cast<size_t>(h0), h1 - h0);
+      barrier.arrive_and_wait();  // gate complete
+
+      in.reset(s.gate.data(), hid, n, c.hidden_dim);
+      product(w.w_down, s.proj.data(), dim, d0, d1);
+      residual_add(d0, d1);
+      barrier.arrive_and_wait();  // x complete
+    }
+  };
+  if (team == 1)
+    layers(0, 1);
+  else
+    pool_->run_team(layers);
 
   // Final norm and output projection, only for the rows that want logits.
   s.logit_row.assign(static_cast<size_t>(n), -1);

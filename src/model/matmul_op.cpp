@@ -50,6 +50,17 @@ const uint8_t* PreparedInput::q8_rows(const kernels::KernelTable& kt) {
   return q8_.data();
 }
 
+void run_matmul_rows(const kernels::KernelTable& kt, PreparedInput& input, std::span<const MatMulJob> jobs,
+                     int64_t begin, int64_t end) {
+  int64_t base = 0;
+  for (size_t i = 0; i < jobs.size() && begin < end; ++i) {
+    const int64_t rows = jobs[i].w->rows;
+    const int64_t lo = std::max(begin, base), hi = std::min(end, base + rows);
+    if (lo < hi) kt.matmul(input.args_for(*jobs[i].w, kt, jobs[i].y, jobs[i].ldy), lo - base, hi - base);
+    base += rows;
+  }
+}
+
 void run_matmuls(ThreadPool& pool, const kernels::KernelTable& kt, PreparedInput& input,
                  std::span<const MatMulJob> jobs) {
   constexpr size_t kMaxJobs = 4;

@@ -38,6 +38,10 @@ struct MatMulJob {
   size_t ldy;
 };
 
+// The rows [begin, end) of the jobs' outputs stacked in order (job 0's rows first), on this thread.
+void run_matmul_rows(const kernels::KernelTable& kt, PreparedInput& input, std::span<const MatMulJob> jobs,
+                     int64_t begin, int64_t end);
+
 // y_j = input x W_j^T for every job; all jobs read the same prepared input.
 void run_matmuls(ThreadPool& pool, const kernels::KernelTable& kt, PreparedInput& input,
                  std::span<const MatMulJob> jobs);

@@ -14,6 +14,28 @@ void rms_norm(const float* x, const float* weight, int n, float eps, float* out)
   for (int j = 0; j < n; ++j) out[j] = weight[j] * (scale * x[j]);
 }
 
+void rms_norm_rows(const float* x, size_t ldx, const float* weight, int n, float eps, int rows, float* out, size_t ldo) {
+  // Each row's sum is one chain of dependent additions (its fixed order); eight rows side by side
+  // keep eight chains in flight instead of waiting on one.
+  constexpr int kSide = 8;
+  int r = 0;
+  for (; r + kSide <= rows; r += kSide) {
+    float ss[kSide] = {};
+    for (int j = 0; j < n; ++j)
+      for (int i = 0; i < kSide; ++i) {
+        const float v = x[static_cast<size_t>(r + i) * ldx + static_cast<size_t>(j)];
+        ss[i] += v * v;
+      }
+    for (int i = 0; i < kSide; ++i) {
+      const float scale = 1.0f / std::sqrt(ss[i] / static_cast<float>(n) + eps);
+      const float* xi = x + static_cast<size_t>(r + i) * ldx;
+      float* oi = out + static_cast<size_t>(r + i) * ldo;
+      for (int j = 0; j < n; ++j) oi[j] = weight[j] * (scale * xi[j]);
+    }
+  }
+  for (; r < rows; ++r) rms_norm(x + static_cast<size_t>(r) * ldx, weight, n, eps, out + static_cast<size_t>(r) * ldo);
+}
+
 void rope_angles(const ModelConfig& c, std::span<const float> freq_factors, int32_t position,
                  float* cos_out, float* sin_out) {
   const float pos = static_cast<float>(position) / c.rope_scale;

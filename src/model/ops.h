@@ -13,6 +13,9 @@ namespace aded::ops {
 // out = weight * (x / rms(x)), as llama2.c: ss = sum(x^2)/n + eps; out[j] = w[j] * (x[j] / sqrt(ss)).
 void rms_norm(const float* x, const float* weight, int n, float eps, float* out);
 
+// rms_norm of `rows` rows (strides ldx, ldo), each exactly as rms_norm computes it alone.
+void rms_norm_rows(const float* x, size_t ldx, const float* weight, int n, float eps, int rows, float* out, size_t ldo);
+
 // Rotation angles of one position: cos/sin for each of rope_dim/2 frequency pairs.
 void rope_angles(const ModelConfig& c, std::span<const float> freq_factors, int32_t position,
                  float* cos_out, float* sin_out);
