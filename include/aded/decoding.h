@@ -30,7 +30,7 @@ struct DecodingStats {
   int generated = 0;
   int steps = 0;  // target forwards after the prefill
   double decode_seconds = 0;
-  double draft_seconds = 0;
+  double draft_seconds = 0;  // the drafter's work: proposing trees and observing what was emitted
   double verify_seconds = 0;
   int64_t nodes_verified = 0;
   std::vector<int64_t> verified_at_depth, accepted_at_depth;  // index: depth (1 = child of root)

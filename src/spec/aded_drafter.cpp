@@ -162,10 +162,21 @@ class AdedDrafter final : public Drafter {
       }
       if (!found) pool_.push_back({s.token, rest * s.p});
     }
-    std::stable_sort(pool_.begin() + start, pool_.end(), [](const Successor& x, const Successor& y) { return x.p > y.p; });
+    sort_by_probability(start);
     constexpr size_t kMaxSuccessors = 32;
     if (pool_.size() - start > kMaxSuccessors) pool_.resize(start + kMaxSuccessors);
     return {start, static_cast<uint32_t>(pool_.size() - start)};
+  }
+
+  // pool_[start..] most probable first, equal ones in their order (what std::stable_sort does,
+  // without its temporary buffer: a list is a few dozen entries, sorted on every expansion).
+  void sort_by_probability(size_t start) {
+    for (size_t i = start + 1; i < pool_.size(); ++i) {
+      const Successor s = pool_[i];
+      size_t j = i;
+      for (; j > start && pool_[j - 1].p < s.p; --j) pool_[j] = pool_[j - 1];
+      pool_[j] = s;
+    }
   }
 
   CachedList merge(int32_t a, int32_t b) {
@@ -188,9 +199,7 @@ class AdedDrafter final : public Drafter {
       }
       if (!found) pool_.push_back({e.token, e.boost});
     }
-    const auto end = pool_.end();
-    const auto first = pool_.begin() + start;
-    std::stable_sort(first, end, [](const Successor& x, const Successor& y) { return x.p > y.p; });
+    sort_by_probability(start);
     constexpr size_t kMaxSuccessors = 32;
     if (pool_.size() - start > kMaxSuccessors) pool_.resize(start + kMaxSuccessors);
     float total = 0;

@@ -123,7 +123,11 @@ bool DecodingSession::step(std::vector<int32_t>& out) {
 
   sequence_.insert(sequence_.end(), result.emitted.begin(), result.emitted.end());
   out.insert(out.end(), result.emitted.begin(), result.emitted.end());
-  if (spec_.drafter) spec_.drafter->observe(sequence_, static_cast<int>(result.emitted.size()));
+  if (spec_.drafter) {
+    const auto observe_start = Clock::now();
+    spec_.drafter->observe(sequence_, static_cast<int>(result.emitted.size()));
+    stats_.draft_seconds += seconds_since(observe_start);
+  }
   stats_.generated += static_cast<int>(result.emitted.size());
   ++stats_.steps;
   stats_.decode_seconds += seconds_since(step_start);
