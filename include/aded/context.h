@@ -77,6 +77,9 @@ class Context {
   int32_t n_past() const { return n_past_; }
   int32_t n_ctx() const { return n_ctx_; }
 
+  // For a greedy_only batch the greedy head projected: the first index of batch token i's largest
+  // logit (what a scan of logits(i) finds, without reading the row). -1 for other batches.
+  int32_t greedy_argmax(int i) const;
   // How many tokens the greedy head computed exactly, over how many rows (0, 0 if unused).
   std::pair<int64_t, int64_t> greedy_head_candidates() const;
   // Weight bytes one greedy decoding step reads: the model's, with the int8 copy in place of the

@@ -75,6 +75,7 @@ struct Context::State {
   std::vector<float> scores;              // [thread][query of a group][n_ctx]
   std::vector<float> logits;              // [rows with logits][n_vocab]
   std::vector<int32_t> logit_row;         // batch index -> logits row or -1
+  std::vector<int32_t> row_argmax;        // per logits row, when the greedy head made them
   std::vector<int32_t> group_prefixes;    // per attention query group: cells all its queries see first
   std::vector<float> final_x;             // normed rows that want logits
   PreparedInput input;
@@ -360,6 +361,7 @@ void Context::forward(const Batch& b) {
 
   // Final norm and output projection, only for the rows that want logits.
   s.logit_row.assign(static_cast<size_t>(n), -1);
+  s.row_argmax.clear();
   int rows = 0;
   for (int i = 0; i < n; ++i)
     if (b.want_logits.empty() || b.want_logits[static_cast<size_t>(i)]) s.logit_row[static_cast<size_t>(i)] = rows++;
@@ -374,12 +376,20 @@ void Context::forward(const Batch& b) {
   const auto nv = static_cast<size_t>(c.n_vocab);
   s.logits.resize(static_cast<size_t>(rows) * nv);
   if (b.greedy_only && s.greedy_head) {
-    s.greedy_head->project(*pool_, s.final_x.data(), dim, rows, s.logits.data(), nv);
+    s.row_argmax.resize(static_cast<size_t>(rows));
+    s.greedy_head->project(*pool_, s.final_x.data(), dim, rows, s.logits.data(), nv, s.row_argmax.data());
     return;
   }
   s.input.reset(s.final_x.data(), dim, rows, c.dim);
   const MatMulJob logits[] = {{&model_->output(), s.logits.data(), nv}};
   run_matmuls(*pool_, s.kt, s.input, logits);
+}
+
+int32_t Context::greedy_argmax(int i) const {
+  if (state_->row_argmax.empty()) return -1;
+  if (i < 0 || i >= static_cast<int>(state_->logit_row.size()) || state_->logit_row[static_cast<size_t>(i)] < 0)
+    throw Error(fmt::format("no logits for batch token {}", i));
+  return state_->row_argmax[static_cast<size_t>(state_->logit_row[static_cast<size_t>(i)])];
 }
 
 std::pair<int64_t, int64_t> Context::greedy_head_candidates() const {

@@ -90,7 +90,22 @@ void GreedyHead::project_exact(const float* x, float* y) const {
   kt_.matmul(args, 0, exact_->rows);
 }
 
-void GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch& scratch, Stats& stats) const {
+namespace {
+// The first index of the largest value (NaN never wins; 0 when nothing beats -inf), as the
+// sampler's argmax.
+int32_t first_max(const float* y, int64_t n) {
+  float best = -INFINITY;
+  int32_t at = -1;
+  for (int64_t j = 0; j < n; ++j)
+    if (y[j] > best) {
+      best = y[j];
+      at = static_cast<int32_t>(j);
+    }
+  return at < 0 ? 0 : at;
+}
+}  // namespace
+
+int32_t GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch& scratch, Stats& stats) const {
   const int64_t K = exact_->cols, V = exact_->rows;
   ++stats.rows;
   // The activation row and its int8 copy: |h|_1, |ĥ|_1 and the largest element error e_h.
@@ -112,7 +127,7 @@ void GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch& sc
   if (!finite) {
     ++stats.full_rows;
     project_exact(x, y);
-    return;
+    return first_max(y, V);
   }
   // Rounding of both accumulations (K fmas; a product and an fma per block): gamma_m = m u / (1 - m u)
   // <= 1.01 m u, with m counting both chains.
@@ -133,19 +148,29 @@ void GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch& sc
   const float cut = floor - widest;  // no token below this can be a candidate: one compare each
   scratch.keep.resize(static_cast<size_t>(V));
   const int64_t kept = kt_.keep_at_least(y, V, cut, scratch.keep.data());
+  // Every token left out is below the exact maximum, so the row's argmax is the first of the
+  // candidates (visited in increasing order) with the largest exact logit.
+  float best = -INFINITY;
+  int32_t at = -1;
   for (int64_t i = 0; i < kept; ++i) {
     const int64_t j = scratch.keep[static_cast<size_t>(i)];
     const auto u = static_cast<size_t>(j);
     if (y[j] + bound(l1_[u], err_[u], reach_[u]) >= floor) {
       y[j] = exact_logit(j, x, scratch.row_f32);
       ++stats.candidates;
+      if (y[j] > best) {
+        best = y[j];
+        at = static_cast<int32_t>(j);
+      }
     } else {
       y[j] = -INFINITY;
     }
   }
+  return at >= 0 ? at : first_max(y, V);  // (no candidate beat -inf: every exact logit is -inf)
 }
 
-void GreedyHead::project(ThreadPool& pool, const float* x, size_t ldx, int n, float* logits, size_t ldy) {
+void GreedyHead::project(ThreadPool& pool, const float* x, size_t ldx, int n, float* logits, size_t ldy,
+                         int32_t* argmax) {
   const int64_t K = exact_->cols;
   // The int8 logits of every row (the products run across the pool).
   PreparedInput input;
@@ -162,8 +187,8 @@ void GreedyHead::project(ThreadPool& pool, const float* x, size_t ldx, int n, fl
     ThreadPool::split(n, 1, t, nt, begin, end);
     Scratch scratch;
     for (int64_t r = begin; r < end; ++r)
-      refine(x + static_cast<size_t>(r) * ldx, xq + static_cast<size_t>(r) * stride,
-             logits + static_cast<size_t>(r) * ldy, scratch, per_slice[static_cast<size_t>(t)]);
+      argmax[r] = refine(x + static_cast<size_t>(r) * ldx, xq + static_cast<size_t>(r) * stride,
+                         logits + static_cast<size_t>(r) * ldy, scratch, per_slice[static_cast<size_t>(t)]);
   };
   if (n == 1)
     work(0, 1);

@@ -37,8 +37,10 @@ class GreedyHead {
   };
 
   // x: n rows of K floats (stride ldx); logits: n rows of `rows()` floats (stride ldy), exact at
-  // every token that can be the argmax of the exact logits and -inf at every other token.
-  void project(ThreadPool& pool, const float* x, size_t ldx, int n, float* logits, size_t ldy);
+  // every token that can be the argmax of the exact logits and below it at every other token.
+  // argmax[r]: the first index of row r's largest logit (what a scan of the row would find; the
+  // head knows it from its candidates, and a scan would read the whole row back).
+  void project(ThreadPool& pool, const float* x, size_t ldx, int n, float* logits, size_t ldy, int32_t* argmax);
 
   const Stats& stats() const { return stats_; }
   int64_t rows() const { return exact_->rows; }
@@ -54,7 +56,8 @@ class GreedyHead {
     std::vector<float> row_f32;  // a dequantized F16/BF16 row
   };
   // Candidate selection and exact recompute for one activation row whose int8 logits are in y.
-  void refine(const float* x, const uint8_t* xq, float* y, Scratch& scratch, Stats& stats) const;
+  // Returns the row's argmax.
+  int32_t refine(const float* x, const uint8_t* xq, float* y, Scratch& scratch, Stats& stats) const;
   // Exact logit of output row j (the canonical float rule).
   float exact_logit(int64_t j, const float* x, std::vector<float>& row_f32) const;
 

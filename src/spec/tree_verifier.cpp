@@ -62,6 +62,10 @@ VerifyResult TreeVerifier::verify(const DraftTree& tree, std::span<const int32_t
 }
 
 int32_t TreeVerifier::walk_deterministic(int batch_index, int64_t position, std::span<const int32_t> recent) {
+  if (sampler_.params().argmax_only()) {
+    const int32_t best = ctx_.greedy_argmax(batch_index);
+    if (best >= 0) return best;
+  }
   return sampler_.sample(ctx_.logits(batch_index), recent, position);
 }
 

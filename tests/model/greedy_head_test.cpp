@@ -73,12 +73,14 @@ void expect_same_argmax(const Matrix& m, const kernels::KernelTable& kt, const s
   ASSERT_TRUE(head) << what;
   const auto full = full_logits(m, kt, x, n);
   std::vector<float> got(full.size());
-  head->project(pool, x.data(), static_cast<size_t>(m.cols), n, got.data(), static_cast<size_t>(m.rows));
+  std::vector<int32_t> argmax(static_cast<size_t>(n), -7);
+  head->project(pool, x.data(), static_cast<size_t>(m.cols), n, got.data(), static_cast<size_t>(m.rows), argmax.data());
   int64_t finite = 0;
   for (int r = 0; r < n; ++r) {
     const float* f = full.data() + static_cast<size_t>(r) * static_cast<size_t>(m.rows);
     const float* g = got.data() + static_cast<size_t>(r) * static_cast<size_t>(m.rows);
     EXPECT_EQ(first_argmax(g, m.rows), first_argmax(f, m.rows)) << what << ", row " << r;
+    EXPECT_EQ(argmax[static_cast<size_t>(r)], first_argmax(f, m.rows)) << what << ", row " << r;
     for (int64_t j = 0; j < m.rows; ++j) {
       if (g[j] == -INFINITY) continue;
       ++finite;
@@ -175,8 +177,18 @@ TEST(GreedyHead, NonFiniteActivationsFallBackToTheFullProduct) {
   x[5] = INFINITY;
   const auto full = full_logits(w.m, kt, x, 1);
   std::vector<float> got(full.size());
-  head->project(pool, x.data(), 32, 1, got.data(), 300);
+  int32_t argmax = -7;
+  head->project(pool, x.data(), 32, 1, got.data(), 300, &argmax);
   EXPECT_EQ(head->stats().full_rows, 1);
+  // As the sampler scans a row: the first index of the largest value, NaN never winning.
+  float best = -INFINITY;
+  int32_t at = 0;
+  for (int32_t j = 0; j < 300; ++j)
+    if (full[static_cast<size_t>(j)] > best) {
+      best = full[static_cast<size_t>(j)];
+      at = j;
+    }
+  EXPECT_EQ(argmax, at);
   EXPECT_EQ(std::memcmp(got.data(), full.data(), full.size() * sizeof(float)), 0);
 }
 

@@ -4,6 +4,8 @@
 // search to a few exact logits per row.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "aded/drafter.h"
 #include "aded/model_tools.h"
 #include "spec/spec_support.h"
@@ -43,6 +45,31 @@ void expect_same_tokens(const std::shared_ptr<const Model>& model, const std::ve
     }
     ASSERT_EQ(out[0].size(), static_cast<size_t>(n)) << what;
     EXPECT_EQ(first_difference(out[0], out[1]), -1) << what << (speculate ? ", pld" : ", plain");
+  }
+}
+
+// The context reports each row's argmax for greedy-only batches the head projected (the verifier
+// uses it instead of scanning the row), and -1 for every other batch.
+TEST(GreedyHeadDecoding, ContextArgmaxIsTheFirstLargestLogit) {
+  testing::TempDir dir;
+  RandomModelOptions o;
+  o.shape = ModelShape{"llama", 64, 2, 4, 2, 160, 300, 256, 10000.0f, true, false};
+  o.seed = 9;
+  const auto path = (dir / "m.gguf").string();
+  write_random_model(o, path);
+  const auto model = Model::load(path);
+  Context ctx(model, options(true, 2));
+  const auto tokens = spec_testing::random_prompt(9, 300, 4);
+  for (bool greedy : {true, false}) {
+    Batch b = Batch::sequence(tokens, 0, true);
+    b.greedy_only = greedy;
+    ctx.forward(b);
+    for (int i = 0; i < static_cast<int>(tokens.size()); ++i) {
+      const auto l = ctx.logits(i);
+      const auto first_max = static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
+      EXPECT_EQ(ctx.greedy_argmax(i), greedy ? first_max : -1) << i;
+    }
+    ctx.truncate(0);
   }
 }
 
