@@ -43,4 +43,4 @@ for tokens in 100000 1000000; do
 done
 run corpus --methods "none,aded:ngram=$out/python-100000.tri,aded:ngram=$out/python-1000000.tri,aded" \
   --limit "$ablation_prompts"
-run budget --methods none,aded,aded:budget=fixed,aded:max=8,aded:max=64 --limit "$ablation_prompts"
+run budget --methods none,aded,aded:budget=fixed,aded:max=8,aded:max=32,aded:max=64 --limit "$ablation_prompts"

@@ -19,7 +19,7 @@ namespace aded {
 struct SpeculationOptions {
   Drafter* drafter = nullptr;            // nullptr: plain decoding
   BudgetController* budget = nullptr;    // shared across requests; nullptr: the session owns one
-  int max_nodes = 32;                    // --draft-max
+  int max_nodes = 16;                    // --draft-max
   int max_depth = 32;
   bool adaptive_budget = true;           // off: always verify min(tree, max_nodes) nodes
 };

@@ -15,7 +15,7 @@ namespace aded::cli {
 struct SpecFlags {
   std::string method = "none";  // none | pld | aded
   std::string ngram;            // tri-gram table for aded
-  int draft_max = 32;
+  int draft_max = 16;
   int draft_depth = 32;
   bool fixed_budget = false;
   int ngram_top_k = 0;
