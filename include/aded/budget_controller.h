@@ -4,7 +4,9 @@
 // tree (nodes come most confident first) that maximizes expected tokens per second:
 //     (1 + sum of calibrated node probabilities) / c(1 + nodes kept).
 // A drafter whose drafts keep failing gets calibrated probabilities near zero, the controller keeps
-// no nodes, and the step costs what plain decoding costs.
+// no nodes, and the step costs what plain decoding costs. That comparison needs a current cost of
+// plain steps, which a controller that always drafts never measures again: every kExploreSteps
+// steps without one, it keeps no nodes once (~0.3% of the throughput of a good drafter).
 #pragma once
 
 #include <array>
@@ -26,6 +28,7 @@ class BudgetController {
   bool has_costs() const;
 
   // How many leading nodes of the tree to verify. With adaptive off: min(size, max_nodes).
+  static constexpr int kExploreSteps = 64;
   int choose(const DraftTree& tree) const;
   void set_adaptive(bool adaptive) { adaptive_ = adaptive; }
   int max_nodes() const { return max_nodes_; }
@@ -41,6 +44,7 @@ class BudgetController {
   bool adaptive_ = true;
   std::array<double, kBuckets> hits_{}, trials_{};
   std::vector<double> cost_;  // index n: EMA of seconds, 0 = unknown
+  int steps_since_plain_ = 0;  // record_cost calls since the last one with n = 1
 };
 
 }  // namespace aded

@@ -19,6 +19,7 @@ BudgetController::BudgetController(int max_nodes) : max_nodes_(max_nodes) {
 }
 
 void BudgetController::record_cost(int n, double seconds) {
+  steps_since_plain_ = n == 1 ? 0 : steps_since_plain_ + 1;
   if (n < 1 || static_cast<size_t>(n) >= cost_.size() || !(seconds > 0)) return;
   double& c = cost_[static_cast<size_t>(n)];
   c = c == 0 ? seconds : (1 - kCostSmoothing) * c + kCostSmoothing * seconds;
@@ -47,6 +48,7 @@ double BudgetController::acceptance(float confidence) const {
 int BudgetController::choose(const DraftTree& tree) const {
   const int available = std::min(tree.size(), max_nodes_);
   if (!adaptive_ || !has_costs()) return available;
+  if (steps_since_plain_ >= kExploreSteps) return 0;  // re-time a plain step (see the header)
   double expected = 1.0;
   double best_rate = expected / cost(1);
   int best = 0;

@@ -139,5 +139,25 @@ TEST(BudgetController, FixedBudgetIgnoresCostsAndCalibration) {
   EXPECT_EQ(zero.choose(chain(10, 1.0f)), 0);
 }
 
+// A controller that keeps drafting re-times a plain step once every kExploreSteps verifications
+// (it could never notice plain steps getting cheaper otherwise), and only then.
+TEST(BudgetController, RetimesAPlainStepAfterManyDraftedOnes) {
+  BudgetController b(8);
+  b.record_cost(4, 1.1);
+  b.record_cost(8, 1.3);
+  b.record_cost(1, 1.0);
+  const DraftTree tree = chain(6, 0.9f);
+  teach(b, tree, /*accepted=*/true, 20);
+  ASSERT_GT(b.choose(tree), 0);
+  for (int step = 0; step < BudgetController::kExploreSteps - 1; ++step) {
+    b.record_cost(b.choose(tree) + 1, 1.2);
+    ASSERT_GT(b.choose(tree), 0) << step;
+  }
+  b.record_cost(7, 1.2);
+  EXPECT_EQ(b.choose(tree), 0);
+  b.record_cost(1, 1.0);  // the plain step it asked for
+  EXPECT_GT(b.choose(tree), 0);
+}
+
 }  // namespace
 }  // namespace aded
