@@ -238,7 +238,8 @@ void Context::forward(const Batch& b) {
   // and when the elementwise steps ran on one thread between parallel products (rewriting lines
   // the other core had read), an 8-token forward spent more time moving activations between the
   // cores than multiplying. Every value is computed by the same code in the same order as before,
-  // whichever thread computes it.
+  // whichever thread computes it. Nothing in the region may throw (a member that did would leave
+  // the others at a barrier): the model's shapes and types are checked when it is loaded.
   const int64_t layer_macs = static_cast<int64_t>(c.dim) * (c.q_dim() + 2 * c.kv_dim()) +
                              static_cast<int64_t>(c.q_dim()) * c.dim + 3 * static_cast<int64_t>(c.dim) * c.hidden_dim;
   constexpr int64_t kMinTeamWork = 1 << 18;  // multiply-adds per layer: less is not worth a second thread
