@@ -13,7 +13,6 @@
 #include <atomic>
 #include <cstdint>
 #include <thread>
-#include <type_traits>
 #include <vector>
 
 namespace aded {
@@ -31,13 +30,7 @@ class ThreadPool {
   // returns when all are done. Per-slice scratch indexed by slice is never shared.
   template <typename Fn>
   void run(Fn&& fn) {
-    if (n_threads_ == 1) {
-      fn(0, 1);
-      return;
-    }
-    using F = std::remove_reference_t<Fn>;
-    auto trampoline = [](void* ctx, int t, int n) { (*static_cast<F*>(ctx))(t, n); };
-    dispatch(trampoline, const_cast<void*>(static_cast<const void*>(&fn)));
+    launch(fn, false);
   }
 
   // Calls fn(slice, n_threads) for every slice at the same time, each on a different thread (the
@@ -45,13 +38,7 @@ class ThreadPool {
   // TeamBarrier of size() threads; a slice must not return early while others wait for it.
   template <typename Fn>
   void run_team(Fn&& fn) {
-    if (n_threads_ == 1) {
-      fn(0, 1);
-      return;
-    }
-    using F = std::remove_reference_t<Fn>;
-    auto trampoline = [](void* ctx, int t, int n) { (*static_cast<F*>(ctx))(t, n); };
-    dispatch(trampoline, const_cast<void*>(static_cast<const void*>(&fn)), true);
+    launch(fn, true);
   }
 
   // Splits [0, n) into contiguous chunks whose boundaries are multiples of grain.
@@ -59,7 +46,16 @@ class ThreadPool {
 
  private:
   using Task = void (*)(void*, int, int);
-  void dispatch(Task task, void* ctx, bool team = false);
+  template <typename F>
+  void launch(F& fn, bool team) {
+    if (n_threads_ == 1) {
+      fn(0, 1);
+      return;
+    }
+    auto trampoline = [](void* ctx, int t, int n) { (*static_cast<F*>(ctx))(t, n); };
+    dispatch(trampoline, const_cast<void*>(static_cast<const void*>(&fn)), team);
+  }
+  void dispatch(Task task, void* ctx, bool team);
   void worker();
   // Claims and runs slices of the current region until none is left (one slice in a team region).
   void run_slices();
