@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/argmax.h"
 #include "core/quant/quant.h"
 #include "model/matmul_op.h"
 
@@ -90,21 +91,6 @@ void GreedyHead::project_exact(const float* x, float* y) const {
   kt_.matmul(args, 0, exact_->rows);
 }
 
-namespace {
-// The first index of the largest value (NaN never wins; 0 when nothing beats -inf), as the
-// sampler's argmax.
-int32_t first_max(const float* y, int64_t n) {
-  float best = -INFINITY;
-  int32_t at = -1;
-  for (int64_t j = 0; j < n; ++j)
-    if (y[j] > best) {
-      best = y[j];
-      at = static_cast<int32_t>(j);
-    }
-  return at < 0 ? 0 : at;
-}
-}  // namespace
-
 int32_t GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch& scratch, Stats& stats) const {
   const int64_t K = exact_->cols, V = exact_->rows;
   ++stats.rows;
@@ -127,7 +113,7 @@ int32_t GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch&
   if (!finite) {
     ++stats.full_rows;
     project_exact(x, y);
-    return first_max(y, V);
+    return argmax(std::span<const float>(y, static_cast<size_t>(V)));
   }
   // Rounding of both accumulations (K fmas; a product and an fma per block): gamma_m = m u / (1 - m u)
   // <= 1.01 m u, with m counting both chains.
@@ -166,7 +152,8 @@ int32_t GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch&
       y[j] = -INFINITY;
     }
   }
-  return at >= 0 ? at : first_max(y, V);  // (no candidate beat -inf: every exact logit is -inf)
+  // (No candidate beat -inf: every exact logit is -inf.)
+  return at >= 0 ? at : argmax(std::span<const float>(y, static_cast<size_t>(V)));
 }
 
 void GreedyHead::project(ThreadPool& pool, const float* x, size_t ldx, int n, float* logits, size_t ldy,
