@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -77,10 +78,19 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("-p,--n-prompt", o->bench.pp_tokens, "prompt tokens (pp)")->check(int_range(1, 1 << 16))->capture_default_str();
   cmd->add_option("-n,--n-gen", o->bench.tg_tokens, "generated tokens (tg)")->check(int_range(1, 1 << 16))->capture_default_str();
   cmd->add_option("--depth", o->bench.depth, "context depth of the cost curve")->check(int_range(0, 1 << 16))->capture_default_str();
+  cmd->add_option("--cost-sizes", o->bench.cost_sizes, "forward sizes n of the cost curve (n = 1 is always included)")
+      ->check(int_range(1, 4096))
+      ->delimiter(',')
+      ->capture_default_str();
   return {cmd, [o] {
     auto model = load_model(o->model);
     o->bench.threads = context_options(o->model).n_threads;
     o->bench.greedy_head = !o->model.full_head;
+    // The curve is relative to n = 1: keep it, first, once.
+    auto& sizes = o->bench.cost_sizes;
+    sizes.push_back(1);
+    std::sort(sizes.begin(), sizes.end());
+    sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
     ProgressLine progress;
     o->bench.progress = [&progress](const std::string& s) { progress.update("bench: " + s); };
     const BenchResult r = run_bench(model, o->bench);
