@@ -58,13 +58,13 @@ struct FloatKernel {
   static constexpr int64_t kChunk = L::kChunk;
 
   template <int GS, int RX>
-  static void tile(const Job& job, const uint8_t* const* groups, int row, int64_t k0, int64_t k1, float* acc) {
+  static void tile(const Job& job, const uint8_t* const* groups, int row, int64_t k0, int64_t k1, const TileAcc& acc) {
     const MatMulArgs& a = *job.args;
     const float* x[RX];
     for (int c = 0; c < RX; ++c) x[c] = reinterpret_cast<const float*>(a.x + static_cast<size_t>(row + c) * a.x_stride);
     __m256 s[2 * GS][RX];
     for (int c = 0; c < RX; ++c)
-      for (int v = 0; v < 2 * GS; ++v) s[v][c] = _mm256_load_ps(acc + c * GS * kPackRows + 8 * v);
+      for (int v = 0; v < 2 * GS; ++v) s[v][c] = acc.first ? _mm256_setzero_ps() : _mm256_load_ps(acc.in + c * GS * kPackRows + 8 * v);
     for (int64_t k = k0; k < k1; ++k) {
       __m256 w[2 * GS];
       for (int v = 0; v < 2 * GS; ++v) w[v] = L::load(groups[v / 2], k, v % 2);
@@ -74,7 +74,7 @@ struct FloatKernel {
       }
     }
     for (int c = 0; c < RX; ++c)
-      for (int v = 0; v < 2 * GS; ++v) _mm256_store_ps(acc + c * GS * kPackRows + 8 * v, s[v][c]);
+      for (int v = 0; v < 2 * GS; ++v) _mm256_storeu_ps(acc.out + c * acc.out_stride + 8 * v, s[v][c]);
   }
 };
 
@@ -93,7 +93,7 @@ struct Q8Kernel {
   static constexpr int64_t kChunk = 256;
 
   template <int GS, int RX>
-  static void tile(const Job& job, const uint8_t* const* groups, int row, int64_t k0, int64_t k1, float* acc) {
+  static void tile(const Job& job, const uint8_t* const* groups, int row, int64_t k0, int64_t k1, const TileAcc& acc) {
     const MatMulArgs& a = *job.args;
     constexpr size_t kBlock = Q4 ? 32 + 4 * 64 : 32 + 8 * 64;
     const bool is_signed = !Q4 && job.offset == 128;
@@ -110,7 +110,7 @@ struct Q8Kernel {
     constexpr int V = 2 * GS;
     __m256 s[V][RX];
     for (int c = 0; c < RX; ++c)
-      for (int v = 0; v < V; ++v) s[v][c] = _mm256_load_ps(acc + c * GS * kPackRows + 8 * v);
+      for (int v = 0; v < V; ++v) s[v][c] = acc.first ? _mm256_setzero_ps() : _mm256_load_ps(acc.in + c * GS * kPackRows + 8 * v);
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
@@ -168,7 +168,7 @@ struct Q8Kernel {
       }
     }
     for (int c = 0; c < RX; ++c)
-      for (int v = 0; v < V; ++v) _mm256_store_ps(acc + c * GS * kPackRows + 8 * v, s[v][c]);
+      for (int v = 0; v < V; ++v) _mm256_storeu_ps(acc.out + c * acc.out_stride + 8 * v, s[v][c]);
   }
 };
 

@@ -38,28 +38,31 @@ struct LoadBF16x16 {
 };
 
 // Groups per tile: each group is a weight stream, and more streams keep more memory requests in
-// flight (a forward over a few tokens is limited by how fast weights arrive). Four groups x four
-// rows is the shape for the layers of small models, whose slices of a matrix are a few dozen
-// groups and largely cached; eight x two (the chunk halved to stay at 16 KB) for long slices that
-// stream from memory (Wide below): 8 rows of code15M's 32000 x 288 output matrix 1156 -> 952-968
-// us, but 0.80 -> 0.86 ms for a whole 8-token forward of its layers.
+// flight (a forward over a few tokens is limited by how fast weights arrive). Four groups x six
+// rows (24 accumulators of the 32 registers) is the shape for the layers of small models, whose
+// slices of a matrix are a few dozen groups and largely cached: a tree of 5 or 6 tokens is then
+// one pass over the weights (code15M forwards of 5 / 6 tokens: 0.50 / 0.565 ms with four rows,
+// 0.47 / 0.53 ms; eight rows of three groups gained nothing more). Eight x two (the chunk halved
+// to stay at 16 KB) for long slices that stream from memory (Wide below): 8 rows of code15M's
+// 32000 x 288 output matrix 1156 -> 952-968 us, but 0.80 -> 0.86 ms for a whole 8-token forward
+// of its layers.
 template <class L, int Groups = 4>
 struct FloatKernel {
-  static constexpr int kGroups = Groups, kRows = Groups == 8 ? 2 : 4, kGroupsNarrow = Groups;
+  static constexpr int kGroups = Groups, kRows = Groups == 8 ? 2 : 6, kGroupsNarrow = Groups;
   static constexpr int64_t kChunk = Groups == 8 ? L::kChunk / 2 : L::kChunk;
 
   template <int GS, int RX>
-  static void tile(const Job& job, const uint8_t* const* groups, int row, int64_t k0, int64_t k1, float* acc) {
+  static void tile(const Job& job, const uint8_t* const* groups, int row, int64_t k0, int64_t k1, const TileAcc& acc) {
     const MatMulArgs& a = *job.args;
     const float* x[RX];
     for (int c = 0; c < RX; ++c) x[c] = reinterpret_cast<const float*>(a.x + static_cast<size_t>(row + c) * a.x_stride);
     __m512 s[GS][RX];
     for (int c = 0; c < RX; ++c)
-      for (int g = 0; g < GS; ++g) s[g][c] = _mm512_load_ps(acc + (c * GS + g) * kPackRows);
+      for (int g = 0; g < GS; ++g) s[g][c] = acc.first ? _mm512_setzero_ps() : _mm512_load_ps(acc.in + (c * GS + g) * kPackRows);
     // The first tile over a chunk streams its weights from memory, the later ones compute from
     // L1; fetching the next chunk meanwhile overlaps the two (a forward over 5..16 tokens, as in
     // tree verification, was paying memory time plus compute time instead of the larger of them).
-    const int64_t ahead = job.several_tiles && k1 + kChunk <= a.K ? kChunk : 0;
+    const int64_t ahead = k1 + kChunk <= a.K ? 2 * kChunk : 0;
     for (int64_t k = k0; k < k1; ++k) {
       __m512 w[GS];
       for (int g = 0; g < GS; ++g) w[g] = L::load(groups[g], k);
@@ -71,7 +74,7 @@ struct FloatKernel {
       }
     }
     for (int c = 0; c < RX; ++c)
-      for (int g = 0; g < GS; ++g) _mm512_store_ps(acc + (c * GS + g) * kPackRows, s[g][c]);
+      for (int g = 0; g < GS; ++g) _mm512_storeu_ps(acc.out + c * acc.out_stride + g * kPackRows, s[g][c]);
   }
 };
 
@@ -89,7 +92,7 @@ struct Q8Kernel {
   static constexpr int64_t kChunk = 256;  // 8 blocks
 
   template <int GS, int RX>
-  static void tile(const Job& job, const uint8_t* const* groups, int row, int64_t k0, int64_t k1, float* acc) {
+  static void tile(const Job& job, const uint8_t* const* groups, int row, int64_t k0, int64_t k1, const TileAcc& acc) {
     const MatMulArgs& a = *job.args;
     constexpr size_t kBlock = Q4 ? 32 + 4 * 64 : 32 + 8 * 64;
     const int8_t* xq[RX];
@@ -103,7 +106,7 @@ struct Q8Kernel {
     }
     __m512 s[GS][RX];
     for (int c = 0; c < RX; ++c)
-      for (int g = 0; g < GS; ++g) s[g][c] = _mm512_load_ps(acc + (c * GS + g) * kPackRows);
+      for (int g = 0; g < GS; ++g) s[g][c] = acc.first ? _mm512_setzero_ps() : _mm512_load_ps(acc.in + (c * GS + g) * kPackRows);
     const __m512i low4 = _mm512_set1_epi8(0x0F);
     for (int64_t b = k0 / 32; b < k1 / 32; ++b) {
       // Stored values are true values + offset: start each sum at -offset * sum(x), exactly.
@@ -150,7 +153,7 @@ struct Q8Kernel {
       }
     }
     for (int c = 0; c < RX; ++c)
-      for (int g = 0; g < GS; ++g) _mm512_store_ps(acc + (c * GS + g) * kPackRows, s[g][c]);
+      for (int g = 0; g < GS; ++g) _mm512_storeu_ps(acc.out + c * acc.out_stride + g * kPackRows, s[g][c]);
   }
 };
 

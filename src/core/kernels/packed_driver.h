@@ -6,9 +6,9 @@
 //
 // A kernel provides, for a set of GS packed groups (16 output rows each) and RX activation rows,
 //   template <int GS, int RX> static void tile(const Job&, const uint8_t* const* groups, int row,
-//                                              int64_t k0, int64_t k1, float* acc);
+//                                              int64_t k0, int64_t k1, const TileAcc& acc);
 // which continues the canonical accumulation of the GS x 16 outputs of each row over elements
-// [k0, k1), reading and writing the running values in acc (RX rows of GS * 16 floats). Its
+// [k0, k1), from the running values in acc.in (from +0 on the first chunk) to acc.out. Its
 // constants: kGroups (GS for wide tiles), kRows (RX), kGroupsNarrow (GS when there is a single
 // activation row), kChunk (elements per pass, so that a chunk of weights stays in L1 while every
 // tile of rows uses it).
@@ -35,6 +35,22 @@ struct Job {
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+// The running values of a tile. Between chunks they live in a small buffer (row c's GS * 16
+// values at in + c * GS * 16); the first chunk starts from +0 instead of reading it, and the last
+// one writes the finished values straight into the output rows when the set's outputs are all
+// wanted (out_stride apart) instead of the buffer: a zeroed buffer and a copy per group set were
+// ~9% of a 16-token forward.
+struct TileAcc {
+  const float* in;
+  float* out;
+  size_t out_stride;  // floats between rows of out
+  bool first;         // k0 == 0: in is not read
+  TileAcc rows_from(int c, int gs) const {
+    return {in + static_cast<size_t>(c) * static_cast<size_t>(gs) * kPackRows, out + static_cast<size_t>(c) * out_stride,
+            out_stride, first};
+  }
+};
+
 constexpr int kMaxGroups = 8;
 constexpr int kRowChunk = 64;
 
@@ -42,9 +58,8 @@ constexpr int kRowChunk = 64;
 // running values of rows c0, c0 + 1, ...
 template <class Kernel, int GS, int RX>
 void tile_rows(const Job& job, const uint8_t* const* groups, int c0, int r, int r_end, int64_t k0, int64_t k1,
-               float* acc) {
-  for (; r + RX <= r_end; r += RX)
-    Kernel::template tile<GS, RX>(job, groups, r, k0, k1, acc + static_cast<size_t>(r - c0) * GS * kPackRows);
+               const TileAcc& acc) {
+  for (; r + RX <= r_end; r += RX) Kernel::template tile<GS, RX>(job, groups, r, k0, k1, acc.rows_from(r - c0, GS));
   if constexpr (RX > 1) tile_rows<Kernel, GS, RX - 1>(job, groups, c0, r, r_end, k0, k1, acc);
 }
 
@@ -53,17 +68,23 @@ template <class Kernel, int GS>
 void group_set(const Job& job, const uint8_t* const* groups, int64_t g0, int c0, int c1, int64_t j0, int64_t j1) {
   const MatMulArgs& a = *job.args;
   alignas(64) float acc[kRowChunk * GS * kPackRows];
-  std::memset(acc, 0, static_cast<size_t>(c1 - c0) * GS * kPackRows * sizeof(float));
+  // Every output of the set wanted: the last chunk writes the rows of y.
+  const bool direct = j0 <= g0 * kPackRows && (g0 + GS) * kPackRows <= j1;
   for (int64_t k0 = 0; k0 < a.K; k0 += Kernel::kChunk) {
     const int64_t k1 = min64(a.K, k0 + Kernel::kChunk);
+    const bool last = k1 == a.K;
+    const TileAcc t = direct && last ? TileAcc{acc, a.y + static_cast<size_t>(c0) * a.y_stride + static_cast<size_t>(g0) * kPackRows,
+                                               a.y_stride, k0 == 0}
+                                     : TileAcc{acc, acc, static_cast<size_t>(GS) * kPackRows, k0 == 0};
     if constexpr (GS <= Kernel::kGroups) {
       if (c1 - c0 > 1) {
-        tile_rows<Kernel, GS, Kernel::kRows>(job, groups, c0, c0, c1, k0, k1, acc);
+        tile_rows<Kernel, GS, Kernel::kRows>(job, groups, c0, c0, c1, k0, k1, t);
         continue;
       }
     }
-    tile_rows<Kernel, GS, 1>(job, groups, c0, c0, c1, k0, k1, acc);
+    tile_rows<Kernel, GS, 1>(job, groups, c0, c0, c1, k0, k1, t);
   }
+  if (direct) return;
   for (int r = c0; r < c1; ++r) {
     const float* src = acc + static_cast<size_t>(r - c0) * GS * kPackRows;
     float* y = a.y + static_cast<size_t>(r) * a.y_stride;
