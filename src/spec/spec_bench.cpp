@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "aded/error.h"
+#include "aded/oracle_drafter.h"
 
 namespace aded {
 
@@ -134,12 +135,20 @@ SpecBenchResult run_spec_bench(Context& ctx, const Tokenizer& tokenizer, std::ve
   }
   const size_t total = prompts.size() * methods.size() + (o.warmup ? methods.size() : 0);
   size_t done = 0;
+  // Oracle drafters follow the plain output of the prompt at hand.
+  const auto give_reference = [&](const std::vector<int32_t>& prompt, const std::vector<int32_t>& out) {
+    std::vector<int32_t> sequence = prompt;
+    sequence.insert(sequence.end(), out.begin(), out.end());
+    for (auto& m : methods)
+      if (auto* oracle = dynamic_cast<OracleDrafter*>(m.drafter.get())) oracle->set_reference(sequence);
+  };
   if (o.warmup) {
-    for (auto& m : methods) {
-      if (o.progress) o.progress(done, total, "warm-up " + m.name);
+    for (size_t k = 0; k < methods.size(); ++k) {
+      if (o.progress) o.progress(done, total, "warm-up " + methods[k].name);
       DecodingStats s;
       double sec;
-      generate(ctx, tokenized[0], m, o.max_new_tokens, s, sec);
+      const auto out = generate(ctx, tokenized[0], methods[k], o.max_new_tokens, s, sec);
+      if (k == 0) give_reference(tokenized[0], out);
       ++done;
     }
   }
@@ -151,7 +160,10 @@ SpecBenchResult run_spec_bench(Context& ctx, const Tokenizer& tokenizer, std::ve
       DecodingStats s;
       double sec = 0;
       const auto out = generate(ctx, tokenized[i], methods[k], o.max_new_tokens, s, sec);
-      if (k == 0) reference = out;
+      if (k == 0) {
+        reference = out;
+        give_reference(tokenized[i], out);
+      }
       const bool same = out == reference;
       if (!same) {
         r.all_identical = false;

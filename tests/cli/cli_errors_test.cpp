@@ -125,6 +125,11 @@ TEST_F(CliErrors, PromptLongerThanTheContext) {
   EXPECT_TRUE(fails_cleanly(run_cli(run_model("-c 8 -n 4 -p " + prompt)), {"does not fit in the context of 8"}));
 }
 
+TEST_F(CliErrors, OracleIsOnlyABenchMethod) {
+  // It drafts from the plain output of the same prompt, which only bench-spec has.
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 --spec oracle")), {"'oracle'", "only bench-spec"}));
+}
+
 TEST_F(CliErrors, BadPromptFile) {
   EXPECT_TRUE(fails_cleanly(run_cli(run_model("-f " + quoted(scratch("absent.txt")))), {"absent.txt"}));
   // A directory opens as an empty stream: it used to run with an empty prompt and exit 0.

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "aded/error.h"
+#include "aded/oracle_drafter.h"
 #include "aded/spec_bench.h"
 #include "commands.h"
 #include "common_options.h"
@@ -140,7 +141,8 @@ Command add_bench_spec(CLI::App& app) {
   cmd->add_option("--prompts", o->prompts, "prompts: Spec-Bench or HumanEval .jsonl(.gz)")->required();
   cmd->add_option("--methods", o->methods,
                   "comma-separated: none, pld, aded, or variants such as aded:search=best-first:adapt=off:top-k=4 "
-                  "(none is always run first)")
+                  "(none is always run first); oracle drafts the plain output itself (a perfect drafter: the "
+                  "ceiling verification allows, e.g. oracle:max=4:budget=fixed)")
       ->capture_default_str();
   cmd->add_option("-n,--n-predict", o->n, "new tokens per prompt")->check(int_range(1, 1 << 16))->capture_default_str();
   cmd->add_option("--limit", o->limit, "first K prompts only (0: all)")->check(int_range(0, 1 << 20));
@@ -178,8 +180,12 @@ Command add_bench_spec(CLI::App& app) {
       MethodSetup m;
       m.name = name;
       SpecFlags flags = o->spec;
-      apply_variant(name, flags);
-      m.drafter = make_drafter(name, o->spec, *model);
+      const std::string base = apply_variant(name, flags);
+      // oracle (the bench's measuring stick: a perfect drafter) only exists here.
+      if (base == "oracle")
+        m.drafter = std::make_unique<OracleDrafter>();
+      else
+        m.drafter = make_drafter(name, o->spec, *model);
       budgets.push_back(std::make_unique<BudgetController>(flags.draft_max));
       m.options = speculation_options(flags, nullptr, budgets.back().get());
       methods.push_back(std::move(m));

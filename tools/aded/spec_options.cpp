@@ -108,6 +108,7 @@ std::unique_ptr<Drafter> make_drafter(const std::string& spec, const SpecFlags& 
     if (f.shared_overlay && !shared_overlay) shared_overlay = std::make_shared<TrigramOverlay>();
     return make_aded_drafter(table, o, f.shared_overlay ? shared_overlay : nullptr);
   }
+  if (method == "oracle") fail("method 'oracle' drafts from the plain output of the same prompt: only bench-spec has that");
   fail("unknown speculative method '{}' (use none, pld or aded)", method);
 }
 
