@@ -25,7 +25,7 @@ using spec_testing::greedy_params;
 using spec_testing::random_prompt;
 using spec_testing::repeating_prompt;
 using spec_testing::Generation;
-using spec_testing::OracleDrafter;
+using spec_testing::NoisyOracleDrafter;
 using spec_testing::tiny_model;
 
 struct Budget {
@@ -148,11 +148,11 @@ TEST_P(SpecLosslessGreedy, IdenticalToPlainDecoding) {
   Context ctx(model_, {.n_ctx = 1024, .n_threads = 1});
   int64_t accepted = 0, accepted_repeating = 0;
   for (size_t i = 0; i < prompts_.size(); ++i) {
-    std::unique_ptr<OracleDrafter> oracle;
+    std::unique_ptr<NoisyOracleDrafter> oracle;
     if (c.oracle) {
       std::vector<int32_t> ref = prompts_[i];
       ref.insert(ref.end(), plain_[i].begin(), plain_[i].end());
-      oracle = std::make_unique<OracleDrafter>(ref, model_->config().n_vocab);
+      oracle = std::make_unique<NoisyOracleDrafter>(ref, model_->config().n_vocab);
     }
     for (const Budget& b : kBudgets) {
       const std::string what = c.name + ", prompt " + std::to_string(i) + ", " + describe(b);
@@ -289,7 +289,7 @@ TEST_P(SpecLosslessSampling, IdenticalToPlainSamplingWithTheSameSeed) {
       }
       std::vector<int32_t> ref = prompt;
       ref.insert(ref.end(), plain.begin(), plain.end());
-      OracleDrafter oracle(ref, vocab);
+      NoisyOracleDrafter oracle(ref, vocab);
       auto pld = make_prompt_lookup_drafter();
       auto mcts = make_aded_drafter(nullptr, aded(AdedSearch::Mcts, true));
       auto best = make_aded_drafter(nullptr, aded(AdedSearch::BestFirst, true));

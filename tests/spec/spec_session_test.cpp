@@ -16,7 +16,7 @@ using spec_testing::accepted_drafts;
 using spec_testing::first_difference;
 using spec_testing::generate;
 using spec_testing::greedy_params;
-using spec_testing::OracleDrafter;
+using spec_testing::NoisyOracleDrafter;
 using spec_testing::random_prompt;
 using spec_testing::repeating_prompt;
 using spec_testing::tiny_model;
@@ -108,7 +108,7 @@ TEST(SpecSession, ContextFillingUpMidGenerationMatchesPlain) {
     ASSERT_EQ(prompt.size() + plain.size(), static_cast<size_t>(n_ctx));
     std::vector<int32_t> ref = prompt;
     ref.insert(ref.end(), plain.begin(), plain.end());
-    OracleDrafter oracle(ref, 300);
+    NoisyOracleDrafter oracle(ref, 300);
     auto pld = make_prompt_lookup_drafter();
     AdedOptions m;
     m.search = AdedSearch::Mcts;
@@ -136,7 +136,7 @@ TEST(SpecSession, ContextFillingUpMidGenerationMatchesPlain) {
   const auto plain = until_full(ctx, sampling, {}, prompt, 10000);
   std::vector<int32_t> ref = prompt;
   ref.insert(ref.end(), plain.begin(), plain.end());
-  OracleDrafter oracle(ref, 300);
+  NoisyOracleDrafter oracle(ref, 300);
   const auto out = until_full(ctx, sampling, {.drafter = &oracle, .max_nodes = 64, .max_depth = 32, .adaptive_budget = false}, prompt, 10000);
   EXPECT_EQ(first_difference(out, plain), -1);
 }

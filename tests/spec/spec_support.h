@@ -153,10 +153,10 @@ inline ::testing::AssertionResult well_formed(const DraftTree& t) {
 // more confident than the true node), and a wrong token below the true path. Lossless decoding
 // accepts exactly the true part, so this drives long accepted paths through the verifier even on
 // random-weight models, where real drafters rarely hit.
-class OracleDrafter final : public Drafter {
+class NoisyOracleDrafter final : public Drafter {
  public:
-  explicit OracleDrafter(std::vector<int32_t> reference, int vocab) : ref_(std::move(reference)), vocab_(vocab) {}
-  std::string_view name() const override { return "oracle"; }
+  explicit NoisyOracleDrafter(std::vector<int32_t> reference, int vocab) : ref_(std::move(reference)), vocab_(vocab) {}
+  std::string_view name() const override { return "noisy-oracle"; }
   void begin(std::span<const int32_t>) override {}
   void observe(std::span<const int32_t>, int) override {}
   void propose(const DraftRequest& r, DraftTree& out) override {
