@@ -101,7 +101,7 @@ void replay(const std::string& model_path, const std::string& seqs_path, const s
   const auto model = Model::load(model_path);
   const auto seqs = read_recorded(seqs_path);
   const auto costs = parse_costs(costs_arg);
-  fmt::print("| method | tokens/step | nodes/step | draft ms/step | estimated speedup |\n|---|--:|--:|--:|--:|\n");
+  fmt::print("| method | tokens/step | nodes/step | steps accepting nothing | draft ms/step | estimated speedup |\n|---|--:|--:|--:|--:|--:|\n");
   std::stringstream list(methods);
   std::string name;
   while (std::getline(list, name, ',')) {
@@ -112,7 +112,7 @@ void replay(const std::string& model_path, const std::string& seqs_path, const s
     budget.set_adaptive(!f.fixed_budget);
     for (const auto& [k, ms] : costs) budget.record_cost(k, ms / 1e3);
     double spec_time = 0, plain_time = 0, draft_seconds = 0;
-    int64_t steps = 0, tokens = 0, nodes = 0;
+    int64_t steps = 0, tokens = 0, nodes = 0, empty_steps = 0;
     for (const Recorded& r : seqs) {
       const size_t end = std::min(r.tokens.size(), r.prompt_tokens + static_cast<size_t>(n));
       std::vector<int32_t> context(r.tokens.begin(), r.tokens.begin() + static_cast<long>(r.prompt_tokens) + 1);
@@ -146,6 +146,7 @@ void replay(const std::string& model_path, const std::string& seqs_path, const s
         spec_time += budget.cost(tree.size() + 1);
         plain_time += budget.cost(1) * static_cast<double>(result.emitted.size());
         nodes += tree.size();
+        empty_steps += result.accepted_nodes.empty() ? 1 : 0;
         ++steps;
         tokens += static_cast<int64_t>(result.emitted.size());
         context.insert(context.end(), result.emitted.begin(), result.emitted.end());
@@ -154,8 +155,8 @@ void replay(const std::string& model_path, const std::string& seqs_path, const s
       if (drafter) drafter->end();
     }
     const double s = static_cast<double>(steps);
-    fmt::print("| {} | {:.3f} | {:.2f} | {:.3f} | {:.2f}x |\n", name, static_cast<double>(tokens) / s,
-               static_cast<double>(nodes) / s, 1e3 * draft_seconds / s, plain_time / (spec_time + draft_seconds));
+    fmt::print("| {} | {:.3f} | {:.2f} | {:.1f}% | {:.3f} | {:.2f}x |\n", name, static_cast<double>(tokens) / s,
+               static_cast<double>(nodes) / s, 100.0 * static_cast<double>(empty_steps) / s, 1e3 * draft_seconds / s, plain_time / (spec_time + draft_seconds));
   }
 }
 
