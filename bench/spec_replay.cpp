@@ -7,6 +7,7 @@
 //   aded_spec_replay record -m MODEL.gguf --prompts FILE.jsonl[.gz] -n 256 -o SEQS.txt
 //   aded_spec_replay replay -m MODEL.gguf --seqs SEQS.txt --costs 1:1.52,4:2.11,8:3.66,16:4.88
 //       --methods pld,aded,aded:search=mcts [--ngram TABLE.bin] [-n 256]
+//   aded_spec_replay corpus-probe -m MODEL.gguf --seqs SEQS.txt --corpus FILE... (corpus_probe.h)
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <fmt/format.h>
@@ -21,17 +22,13 @@
 #include "aded/model.h"
 #include "aded/spec_bench.h"
 #include "aded/tree_verifier.h"
+#include "corpus_probe.h"
+#include "recorded_sequences.h"
 #include "spec_options.h"
 
 namespace {
 
 using namespace aded;
-
-struct Recorded {
-  std::string id;
-  size_t prompt_tokens = 0;
-  std::vector<int32_t> tokens;  // prompt, then the greedy continuation
-};
 
 void record(const std::string& model_path, const std::string& prompts_path, int n, const std::string& out_path) {
   const auto model = Model::load(model_path);
@@ -59,28 +56,6 @@ void record(const std::string& model_path, const std::string& prompts_path, int 
     fmt::print(stderr, "\rrecorded {}/{}", i + 1, prompts.size());
   }
   fmt::print(stderr, "\n");
-}
-
-std::vector<Recorded> read_recorded(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open", path);
-  std::vector<Recorded> out;
-  std::string line;
-  for (size_t line_no = 1; std::getline(in, line); ++line_no) {
-    const auto tab = line.find('\t');
-    if (tab == std::string::npos) fail("{}: line {}: expected 'id<TAB>prompt_tokens tokens...'", path, line_no);
-    Recorded r;
-    r.id = line.substr(0, tab);
-    std::istringstream fields(line.substr(tab + 1));
-    int64_t v;
-    if (!(fields >> r.prompt_tokens)) fail("{}: line {}: no prompt length", path, line_no);
-    while (fields >> v) r.tokens.push_back(static_cast<int32_t>(v));
-    if (r.prompt_tokens < 2 || r.prompt_tokens >= r.tokens.size())
-      fail("{}: line {}: the prompt length does not fit the tokens", path, line_no);
-    out.push_back(std::move(r));
-  }
-  if (out.empty()) fail("{}: no recorded sequences", path);
-  return out;
 }
 
 std::map<int, double> parse_costs(const std::string& s) {
@@ -180,10 +155,21 @@ int main(int argc, char** argv) {
   rep->add_option("--methods", methods, "methods and variants, as bench-spec")->capture_default_str();
   rep->add_option("-n,--n-predict", n, "new tokens per prompt")->capture_default_str();
   cli::add_spec_options(*rep, flags);
+  std::vector<std::string> corpus;
+  CorpusProbeOptions probe_options;
+  auto* probe = app.add_subcommand("corpus-probe", "how well corpus statistics predict recorded continuations (no drafting)");
+  probe->add_option("-m,--model", model, "GGUF model (its tokenizer reads the corpus)")->required();
+  probe->add_option("--seqs", seqs, "file written by record")->required();
+  probe->add_option("--corpus", corpus, "corpus text files")->required();
+  probe->add_option("--max-order", probe_options.max_order, "longest corpus context, tokens")->capture_default_str();
+  probe->add_option("--min-occurrences", probe_options.min_occurrences, "occurrences a context above 2 tokens needs")->capture_default_str();
+  probe->add_option("--request-order", probe_options.request_order, "match length at which the request text counts as predicting")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
     if (*rec)
       record(model, prompts, n, out);
+    else if (*probe)
+      run_corpus_probe(Model::load(model)->tokenizer(), corpus, read_recorded(seqs), probe_options);
     else
       replay(model, seqs, costs, methods, flags, n);
   } catch (const std::exception& e) {

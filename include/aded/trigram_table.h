@@ -59,6 +59,13 @@ class TrigramTable {
   uint32_t vocab_size_ = 0, stored_top_k_ = 0, top_k_ = 0;
 };
 
+// Calls `document` with each document of a corpus file: the whole file, split where a line
+// "# ==== file: PATH" (the python corpus' file separators) starts; the separator lines are left
+// out. progress(bytes done, bytes total) follows each document; `document` returns false to stop.
+// Throws InputError naming the file if it is missing, empty or binary.
+void for_each_corpus_document(const std::string& path, const std::function<bool(std::string_view)>& document,
+                              const std::function<void(size_t, size_t)>& progress = {});
+
 struct TrigramBuildStats {
   uint64_t documents = 0, tokens = 0, keys = 0, entries = 0, bytes = 0;
   double seconds = 0;

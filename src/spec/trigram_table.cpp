@@ -158,7 +158,8 @@ void TrigramTableBuilder::add_document(std::string_view text) {
   tokens_ += ids.size();
 }
 
-void TrigramTableBuilder::add_file(const std::string& path, const std::function<void(size_t, size_t)>& progress) {
+void for_each_corpus_document(const std::string& path, const std::function<bool(std::string_view)>& document,
+                              const std::function<void(size_t, size_t)>& progress) {
   const auto file = MappedFile::open(path);
   const std::string_view text(reinterpret_cast<const char*>(file->bytes().data()), file->bytes().size());
   if (text.empty()) fail("{}: the corpus file is empty", path);
@@ -175,11 +176,21 @@ void TrigramTableBuilder::add_file(const std::string& path, const std::function<
       continue;
     }
     const size_t end = next == std::string_view::npos ? text.size() : next;
-    add_document(text.substr(start, end - start));
+    const bool more = document(text.substr(start, end - start));
     start = end;
     if (progress) progress(start, text.size());
-    if (token_limit_ && tokens_ >= token_limit_) break;
+    if (!more) break;
   }
+}
+
+void TrigramTableBuilder::add_file(const std::string& path, const std::function<void(size_t, size_t)>& progress) {
+  for_each_corpus_document(
+      path,
+      [&](std::string_view doc) {
+        add_document(doc);
+        return !(token_limit_ && tokens_ >= token_limit_);
+      },
+      progress);
 }
 
 TrigramBuildStats TrigramTableBuilder::write(const std::string& path) {

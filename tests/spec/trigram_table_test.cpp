@@ -220,6 +220,24 @@ TEST(TrigramTable, FileSeparatorsSplitDocuments) {
   EXPECT_EQ(t->keys(), (ab.size() - 2) + (cd.size() - 2));
 }
 
+TEST(TrigramTable, CorpusDocumentsSplitAtSeparatorLinesAndStopOnRequest) {
+  testing::TempDir dir;
+  testing::write_file(dir / "c.txt", "# ==== file: a.py\nA\n# ==== file: b.py\nB1 # ==== file: x\nB2\n# ==== file: c.py\nC");
+  std::vector<std::string> docs;
+  for_each_corpus_document((dir / "c.txt").string(), [&](std::string_view d) {
+    docs.emplace_back(d);
+    return true;
+  });
+  EXPECT_EQ(docs, (std::vector<std::string>{"A\n", "B1 # ==== file: x\nB2\n", "C"}));
+  docs.clear();
+  for_each_corpus_document((dir / "c.txt").string(), [&](std::string_view d) {
+    docs.emplace_back(d);
+    return docs.size() < 2;
+  });
+  EXPECT_EQ(docs.size(), 2u) << "returning false stops the walk";
+  EXPECT_THROW(for_each_corpus_document((dir / "none.txt").string(), [](std::string_view) { return true; }), InputError);
+}
+
 TEST(TrigramTable, TokenLimitStopsTheCorpus) {
   const auto model = tiny_model();
   const Tokenizer& tok = model->tokenizer();
