@@ -1,5 +1,5 @@
 // Micro-benchmarks of the matrix kernels, one thread: FLOP/s and weight bytes/s per type and batch.
-//   build/release/bin/aded_microbench --benchmark_filter=MatMul
+//   build/release/bin/aded_microbench --benchmark_filter=MatMul   (FmaPeak: the float roof they are read against)
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -7,6 +7,9 @@
 #include <random>
 #include <vector>
 
+#include <immintrin.h>
+
+#include "core/cpu_features.h"
 #include "core/kernels/kernels.h"
 #include "core/kernels/packing.h"
 #include "core/quant/quant.h"
@@ -76,7 +79,72 @@ void output_head_shapes(benchmark::internal::Benchmark* b) {
     for (int n : {1, 2, 4, 6, 8, 10, 12, 16}) b->Args({static_cast<int64_t>(type), n, 32000, 288});
 }
 
+// One thread's slice of a code15M layer product (w1 / w3: 768 x 288, split over two threads; 442 KB
+// of F32, resident in L2) at the sizes of tree verification: what the verifier's cost curve is made of.
+void layer_slice_shapes(benchmark::internal::Benchmark* b) {
+  for (int n : {1, 4, 6, 8, 12, 16}) b->Args({static_cast<int64_t>(TensorType::F32), n, 384, 288});
+}
+
+// The same slices, but 32 different matrices in turn (14 MB of weights, one thread's share of
+// code15M's layers): each product finds its weights in L3 or memory, as in a real forward, so the
+// time shows how much of the weight stream the arithmetic of n rows hides.
+void BM_MatMulLayerSliceStream(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  constexpr int64_t N = 384, K = 288;
+  constexpr int kMatrices = 32;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> w(static_cast<size_t>(N * K));
+  for (auto& v : w) v = dist(rng);
+  const auto& kt = k::best_kernels();
+  std::vector<std::unique_ptr<k::PackedWeights>> packed;
+  for (int i = 0; i < kMatrices; ++i)
+    packed.push_back(std::make_unique<k::PackedWeights>(TensorType::F32, reinterpret_cast<const uint8_t*>(w.data()),
+                                                        static_cast<size_t>(K) * 4, N, K));
+  std::vector<float> x(static_cast<size_t>(n * K)), y(static_cast<size_t>(n * N));
+  for (auto& v : x) v = dist(rng);
+  int i = 0;
+  for (auto _ : state) {
+    const k::MatMulArgs args{TensorType::F32, reinterpret_cast<const uint8_t*>(w.data()), static_cast<size_t>(K) * 4, K,
+                             reinterpret_cast<const uint8_t*>(x.data()), static_cast<size_t>(K) * 4, n, y.data(),
+                             static_cast<size_t>(N), kt.uses_packed_weights ? packed[static_cast<size_t>(i)]->data() : nullptr};
+    kt.matmul(args, 0, N);
+    benchmark::DoNotOptimize(y.data());
+    i = (i + 1) % kMatrices;
+  }
+  state.counters["GFLOPs"] = benchmark::Counter(2.0 * static_cast<double>(N * K * n), benchmark::Counter::kIsIterationInvariantRate,
+                                                benchmark::Counter::kIs1000);
+  state.counters["wGBs"] = benchmark::Counter(static_cast<double>(N * K * 4), benchmark::Counter::kIsIterationInvariantRate,
+                                              benchmark::Counter::kIs1000);
+}
+
+// The core's peak float rate: 16 independent chains of 512-bit fma (no loads), the roof against
+// which the GFLOPs of the products above are read.
+__attribute__((target("avx512f"))) void BM_FmaPeak(benchmark::State& state) {
+  if (!aded::cpu_features().avx512) {
+    state.SkipWithError("no AVX-512");
+    return;
+  }
+  constexpr int kChains = 16;
+  constexpr int64_t kSteps = 1 << 16;
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(1.0f + static_cast<float>(i) * 1e-7f);
+  const __m512 b = _mm512_set1_ps(0.9999999f), c = _mm512_set1_ps(1e-8f);
+  for (auto _ : state) {
+    for (int64_t s = 0; s < kSteps; ++s) {
+#pragma GCC unroll 16
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], b, c);
+    }
+    benchmark::DoNotOptimize(acc);
+  }
+  state.counters["GFLOPs"] = benchmark::Counter(2.0 * 16 * kChains * static_cast<double>(kSteps),
+                                                benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+
+BENCHMARK(BM_FmaPeak)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MatMul)->Apply(shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MatMul)->Apply(layer_slice_shapes)->Unit(benchmark::kMicrosecond)->Name("BM_MatMulLayerSlice");
+BENCHMARK(BM_MatMulLayerSliceStream)->Arg(1)->Arg(4)->Arg(6)->Arg(8)->Arg(12)->Arg(16)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MatMul)->Apply(dram_shapes)->Unit(benchmark::kMicrosecond)->Name("BM_MatMulFromMemory");
 BENCHMARK(BM_MatMul)->Apply(output_head_shapes)->Unit(benchmark::kMicrosecond)->Name("BM_MatMulOutputHead");
 
