@@ -1,13 +1,12 @@
 // Micro-benchmarks of the matrix kernels, one thread: FLOP/s and weight bytes/s per type and batch.
 //   build/release/bin/aded_microbench --benchmark_filter=MatMul   (FmaPeak: the float roof they are read against)
 #include <benchmark/benchmark.h>
+#include <immintrin.h>
 
 #include <cstring>
 #include <memory>
 #include <random>
 #include <vector>
-
-#include <immintrin.h>
 
 #include "core/cpu_features.h"
 #include "core/kernels/kernels.h"
@@ -94,20 +93,24 @@ void BM_MatMulLayerSliceStream(benchmark::State& state) {
   constexpr int kMatrices = 32;
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> w(static_cast<size_t>(N * K));
-  for (auto& v : w) v = dist(rng);
   const auto& kt = k::best_kernels();
+  // Distinct weights per matrix, so that kernels which do not pack ahead stream them too.
+  std::vector<std::vector<float>> w(kMatrices, std::vector<float>(static_cast<size_t>(N * K)));
   std::vector<std::unique_ptr<k::PackedWeights>> packed;
-  for (int i = 0; i < kMatrices; ++i)
-    packed.push_back(std::make_unique<k::PackedWeights>(TensorType::F32, reinterpret_cast<const uint8_t*>(w.data()),
-                                                        static_cast<size_t>(K) * 4, N, K));
+  for (auto& m : w) {
+    for (auto& v : m) v = dist(rng);
+    if (kt.uses_packed_weights)
+      packed.push_back(std::make_unique<k::PackedWeights>(TensorType::F32, reinterpret_cast<const uint8_t*>(m.data()),
+                                                          static_cast<size_t>(K) * 4, N, K));
+  }
   std::vector<float> x(static_cast<size_t>(n * K)), y(static_cast<size_t>(n * N));
   for (auto& v : x) v = dist(rng);
   int i = 0;
   for (auto _ : state) {
-    const k::MatMulArgs args{TensorType::F32, reinterpret_cast<const uint8_t*>(w.data()), static_cast<size_t>(K) * 4, K,
+    const auto m = static_cast<size_t>(i);
+    const k::MatMulArgs args{TensorType::F32, reinterpret_cast<const uint8_t*>(w[m].data()), static_cast<size_t>(K) * 4, K,
                              reinterpret_cast<const uint8_t*>(x.data()), static_cast<size_t>(K) * 4, n, y.data(),
-                             static_cast<size_t>(N), kt.uses_packed_weights ? packed[static_cast<size_t>(i)]->data() : nullptr};
+                             static_cast<size_t>(N), packed.empty() ? nullptr : packed[m]->data()};
     kt.matmul(args, 0, N);
     benchmark::DoNotOptimize(y.data());
     i = (i + 1) % kMatrices;
