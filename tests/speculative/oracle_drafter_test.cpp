@@ -4,7 +4,7 @@
 
 #include "aded/oracle_drafter.h"
 #include "aded/spec_bench.h"
-#include "spec/spec_support.h"
+#include "speculative/spec_support.h"
 
 namespace aded {
 namespace {

@@ -5,7 +5,7 @@
 #include <random>
 
 #include "aded/error.h"
-#include "spec/context_model.h"
+#include "speculative/context_model.h"
 
 namespace aded {
 namespace {

@@ -17,7 +17,7 @@
 #include "aded/context.h"
 #include "aded/sampler.h"
 #include "aded/tree_verifier.h"
-#include "spec/spec_support.h"
+#include "speculative/spec_support.h"
 
 namespace aded {
 namespace {

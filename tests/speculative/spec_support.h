@@ -1,4 +1,4 @@
-// Helpers shared by the tests of the speculative layer (tests/spec/*_test.cpp): tiny random-weight
+// Helpers shared by the tests of the speculative layer (tests/speculative/*_test.cpp): tiny random-weight
 // models, prompts, the real models of ../shared/data, and decoding runs with and without a drafter.
 #pragma once
 

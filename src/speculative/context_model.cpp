@@ -1,4 +1,4 @@
-#include "spec/context_model.h"
+#include "speculative/context_model.h"
 
 #include <algorithm>
 

@@ -10,7 +10,7 @@
 #include "aded/decoding.h"
 #include "aded/spec_bench.h"
 #include "aded/trigram_table.h"
-#include "spec/spec_support.h"
+#include "speculative/spec_support.h"
 
 namespace aded {
 namespace {

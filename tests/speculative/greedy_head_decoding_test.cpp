@@ -8,7 +8,7 @@
 
 #include "aded/drafter.h"
 #include "aded/model_tools.h"
-#include "spec/spec_support.h"
+#include "speculative/spec_support.h"
 
 namespace aded {
 namespace {

@@ -7,7 +7,7 @@
 #include "aded/aded_drafter.h"
 #include "aded/decoding.h"
 #include "aded/error.h"
-#include "spec/spec_support.h"
+#include "speculative/spec_support.h"
 
 namespace aded {
 namespace {

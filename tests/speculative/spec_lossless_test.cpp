@@ -13,7 +13,7 @@
 #include "aded/drafter.h"
 #include "aded/sampler.h"
 #include "aded/trigram_table.h"
-#include "spec/spec_support.h"
+#include "speculative/spec_support.h"
 
 namespace aded {
 namespace {

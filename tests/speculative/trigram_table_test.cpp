@@ -11,7 +11,7 @@
 #include "aded/aded_drafter.h"
 #include "aded/error.h"
 #include "aded/trigram_table.h"
-#include "spec/spec_support.h"
+#include "speculative/spec_support.h"
 
 namespace aded {
 namespace {

@@ -10,7 +10,7 @@
 #include "aded/error.h"
 #include "aded/sampler.h"
 #include "aded/tree_verifier.h"
-#include "spec/spec_support.h"
+#include "speculative/spec_support.h"
 
 namespace aded {
 namespace {

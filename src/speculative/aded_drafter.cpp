@@ -10,7 +10,7 @@
 
 #include "aded/aded_drafter.h"
 #include "aded/error.h"
-#include "spec/context_model.h"
+#include "speculative/context_model.h"
 
 namespace aded {
 

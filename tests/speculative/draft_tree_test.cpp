@@ -7,7 +7,7 @@
 #include "aded/context.h"
 #include "aded/draft_tree.h"
 #include "aded/error.h"
-#include "spec/spec_support.h"
+#include "speculative/spec_support.h"
 
 namespace aded {
 namespace {

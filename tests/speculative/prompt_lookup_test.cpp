@@ -6,7 +6,7 @@
 
 #include "aded/drafter.h"
 #include "aded/error.h"
-#include "spec/spec_support.h"
+#include "speculative/spec_support.h"
 
 namespace aded {
 namespace {
