@@ -15,10 +15,10 @@
 #include <map>
 #include <sstream>
 
-#include "aded/budget_controller.h"
 #include "aded/context.h"
-#include "aded/decoding.h"
+#include "aded/drafter_registry.h"
 #include "aded/error.h"
+#include "aded/generator.h"
 #include "aded/model.h"
 #include "aded/spec_bench.h"
 #include "aded/tree_verifier.h"
@@ -36,26 +36,29 @@ void record(const std::string& model_path, const std::string& prompts_path, int 
   std::ofstream out(out_path);
   if (!out) fail("{}: cannot write", out_path);
   ContextOptions o;
-  o.n_threads = 0;
   size_t longest = 0;
   for (const auto& p : prompts) longest = std::max(longest, model->tokenizer().encode(p.text, true).size());
   o.n_ctx = static_cast<int>(longest) + n + 2;
   Context ctx(model, o);
-  SamplingParams greedy;
-  greedy.temperature = 0;
+  Generator generator(ctx);
+  GenerateOptions g;
+  g.sampling.temperature = 0;
+  g.max_new_tokens = n;
+  g.stop_at_end_of_generation = false;
   for (size_t i = 0; i < prompts.size(); ++i) {
     const auto ids = model->tokenizer().encode(prompts[i].text, true);
-    DecodingSession s(ctx, greedy);
-    s.prefill(ids);
-    std::vector<int32_t> generated;
-    while (static_cast<int>(generated.size()) < n && s.step(generated)) {
-    }
+    const Generation result = generator.generate(ids, g);
     out << prompts[i].id << '\t' << ids.size();
-    for (size_t t = 0; t < ids.size() + std::min(generated.size(), static_cast<size_t>(n)); ++t) out << ' ' << s.sequence()[t];
+    for (int32_t t : ids) out << ' ' << t;
+    for (int32_t t : result.tokens) out << ' ' << t;
     out << '\n';
     fmt::print(stderr, "\rrecorded {}/{}", i + 1, prompts.size());
   }
   fmt::print(stderr, "\n");
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 std::map<int, double> parse_costs(const std::string& s) {
@@ -72,38 +75,38 @@ std::map<int, double> parse_costs(const std::string& s) {
 }
 
 void replay(const std::string& model_path, const std::string& seqs_path, const std::string& costs_arg,
-            const std::string& methods, const cli::SpecFlags& base, int n) {
+            const std::string& methods, const cli::SpecFlags& flags, int n) {
   const auto model = Model::load(model_path);
   const auto seqs = read_recorded(seqs_path);
   const auto costs = parse_costs(costs_arg);
+  const DrafterRegistry& registry = cli::drafter_registry();
+  DrafterEnvironment env(model.get());
   fmt::print("| method | tokens/step | nodes/step | steps accepting nothing | draft ms/step | estimated speedup |\n|---|--:|--:|--:|--:|--:|\n");
   std::stringstream list(methods);
   std::string name;
   while (std::getline(list, name, ',')) {
-    cli::SpecFlags f = base;
-    cli::apply_variant(name, f);
-    auto drafter = cli::make_drafter(name, base, *model);
-    BudgetController budget(f.draft_max);
-    budget.set_adaptive(!f.fixed_budget);
-    for (const auto& [k, ms] : costs) budget.record_cost(k, ms / 1e3);
+    const MethodChoice choice = registry.parse(name, flags.settings);
+    const auto speculator = registry.make_speculator(choice, env);
     double spec_time = 0, plain_time = 0, draft_seconds = 0;
     int64_t steps = 0, tokens = 0, nodes = 0, empty_steps = 0;
+    CostCurve curve(257);  // what the replay charges per forward; the speculator plans with the same
+    for (const auto& [k, ms] : costs) {
+      curve.record(k, ms / 1e3);
+      if (speculator) speculator->target_cost().record(k, ms / 1e3);
+    }
+    const auto cost = [&](int size) { return curve.at(size); };
     for (const Recorded& r : seqs) {
       const size_t end = std::min(r.tokens.size(), r.prompt_tokens + static_cast<size_t>(n));
       std::vector<int32_t> context(r.tokens.begin(), r.tokens.begin() + static_cast<long>(r.prompt_tokens) + 1);
-      if (drafter) {
-        drafter->begin(std::span<const int32_t>(r.tokens.data(), r.prompt_tokens));
-        drafter->observe(context, 1);
+      if (speculator) {
+        speculator->begin(std::span<const int32_t>(r.tokens.data(), r.prompt_tokens));
+        speculator->observe_prefill(context);
       }
       while (context.size() < end) {
         DraftTree tree;
-        if (drafter) {
-          const auto start = std::chrono::steady_clock::now();
-          drafter->propose(DraftRequest{context, f.draft_max, f.draft_depth}, tree);
-          tree.limit_depth(f.draft_depth);
-          tree.truncate(budget.choose(tree));
-          draft_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        }
+        const auto draft_start = std::chrono::steady_clock::now();
+        if (speculator) speculator->draft(context, choice.limits.max_nodes, tree);
+        draft_seconds += seconds_since(draft_start);
         // The target accepts the path that follows the recorded continuation, then adds its token.
         VerifyResult result;
         int32_t node = DraftTree::kRoot;
@@ -117,21 +120,24 @@ void replay(const std::string& model_path, const std::string& seqs_path, const s
         }
         if (at < r.tokens.size()) result.emitted.push_back(r.tokens[at]);
         if (result.emitted.empty()) break;
-        if (!tree.empty()) budget.record_outcome(tree, result);
-        spec_time += budget.cost(tree.size() + 1);
-        plain_time += budget.cost(1) * static_cast<double>(result.emitted.size());
+        const double verify = cost(tree.size() + 1);
+        spec_time += verify;
+        plain_time += cost(1) * static_cast<double>(result.emitted.size());
         nodes += tree.size();
         empty_steps += result.accepted_nodes.empty() ? 1 : 0;
         ++steps;
         tokens += static_cast<int64_t>(result.emitted.size());
         context.insert(context.end(), result.emitted.begin(), result.emitted.end());
-        if (drafter) drafter->observe(context, static_cast<int>(result.emitted.size()));
+        const auto observe_start = std::chrono::steady_clock::now();
+        if (speculator) speculator->observe(context, tree, result, verify);
+        draft_seconds += seconds_since(observe_start);
       }
-      if (drafter) drafter->end();
+      if (speculator) speculator->end();
     }
     const double s = static_cast<double>(steps);
     fmt::print("| {} | {:.3f} | {:.2f} | {:.1f}% | {:.3f} | {:.2f}x |\n", name, static_cast<double>(tokens) / s,
-               static_cast<double>(nodes) / s, 100.0 * static_cast<double>(empty_steps) / s, 1e3 * draft_seconds / s, plain_time / (spec_time + draft_seconds));
+               static_cast<double>(nodes) / s, 100.0 * static_cast<double>(empty_steps) / s, 1e3 * draft_seconds / s,
+               plain_time / (spec_time + draft_seconds));
   }
 }
 
@@ -154,7 +160,7 @@ int main(int argc, char** argv) {
   rep->add_option("--costs", costs, "cost curve n:ms,... (from aded bench), n = 1 required")->required();
   rep->add_option("--methods", methods, "methods and variants, as bench-spec")->capture_default_str();
   rep->add_option("-n,--n-predict", n, "new tokens per prompt")->capture_default_str();
-  cli::add_spec_options(*rep, flags);
+  cli::add_spec_options(*rep, flags, /*method_flag=*/false);
   std::vector<std::string> corpus;
   CorpusProbeOptions probe_options;
   auto* probe = app.add_subcommand("corpus-probe", "how well corpus statistics predict recorded continuations (no drafting)");

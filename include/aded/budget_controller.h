@@ -1,50 +1,67 @@
-// Chooses how much of a draft tree to verify. Verifying n tokens costs c(n) (the target's own cost
-// curve, measured); a node is accepted with a probability estimated from the drafter's confidence,
-// calibrated online against what the target actually accepted. Each step keeps the prefix of the
-// tree (nodes come most confident first) that maximizes expected tokens per second:
-//     (1 + sum of calibrated node probabilities) / c(1 + nodes kept).
-// A drafter whose drafts keep failing gets calibrated probabilities near zero, the controller keeps
-// no nodes, and the step costs what plain decoding costs. That comparison needs a current cost of
-// plain steps, which a controller that always drafts never measures again: every kExploreSteps
-// steps without one, it keeps no nodes once (~0.3% of the throughput of a good drafter).
+// Decides how much to draft and how much of a draft to verify, per drafter. Verifying n tokens
+// costs c_v(n) (the target's cost curve, measured); drafting m nodes costs c_d(m) (the drafter's
+// own cost curve, measured the same way); a node is accepted with a probability estimated from the
+// drafter's confidence, calibrated online against what the target actually accepted.
+//
+// Before drafting, request() picks how many nodes to ask for: the m that maximizes expected
+// tokens per second (1 + sum of the expected acceptance of the first m nodes) / (c_d(m) +
+// c_v(1 + m)), with the acceptance of the k-th node taken from what nodes of that rank achieved
+// recently. A drafter whose cost is small next to the verification it feeds gets the whole budget
+// (its tree is cut better after drafting, by its nodes' own confidences); an expensive one gets
+// what pays, possibly nothing. After drafting, choose() keeps the prefix of the tree (nodes come
+// most confident first) with the best expected rate, the drafting time already spent included.
+//
+// A drafter whose drafts keep failing gets calibrated probabilities near zero, and the step costs
+// what plain decoding costs. Comparisons need current costs that a controller could stop
+// measuring: every kExploreSteps steps that verified drafts it keeps no nodes once (re-timing a
+// plain step), and every kExploreSteps steps that skipped a costly drafter it asks for a full draft
+// once (re-measuring the drafter's cost and acceptance).
 #pragma once
 
 #include <array>
 #include <vector>
 
+#include "aded/cost_curve.h"
 #include "aded/draft_tree.h"
 #include "aded/tree_verifier.h"
 
 namespace aded {
 
+// The limits one drafter works within (the method settings max=, depth=, budget=).
+struct DraftLimits {
+  int max_nodes = 16;           // --draft-max: most draft tokens verified per step
+  int max_depth = 32;           // --draft-depth: deepest draft token
+  bool adaptive_budget = true;  // off: always verify min(tree, max_nodes) nodes
+};
+
 class BudgetController {
  public:
-  explicit BudgetController(int max_nodes);
+  explicit BudgetController(DraftLimits limits = {});
 
-  // Seeds or refines the cost of a forward of n tokens.
-  void record_cost(int n, double seconds);
-  // Cost of a forward of n tokens, interpolated from what has been measured (seconds).
-  double cost(int n) const;
-  bool has_costs() const;
-
-  // How many leading nodes of the tree to verify. With adaptive off: min(size, max_nodes).
   static constexpr int kExploreSteps = 64;
-  int choose(const DraftTree& tree) const;
-  void set_adaptive(bool adaptive) { adaptive_ = adaptive; }
-  int max_nodes() const { return max_nodes_; }
+  // Nodes to ask the drafter for; room: most nodes that fit in the context. 0: skip drafting.
+  int request(const CostCurve& target, const CostCurve& drafter, int room) const;
+  // How many leading nodes of the tree to verify (drafting_seconds: spent on drafting it).
+  int choose(const DraftTree& tree, const CostCurve& target, double drafting_seconds = 0) const;
 
+  // After each step: whether the drafter ran and how many nodes were verified.
+  void record_step(bool drafted, int nodes_verified);
   // Updates the calibration with which of the verified nodes were accepted.
   void record_outcome(const DraftTree& verified, const VerifyResult& result);
   // Calibrated acceptance probability for a drafter confidence.
   double acceptance(float confidence) const;
+  // Recent acceptance of the k-th node of a verified draft (k = 0: the most confident).
+  double rank_acceptance(int k) const;
+
+  const DraftLimits& limits() const { return limits_; }
 
  private:
   static constexpr int kBuckets = 20;
-  int max_nodes_;
-  bool adaptive_ = true;
+  DraftLimits limits_;
   std::array<double, kBuckets> hits_{}, trials_{};
-  std::vector<double> cost_;  // index n: EMA of seconds, 0 = unknown
-  int steps_since_plain_ = 0;  // record_cost calls since the last one with n = 1
+  std::vector<double> rank_hits_, rank_trials_;
+  int steps_since_plain_ = 0;  // steps that verified drafts since one that verified none
+  int steps_skipped_ = 0;      // steps the drafter was not asked since it last was
 };
 
 }  // namespace aded

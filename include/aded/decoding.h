@@ -1,6 +1,7 @@
-// A decoding session: prefill a prompt, then produce tokens step by step. With a drafter, each
+// A decoding session: prefill a prompt, then produce tokens step by step. With a speculator, each
 // step verifies a draft tree in one forward pass and can emit several tokens; the output is the
 // same as plain decoding (greedy: identical; sampling: identical for deterministic drafters).
+// Most callers want the generation loop on top of it (generator.h).
 #pragma once
 
 #include <cstdint>
@@ -8,24 +9,16 @@
 #include <span>
 #include <vector>
 
-#include "aded/budget_controller.h"
 #include "aded/context.h"
-#include "aded/drafter.h"
 #include "aded/sampler.h"
+#include "aded/speculator.h"
 #include "aded/tree_verifier.h"
 
 namespace aded {
 
-struct SpeculationOptions {
-  Drafter* drafter = nullptr;            // nullptr: plain decoding
-  BudgetController* budget = nullptr;    // shared across requests; nullptr: the session owns one
-  int max_nodes = 16;                    // --draft-max
-  int max_depth = 32;
-  bool adaptive_budget = true;           // off: always verify min(tree, max_nodes) nodes
-};
-
 struct DecodingStats {
   int prompt_tokens = 0;
+  int prompt_tokens_cached = 0;  // of those, kept in the cache from an earlier request
   double prefill_seconds = 0;
   int generated = 0;
   int steps = 0;  // target forwards after the prefill
@@ -38,16 +31,29 @@ struct DecodingStats {
 
 class DecodingSession {
  public:
-  DecodingSession(Context& context, SamplingParams sampling, SpeculationOptions speculation = {});
+  // speculator: nullptr for plain decoding; it may serve many sessions one after the other (it
+  // keeps what it measured and learned across requests).
+  // token_probabilities: report each token's probability (last_probabilities()); greedy decoding
+  // then computes the whole output head.
+  DecodingSession(Context& context, SamplingParams sampling, Speculator* speculator = nullptr,
+                  bool token_probabilities = false);
   ~DecodingSession();
 
   // Evaluates the prompt (must be non-empty; the caller adds BOS) and draws the first token.
-  // Throws InputError when the prompt does not fit in the context.
-  void prefill(std::span<const int32_t> prompt);
+  // cached: how many leading prompt tokens the context's cache already holds from an earlier
+  // request (their cells are kept, the rest is evaluated; at most n_past and prompt.size() - 1,
+  // since the last prompt token's logits are needed). Throws InputError when the prompt does not
+  // fit in the context.
+  void prefill(std::span<const int32_t> prompt, int cached = 0);
 
   // Appends the next token(s) to `out`; returns false when nothing more can be produced
   // (the context is full). End-of-generation tokens are emitted like any other: the caller stops.
   bool step(std::vector<int32_t>& out);
+
+  // Of the tokens the last step() appended: how many were accepted drafts (they come first), and
+  // each one's probability (when asked for in the constructor).
+  int last_drafted() const { return last_drafted_; }
+  std::span<const float> last_probabilities() const { return last_probabilities_; }
 
   // Prompt and every emitted token so far.
   const std::vector<int32_t>& sequence() const { return sequence_; }
@@ -60,12 +66,14 @@ class DecodingSession {
 
   Context& ctx_;
   Sampler sampler_;
-  SpeculationOptions spec_;
-  std::unique_ptr<BudgetController> own_budget_;
-  BudgetController* budget_ = nullptr;
+  Speculator* speculator_;
   TreeVerifier verifier_;
   DraftTree tree_;
   std::vector<int32_t> sequence_;
+  bool token_probabilities_;
+  int last_drafted_ = 0;
+  std::vector<float> last_probabilities_;
+  float first_probability_ = 0;
   bool first_pending_ = false;
   bool finished_ = true;
   DecodingStats stats_;

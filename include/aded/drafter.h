@@ -18,6 +18,16 @@ struct DraftRequest {
   int max_depth = 8;
 };
 
+// What one step of decoding did, told to every drafter after it: the tokens it added and, to the
+// drafter whose tree was verified, which of its nodes the target accepted (so a drafter can learn
+// from the verification, not only from the text).
+struct DraftFeedback {
+  std::span<const int32_t> context;   // every token so far; the step added the last `added`
+  int added = 0;
+  const DraftTree* verified = nullptr;  // this drafter's tree as verified (nullptr: not its draft)
+  std::span<const int> accepted_nodes = {};  // indices into *verified, root to leaf
+};
+
 class Drafter {
  public:
   virtual ~Drafter() = default;
@@ -27,8 +37,8 @@ class Drafter {
   virtual void begin(std::span<const int32_t> prompt) = 0;
   // Fills `out` (cleared by the caller) with at most max_nodes nodes, most confident first.
   virtual void propose(const DraftRequest& request, DraftTree& out) = 0;
-  // The context grew by `added` tokens (the last verification's output), now `context`.
-  virtual void observe(std::span<const int32_t> context, int added) = 0;
+  // After each step (and once after the prefill, which adds the first token).
+  virtual void observe(const DraftFeedback& feedback) = 0;
   // The request finished (drafters with cross-request memory keep what they learned).
   virtual void end() {}
 };

@@ -11,7 +11,7 @@
 
 #include "aded/context.h"
 #include "aded/decoding.h"
-#include "aded/drafter.h"
+#include "aded/speculator.h"
 
 namespace aded {
 
@@ -22,7 +22,8 @@ struct BenchPrompt {
 };
 
 // Reads a .jsonl or .jsonl.gz file; each line needs "turns" (first turn used) or "prompt";
-// "category" (default: the file's folder name) and "question_id"/"task_id" are optional.
+// "category" and "question_id"/"task_id" are optional (a file without categories is one category,
+// "all"; lines without one in a file that has them are "other").
 std::vector<BenchPrompt> read_bench_prompts(const std::string& path);
 
 struct MethodTotals {
@@ -55,13 +56,15 @@ struct SpecBenchResult {
 
 struct MethodSetup {
   std::string name;
-  std::unique_ptr<Drafter> drafter;  // nullptr for plain decoding
-  SpeculationOptions options;        // drafter/budget filled in by the runner
+  std::unique_ptr<Speculator> speculator;  // nullptr for plain decoding
 };
 
 struct SpecBenchOptions {
   int max_new_tokens = 256;
   bool warmup = true;
+  // Set to each prompt's plain output (prompt, then generated tokens) before the other methods
+  // run on it: the reference oracle drafters follow (DrafterEnvironment::reference).
+  std::shared_ptr<std::vector<int32_t>> reference;
   std::function<void(size_t done, size_t total, const std::string& what)> progress;
 };
 

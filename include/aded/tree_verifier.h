@@ -18,11 +18,19 @@ namespace aded {
 struct VerifyResult {
   std::vector<int32_t> emitted;     // the accepted draft tokens, then one token from the target
   std::vector<int> accepted_nodes;  // tree indices of the accepted drafts, root to leaf
+  std::vector<float> probabilities;  // per emitted token, when asked for (token_probability())
 };
+
+// The model's probability of `token` at a row of logits: softmax at temperature 1, before any
+// sampling setting (what OpenAI-style logprobs report).
+float token_probability(std::span<const float> logits, int32_t token);
 
 class TreeVerifier {
  public:
   TreeVerifier(Context& context, const Sampler& sampler);
+  // Report each emitted token's probability (VerifyResult::probabilities). Greedy decoding then
+  // computes the whole output head instead of only the argmax candidates.
+  void set_token_probabilities(bool on) { probabilities_ = on; }
 
   // history: all tokens so far; its last token is the one just emitted, not yet in the cache
   // (so history.size() == context.n_past() + 1). Throws Error if the tree does not fit.
@@ -36,6 +44,7 @@ class TreeVerifier {
 
   Context& ctx_;
   const Sampler& sampler_;
+  bool probabilities_ = false;
   Batch batch_;
   std::vector<int> children_;
   std::vector<TokenProb> dist_;

@@ -71,7 +71,7 @@ class AdedDrafter final : public Drafter {
     adapt(prompt);
   }
 
-  void observe(std::span<const int32_t> context, int) override { adapt(context); }
+  void observe(const DraftFeedback& f) override { adapt(f.context); }
 
   void propose(const DraftRequest& r, DraftTree& out) override {
     if (r.context.size() < 2 || r.max_nodes < 1) return;

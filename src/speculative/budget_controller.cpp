@@ -10,34 +10,17 @@ namespace aded {
 namespace {
 constexpr double kPriorWeight = 2.0;  // pseudo-trials at the drafter's own confidence
 constexpr double kDecay = 0.995;      // per verified node: recent behaviour matters most
-constexpr double kCostSmoothing = 0.2;
+constexpr double kRankDecay = 0.98;   // per step, for the acceptance by rank
+// A drafter costing at most this share of the verification it feeds is treated as free when
+// deciding how much to ask for: its tree is cut better after drafting than before.
+constexpr double kFreeDraftShare = 0.1;
 }  // namespace
 
-BudgetController::BudgetController(int max_nodes) : max_nodes_(max_nodes) {
-  if (max_nodes < 0) fail("the draft budget must be >= 0, not {}", max_nodes);
-  cost_.assign(static_cast<size_t>(max_nodes) + 2, 0.0);
-}
-
-void BudgetController::record_cost(int n, double seconds) {
-  steps_since_plain_ = n == 1 ? 0 : steps_since_plain_ + 1;
-  if (n < 1 || static_cast<size_t>(n) >= cost_.size() || !(seconds > 0)) return;
-  double& c = cost_[static_cast<size_t>(n)];
-  c = c == 0 ? seconds : (1 - kCostSmoothing) * c + kCostSmoothing * seconds;
-}
-
-bool BudgetController::has_costs() const { return cost_.size() > 1 && cost_[1] > 0; }
-
-double BudgetController::cost(int n) const {
-  if (static_cast<size_t>(n) < cost_.size() && cost_[static_cast<size_t>(n)] > 0) return cost_[static_cast<size_t>(n)];
-  // Linear interpolation between the nearest measured sizes; beyond the largest, proportional to n.
-  int lo = n, hi = n;
-  while (lo > 1 && (static_cast<size_t>(lo) >= cost_.size() || cost_[static_cast<size_t>(lo)] == 0)) --lo;
-  while (static_cast<size_t>(hi) < cost_.size() && cost_[static_cast<size_t>(hi)] == 0) ++hi;
-  const double c_lo = static_cast<size_t>(lo) < cost_.size() ? cost_[static_cast<size_t>(lo)] : 0;
-  if (static_cast<size_t>(hi) >= cost_.size()) return c_lo > 0 ? c_lo * n / std::max(lo, 1) : 1.0;
-  const double c_hi = cost_[static_cast<size_t>(hi)];
-  if (c_lo == 0) return c_hi;
-  return c_lo + (c_hi - c_lo) * (n - lo) / std::max(1, hi - lo);
+BudgetController::BudgetController(DraftLimits limits) : limits_(limits) {
+  if (limits_.max_nodes < 0) fail("the draft budget must be >= 0, not {}", limits_.max_nodes);
+  if (limits_.max_depth < 1) fail("the draft depth must be >= 1, not {}", limits_.max_depth);
+  rank_hits_.assign(static_cast<size_t>(limits_.max_nodes), 0.0);
+  rank_trials_.assign(static_cast<size_t>(limits_.max_nodes), 0.0);
 }
 
 double BudgetController::acceptance(float confidence) const {
@@ -45,22 +28,54 @@ double BudgetController::acceptance(float confidence) const {
   return (hits_[static_cast<size_t>(b)] + kPriorWeight * confidence) / (trials_[static_cast<size_t>(b)] + kPriorWeight);
 }
 
-int BudgetController::choose(const DraftTree& tree) const {
-  const int available = std::min(tree.size(), max_nodes_);
-  if (!adaptive_ || !has_costs()) return available;
+double BudgetController::rank_acceptance(int k) const {
+  if (k < 0 || k >= limits_.max_nodes) return 0;
+  // Optimistic prior: a drafter not yet measured at this rank is worth trying.
+  return (rank_hits_[static_cast<size_t>(k)] + kPriorWeight) / (rank_trials_[static_cast<size_t>(k)] + kPriorWeight);
+}
+
+int BudgetController::request(const CostCurve& target, const CostCurve& drafter, int room) const {
+  const int most = std::max(0, std::min(limits_.max_nodes, room));
+  if (!limits_.adaptive_budget || target.empty() || drafter.empty() || most == 0) return most;
+  if (steps_skipped_ >= kExploreSteps) return most;  // re-measure a drafter skipped for long
+  int free_nodes = 0;
+  while (free_nodes < most && drafter.at(free_nodes + 1) <= kFreeDraftShare * target.at(free_nodes + 2)) ++free_nodes;
+  if (free_nodes == most) return most;
+  double expected = 1.0, best_rate = expected / target.at(1);
+  int best = 0;
+  for (int m = 1; m <= most; ++m) {
+    expected += rank_acceptance(m - 1);
+    const double rate = expected / (drafter.at(m) + target.at(m + 1));
+    if (rate > best_rate) {
+      best_rate = rate;
+      best = m;
+    }
+  }
+  return std::max(best, free_nodes);
+}
+
+int BudgetController::choose(const DraftTree& tree, const CostCurve& target, double drafting_seconds) const {
+  const int available = std::min(tree.size(), limits_.max_nodes);
+  if (!limits_.adaptive_budget || target.empty()) return available;
   if (steps_since_plain_ >= kExploreSteps) return 0;  // re-time a plain step (see the header)
+  const double spent = std::max(0.0, drafting_seconds);
   double expected = 1.0;
-  double best_rate = expected / cost(1);
+  double best_rate = expected / (spent + target.at(1));
   int best = 0;
   for (int m = 1; m <= available; ++m) {
     expected += acceptance(tree.confidence(m - 1));
-    const double rate = expected / cost(m + 1);
+    const double rate = expected / (spent + target.at(m + 1));
     if (rate > best_rate) {
       best_rate = rate;
       best = m;
     }
   }
   return best;
+}
+
+void BudgetController::record_step(bool drafted, int nodes_verified) {
+  steps_since_plain_ = nodes_verified == 0 ? 0 : steps_since_plain_ + 1;
+  steps_skipped_ = drafted ? 0 : steps_skipped_ + 1;
 }
 
 void BudgetController::record_outcome(const DraftTree& verified, const VerifyResult& result) {
@@ -74,6 +89,14 @@ void BudgetController::record_outcome(const DraftTree& verified, const VerifyRes
     const int b = std::clamp(static_cast<int>(verified.confidence(i) * kBuckets), 0, kBuckets - 1);
     trials_[static_cast<size_t>(b)] += 1;
     hits_[static_cast<size_t>(b)] += accepted[static_cast<size_t>(i)];
+  }
+  for (size_t k = 0; k < rank_hits_.size(); ++k) {
+    rank_hits_[k] *= kRankDecay;
+    rank_trials_[k] *= kRankDecay;
+    if (k < accepted.size()) {
+      rank_trials_[k] += 1;
+      rank_hits_[k] += accepted[k];
+    }
   }
 }
 

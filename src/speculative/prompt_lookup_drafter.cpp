@@ -30,7 +30,7 @@ class PromptLookupDrafter final : public Drafter {
     index_up_to(prompt);
   }
 
-  void observe(std::span<const int32_t> context, int) override { index_up_to(context); }
+  void observe(const DraftFeedback& f) override { index_up_to(f.context); }
 
   void propose(const DraftRequest& r, DraftTree& out) override {
     const auto ctx = r.context;

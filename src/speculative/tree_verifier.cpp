@@ -1,10 +1,21 @@
 #include "aded/tree_verifier.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "aded/error.h"
 
 namespace aded {
+
+float token_probability(std::span<const float> logits, int32_t token) {
+  if (token < 0 || static_cast<size_t>(token) >= logits.size()) return 0;
+  float top = -INFINITY;
+  for (float l : logits) top = std::max(top, l);
+  if (!std::isfinite(top)) return NAN;
+  double sum = 0;
+  for (float l : logits) sum += std::exp(static_cast<double>(l) - top);
+  return static_cast<float>(std::exp(static_cast<double>(logits[static_cast<size_t>(token)]) - top) / sum);
+}
 
 TreeVerifier::TreeVerifier(Context& context, const Sampler& sampler) : ctx_(context), sampler_(sampler) {}
 
@@ -26,7 +37,7 @@ VerifyResult TreeVerifier::verify(const DraftTree& tree, std::span<const int32_t
   }
   batch_.mask = AttentionMask::tree(n_past, parents);
   batch_.want_logits.clear();
-  batch_.greedy_only = sampler_.params().argmax_only();
+  batch_.greedy_only = sampler_.params().argmax_only() && !probabilities_;
   ctx_.forward(batch_);
 
   // The repetition penalty sees each node's own prefix: the recent history, then the path.
@@ -50,6 +61,7 @@ VerifyResult TreeVerifier::verify(const DraftTree& tree, std::span<const int32_t
       next = tree.find_child(node, token);
     }
     result.emitted.push_back(token);
+    if (probabilities_) result.probabilities.push_back(token_probability(ctx_.logits(batch_index), token));
     if (next < 0) break;
     result.accepted_nodes.push_back(next);
     commit.push_back(next + 1);

@@ -111,10 +111,10 @@ TEST(AdedDrafter, AdaptationBoostsTrigramsInsideTheWindow) {
     EXPECT_FLOAT_EQ(boost(*shared, 100, 102, 104), 0.0f);
     // The context grows: adaptation continues where it stopped.
     for (int32_t t = 110; t < 130; ++t) ctx.push_back(t);
-    d->observe(ctx, 20);
+    d->observe({.context = ctx, .added = 20});
     EXPECT_NEAR(boost(*shared, 100, 101, 102), 0.04f * static_cast<float>(window - 2), 1e-5) << "window " << window;
     EXPECT_NEAR(boost(*shared, 110, 111, 112), 0.04f * static_cast<float>(window - 2), 1e-5) << "window " << window;
-    d->observe(ctx, 0);  // nothing new: no change
+    d->observe({.context = ctx, .added = 0});  // nothing new: no change
     EXPECT_NEAR(boost(*shared, 110, 111, 112), 0.04f * static_cast<float>(window - 2), 1e-5) << "window " << window;
   }
   // The cap holds whatever the repetition.
@@ -131,7 +131,7 @@ TEST(AdedDrafter, NoAdaptationWhenOff) {
   auto d = make_aded_drafter(nullptr, options(AdedSearch::Mcts, /*adapt=*/false), shared);
   const auto ctx = spec_testing::repeating_prompt({10, 11, 12}, 5);
   d->begin(ctx);
-  d->observe(ctx, 3);
+  d->observe({.context = ctx, .added = 3});
   EXPECT_EQ(shared->keys(), 0u);
   // And nothing to draft from: no table, no adaptation.
   EXPECT_TRUE(propose(*d, ctx, 16, 4).empty());

@@ -13,6 +13,7 @@
 namespace aded {
 namespace {
 
+using spec_testing::Speculation;
 using spec_testing::first_difference;
 using spec_testing::generate;
 using spec_testing::greedy_params;
@@ -32,7 +33,7 @@ void expect_same_tokens(const std::shared_ptr<const Model>& model, const std::ve
     for (bool head : {true, false}) {
       Context ctx(model, options(head, 2));
       auto drafter = make_prompt_lookup_drafter();
-      SpeculationOptions spec;
+      Speculation spec;
       if (speculate) spec.drafter = drafter.get();
       out.push_back(generate(ctx, greedy_params(), spec, prompt, n).tokens);
       if (head) {

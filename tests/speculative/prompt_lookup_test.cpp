@@ -111,7 +111,7 @@ TEST(PromptLookup, BeginForgetsThePreviousRequest) {
   // Tokens that arrive later are indexed (through observe or propose).
   std::vector<int32_t> grown = b;
   for (int32_t t : {11, 12, 5, 6, 7}) grown.push_back(t);
-  d->observe(grown, 5);
+  d->observe({.context = grown, .added = 5});
   const DraftTree t = propose(*d, grown, 16, 8);
   ASSERT_FALSE(t.empty());
   EXPECT_EQ(t.token(0), 11);

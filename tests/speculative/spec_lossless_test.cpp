@@ -18,13 +18,14 @@
 namespace aded {
 namespace {
 
+using spec_testing::Speculation;
 using spec_testing::accepted_drafts;
 using spec_testing::first_difference;
 using spec_testing::generate;
 using spec_testing::greedy_params;
 using spec_testing::random_prompt;
 using spec_testing::repeating_prompt;
-using spec_testing::Generation;
+using spec_testing::Decoded;
 using spec_testing::NoisyOracleDrafter;
 using spec_testing::tiny_model;
 
@@ -39,7 +40,7 @@ std::string describe(const Budget& b) {
 }
 
 // Checks the statistics a session reports against the tokens it produced.
-void check_stats(const Generation& r, const Budget& b, const std::string& what) {
+void check_stats(const Decoded& r, const Budget& b, const std::string& what) {
   const DecodingStats& s = r.stats;
   EXPECT_EQ(s.generated, 1 + s.steps + accepted_drafts(s)) << what;
   EXPECT_LE(s.nodes_verified, static_cast<int64_t>(s.steps) * b.max_nodes) << what;
@@ -156,12 +157,12 @@ TEST_P(SpecLosslessGreedy, IdenticalToPlainDecoding) {
     }
     for (const Budget& b : kBudgets) {
       const std::string what = c.name + ", prompt " + std::to_string(i) + ", " + describe(b);
-      SpeculationOptions spec;
+      Speculation spec;
       spec.drafter = c.oracle ? oracle.get() : drafter.get();
       spec.max_nodes = b.max_nodes;
       spec.max_depth = b.max_depth;
       spec.adaptive_budget = b.adaptive;
-      const Generation r = generate(ctx, greedy_params(), spec, prompts_[i], kGreedyTokens);
+      const Decoded r = generate(ctx, greedy_params(), spec, prompts_[i], kGreedyTokens);
       ASSERT_FALSE(r.context_full) << what;
       ASSERT_EQ(r.tokens.size(), plain_[i].size()) << what;
       ASSERT_EQ(first_difference(r.tokens, plain_[i]), -1) << what << ": output differs from plain decoding";
@@ -203,7 +204,7 @@ TEST(SpecLosslessGreedyOtherModels, IdenticalForOtherWeightsAndTypes) {
         auto d = which == 0   ? make_prompt_lookup_drafter()
                  : which == 1 ? make_aded_drafter(nullptr, aded(AdedSearch::Mcts, true))
                               : make_aded_drafter(nullptr, aded(AdedSearch::BestFirst, true));
-        SpeculationOptions spec{.drafter = d.get(), .max_nodes = 24, .max_depth = 6, .adaptive_budget = which != 1};
+        Speculation spec{.drafter = d.get(), .max_nodes = 24, .max_depth = 6, .adaptive_budget = which != 1};
         const auto r = generate(ctx, greedy_params(), spec, prompt, 300);
         EXPECT_EQ(first_difference(r.tokens, plain), -1) << "seed " << seed << " drafter " << d->name();
       }
@@ -295,8 +296,8 @@ TEST_P(SpecLosslessSampling, IdenticalToPlainSamplingWithTheSameSeed) {
       auto best = make_aded_drafter(nullptr, aded(AdedSearch::BestFirst, true));
       for (Drafter* d : std::initializer_list<Drafter*>{pld.get(), mcts.get(), best.get(), &oracle}) {
         for (const Budget& b : {Budget{1, 1, false}, Budget{8, 4, true}, Budget{64, 16, false}}) {
-          SpeculationOptions spec{.drafter = d, .max_nodes = b.max_nodes, .max_depth = b.max_depth, .adaptive_budget = b.adaptive};
-          const Generation r = generate(ctx, params, spec, prompt, n);
+          Speculation spec{.drafter = d, .max_nodes = b.max_nodes, .max_depth = b.max_depth, .adaptive_budget = b.adaptive};
+          const Decoded r = generate(ctx, params, spec, prompt, n);
           const std::string what = GetParam().name + " seed " + std::to_string(seed) + " prompt " + std::to_string(pi) +
                                    " " + std::string(d->name()) + " " + describe(b);
           ASSERT_EQ(first_difference(r.tokens, plain), -1) << what;

@@ -16,6 +16,7 @@ namespace aded {
 namespace {
 
 namespace fs = std::filesystem;
+using spec_testing::Speculation;
 using spec_testing::accepted_drafts;
 using spec_testing::first_difference;
 using spec_testing::generate;
@@ -80,7 +81,7 @@ TEST(SpecRealModels, Stories260KGreedyIsIdenticalWithEveryDrafter) {
     const auto plain = generate(ctx, greedy_params(), {}, prompts[i], n).tokens;
     ASSERT_EQ(plain.size(), static_cast<size_t>(n));
     for (auto& m : methods) {
-      SpeculationOptions spec{.drafter = m.drafter.get(), .max_nodes = m.max_nodes, .max_depth = m.max_depth,
+      Speculation spec{.drafter = m.drafter.get(), .max_nodes = m.max_nodes, .max_depth = m.max_depth,
                               .adaptive_budget = m.adaptive};
       const auto r = generate(ctx, greedy_params(), spec, prompts[i], n);
       ASSERT_EQ(first_difference(r.tokens, plain), -1) << m.name << ", prompt " << i;
@@ -125,7 +126,7 @@ TEST(SpecRealModels, Stories260KSamplingIsIdenticalWithTheSameSeed) {
         methods.push_back({"aded_mcts", make_aded_drafter(table, aded(AdedSearch::Mcts)), 32, 8, true});
         methods.push_back({"aded_bestfirst", make_aded_drafter(table, aded(AdedSearch::BestFirst)), 24, 12, false});
         for (auto& m : methods) {
-          SpeculationOptions spec{.drafter = m.drafter.get(), .max_nodes = m.max_nodes, .max_depth = m.max_depth,
+          Speculation spec{.drafter = m.drafter.get(), .max_nodes = m.max_nodes, .max_depth = m.max_depth,
                                   .adaptive_budget = m.adaptive};
           const auto r = generate(ctx, p, spec, prompt, 250);
           ASSERT_EQ(first_difference(r.tokens, plain), -1) << m.name << ", params " << pi << ", seed " << seed << ", " << text;
@@ -168,7 +169,7 @@ TEST(SpecRealModels, Code15MGreedyIsIdenticalOnHumanEval) {
     methods.push_back({"aded_mcts_table", make_aded_drafter(table, aded(AdedSearch::Mcts)), 32, 8, false});
     methods.push_back({"aded_bestfirst_table", make_aded_drafter(table, aded(AdedSearch::BestFirst)), 64, 16, true});
     for (auto& m : methods) {
-      SpeculationOptions spec{.drafter = m.drafter.get(), .max_nodes = m.max_nodes, .max_depth = m.max_depth,
+      Speculation spec{.drafter = m.drafter.get(), .max_nodes = m.max_nodes, .max_depth = m.max_depth,
                               .adaptive_budget = m.adaptive};
       const auto r = generate(ctx, greedy_params(), spec, prompt, n);
       ASSERT_EQ(first_difference(r.tokens, plain.tokens), -1) << m.name << ", " << bench[i].id;

@@ -12,9 +12,12 @@
 namespace aded {
 namespace {
 
+using spec_testing::Speculation;
 using spec_testing::accepted_drafts;
 using spec_testing::first_difference;
 using spec_testing::generate;
+using spec_testing::generate_with;
+using spec_testing::make_speculator;
 using spec_testing::greedy_params;
 using spec_testing::NoisyOracleDrafter;
 using spec_testing::random_prompt;
@@ -22,9 +25,10 @@ using spec_testing::repeating_prompt;
 using spec_testing::tiny_model;
 
 // Runs a session until step() returns false (at most `limit` tokens); returns every token.
-std::vector<int32_t> until_full(Context& ctx, const SamplingParams& sampling, SpeculationOptions spec,
+std::vector<int32_t> until_full(Context& ctx, const SamplingParams& sampling, Speculation spec,
                                 const std::vector<int32_t>& prompt, int limit, DecodingStats* stats = nullptr) {
-  DecodingSession session(ctx, sampling, spec);
+  const auto speculator = make_speculator(spec);
+  DecodingSession session(ctx, sampling, speculator.get());
   session.prefill(prompt);
   std::vector<int32_t> out;
   while (static_cast<int>(out.size()) < limit && session.step(out)) {
@@ -42,14 +46,14 @@ TEST(SpecSession, ZeroBudgetIsPlainDecoding) {
   const auto plain = generate(ctx, greedy_params(), {}, prompt, 200).tokens;
   auto pld = make_prompt_lookup_drafter();
   for (bool adaptive : {false, true}) {
-    SpeculationOptions spec{.drafter = pld.get(), .max_nodes = 0, .max_depth = 8, .adaptive_budget = adaptive};
+    Speculation spec{.drafter = pld.get(), .max_nodes = 0, .max_depth = 8, .adaptive_budget = adaptive};
     const auto r = generate(ctx, greedy_params(), spec, prompt, 200);
     EXPECT_EQ(first_difference(r.tokens, plain), -1);
     EXPECT_EQ(r.stats.nodes_verified, 0);
     EXPECT_EQ(r.stats.steps, r.stats.generated - 1) << "one token per forward";
   }
   // The same drafter with a budget does get drafts accepted here: the zero budget is what stops it.
-  SpeculationOptions spec{.drafter = pld.get(), .max_nodes = 8, .max_depth = 4, .adaptive_budget = false};
+  Speculation spec{.drafter = pld.get(), .max_nodes = 8, .max_depth = 4, .adaptive_budget = false};
   const auto r = generate(ctx, greedy_params(), spec, prompt, 200);
   EXPECT_EQ(first_difference(r.tokens, plain), -1);
   EXPECT_GT(accepted_drafts(r.stats), 0);
@@ -59,15 +63,17 @@ TEST(SpecSession, BadSpeculationOptionsAreInputErrors) {
   const auto model = tiny_model();
   Context ctx(model, {.n_ctx = 64, .n_threads = 1});
   auto pld = make_prompt_lookup_drafter();
-  EXPECT_THROW(DecodingSession(ctx, greedy_params(), {.drafter = pld.get(), .max_nodes = 8, .max_depth = 0}), InputError);
-  EXPECT_THROW(DecodingSession(ctx, greedy_params(), {.drafter = pld.get(), .max_nodes = 8, .max_depth = -3}), InputError);
-  EXPECT_THROW(DecodingSession(ctx, greedy_params(), {.drafter = pld.get(), .max_nodes = -1, .max_depth = 4}), InputError);
+  Speculator speculator;
+  EXPECT_THROW(speculator.add(*pld, DraftLimits{.max_nodes = 8, .max_depth = 0}), InputError);
+  EXPECT_THROW(speculator.add(*pld, DraftLimits{.max_nodes = 8, .max_depth = -3}), InputError);
+  EXPECT_THROW(speculator.add(*pld, DraftLimits{.max_nodes = -1, .max_depth = 4}), InputError);
+  EXPECT_EQ(speculator.arms(), 0);
   SamplingParams bad;
   bad.top_p = 0;
-  EXPECT_THROW(DecodingSession(ctx, bad, {.drafter = pld.get()}), InputError);
+  EXPECT_THROW(DecodingSession(ctx, bad, &speculator), InputError);
   bad = SamplingParams{};
   bad.temperature = -1;
-  EXPECT_THROW(DecodingSession(ctx, bad, {}), InputError);
+  EXPECT_THROW(DecodingSession(ctx, bad), InputError);
 }
 
 TEST(SpecSession, PromptsThatDoNotFitAreInputErrors) {
@@ -77,7 +83,8 @@ TEST(SpecSession, PromptsThatDoNotFitAreInputErrors) {
   auto aded = make_aded_drafter(nullptr, AdedOptions{});
   for (Drafter* d : std::initializer_list<Drafter*>{nullptr, pld.get(), aded.get()}) {
     const std::string what = d ? std::string(d->name()) : "plain";
-    DecodingSession session(ctx, greedy_params(), {.drafter = d, .max_nodes = 16, .max_depth = 8});
+    const auto speculator = make_speculator({.drafter = d, .max_nodes = 16, .max_depth = 8});
+    DecodingSession session(ctx, greedy_params(), speculator.get());
     EXPECT_THROW(session.prefill(random_prompt(40, 300, 1)), InputError) << what;
     EXPECT_THROW(session.prefill(random_prompt(32, 300, 1)), InputError) << what;
     EXPECT_THROW(session.prefill(std::vector<int32_t>{}), Error) << what;
@@ -92,7 +99,7 @@ TEST(SpecSession, PromptsThatDoNotFitAreInputErrors) {
     EXPECT_EQ(out.size(), 1u) << what;
     EXPECT_EQ(session.sequence().size(), 32u) << what;
   }
-  DecodingSession fresh(ctx, greedy_params(), {});
+  DecodingSession fresh(ctx, greedy_params());
   std::vector<int32_t> out;
   EXPECT_THROW(fresh.step(out), Error) << "step before prefill";
 }
@@ -169,13 +176,13 @@ TEST(SpecSession, LongPromptsPrefilledInSlicesDecodeLikeSequentialDecoding) {
       ref.commit(first);
     }
     EXPECT_EQ(first_difference(generate(ctx, greedy_params(), {}, prompt, n).tokens, expected), -1) << "plain, prompt " << len;
-    SpeculationOptions spec{.drafter = pld.get(), .max_nodes = 16, .max_depth = 8, .adaptive_budget = false};
+    Speculation spec{.drafter = pld.get(), .max_nodes = 16, .max_depth = 8, .adaptive_budget = false};
     EXPECT_EQ(first_difference(generate(ctx, greedy_params(), spec, prompt, n).tokens, expected), -1) << "pld, prompt " << len;
   }
 }
 
 // One session serving several requests in turn, one drafter whose shared overlay keeps learning
-// across them, and one budget controller shared by every session: the output of each request is
+// across them, and one speculator (its budget controller) shared by every session: the output of each request is
 // still that of plain decoding.
 TEST(SpecSession, ReusedSessionsDraftersAndBudgetsGiveTheSameOutput) {
   const auto model = tiny_model();
@@ -188,10 +195,9 @@ TEST(SpecSession, ReusedSessionsDraftersAndBudgetsGiveTheSameOutput) {
   AdedOptions with_overlay;
   with_overlay.overlay = true;  // the shared overlay learns across the requests
   auto drafter = make_aded_drafter(nullptr, with_overlay, shared);
-  BudgetController budget(24);
-  SpeculationOptions spec{.drafter = drafter.get(), .budget = &budget, .max_nodes = 24, .max_depth = 6, .adaptive_budget = true};
-  // One session for every request, twice over (the shared overlay and budget keep learning).
-  DecodingSession session(ctx, greedy_params(), spec);
+  const auto speculator = make_speculator({.drafter = drafter.get(), .max_nodes = 24, .max_depth = 6});
+  // One session for every request, twice over (the shared overlay and the budget keep learning).
+  DecodingSession session(ctx, greedy_params(), speculator.get());
   for (int round = 0; round < 2; ++round) {
     for (size_t i = 0; i < prompts.size(); ++i) {
       session.prefill(prompts[i]);
@@ -204,9 +210,9 @@ TEST(SpecSession, ReusedSessionsDraftersAndBudgetsGiveTheSameOutput) {
     }
   }
   EXPECT_GT(shared->keys(), 0u);
-  // Fresh sessions sharing the same budget controller.
+  // Fresh sessions sharing the same speculator.
   for (size_t i = 0; i < prompts.size(); ++i) {
-    const auto r = generate(ctx, greedy_params(), spec, prompts[i], 250);
+    const auto r = generate_with(ctx, greedy_params(), speculator.get(), prompts[i], 250);
     EXPECT_EQ(first_difference(r.tokens, plain[i]), -1) << "prompt " << i;
   }
 }

@@ -90,17 +90,33 @@ inline std::vector<int32_t> repeating_prompt(const std::vector<int32_t>& pattern
   return t;
 }
 
-struct Generation {
+// Test shorthand for speculation with one borrowed drafter and its limits (no drafter: plain).
+struct Speculation {
+  Drafter* drafter = nullptr;
+  int max_nodes = 16;
+  int max_depth = 32;
+  bool adaptive_budget = true;
+};
+
+inline std::unique_ptr<Speculator> make_speculator(const Speculation& s) {
+  if (!s.drafter) return nullptr;
+  auto speculator = std::make_unique<Speculator>();
+  speculator->add(*s.drafter, DraftLimits{s.max_nodes, s.max_depth, s.adaptive_budget});
+  return speculator;
+}
+
+struct Decoded {
   std::vector<int32_t> tokens;  // the generated tokens (prompt excluded)
   DecodingStats stats;
   bool context_full = false;  // step() returned false before n tokens
 };
 
-// Generates at least n tokens (or until the context is full) and keeps the first n.
-inline Generation generate(Context& ctx, const SamplingParams& sampling, SpeculationOptions spec,
-                    const std::vector<int32_t>& prompt, int n) {
-  Generation r;
-  DecodingSession session(ctx, sampling, spec);
+// Generates at least n tokens (or until the context is full) with the session directly, and keeps
+// the first n.
+inline Decoded generate_with(Context& ctx, const SamplingParams& sampling, Speculator* speculator,
+                             const std::vector<int32_t>& prompt, int n) {
+  Decoded r;
+  DecodingSession session(ctx, sampling, speculator);
   session.prefill(prompt);
   while (static_cast<int>(r.tokens.size()) < n) {
     if (!session.step(r.tokens)) {
@@ -111,6 +127,12 @@ inline Generation generate(Context& ctx, const SamplingParams& sampling, Specula
   if (static_cast<int>(r.tokens.size()) > n) r.tokens.resize(static_cast<size_t>(n));
   r.stats = session.stats();
   return r;
+}
+
+inline Decoded generate(Context& ctx, const SamplingParams& sampling, const Speculation& spec,
+                        const std::vector<int32_t>& prompt, int n) {
+  const auto speculator = make_speculator(spec);
+  return generate_with(ctx, sampling, speculator.get(), prompt, n);
 }
 
 inline SamplingParams greedy_params() {
@@ -158,7 +180,7 @@ class NoisyOracleDrafter final : public Drafter {
   explicit NoisyOracleDrafter(std::vector<int32_t> reference, int vocab) : ref_(std::move(reference)), vocab_(vocab) {}
   std::string_view name() const override { return "noisy-oracle"; }
   void begin(std::span<const int32_t>) override {}
-  void observe(std::span<const int32_t>, int) override {}
+  void observe(const DraftFeedback&) override {}
   void propose(const DraftRequest& r, DraftTree& out) override {
     const size_t at = r.context.size();
     if (at >= ref_.size() || !std::equal(r.context.begin(), r.context.end(), ref_.begin())) {

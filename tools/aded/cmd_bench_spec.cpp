@@ -4,7 +4,6 @@
 #include <sstream>
 
 #include "aded/error.h"
-#include "aded/oracle_drafter.h"
 #include "aded/spec_bench.h"
 #include "commands.h"
 #include "common_options.h"
@@ -132,7 +131,6 @@ Command add_bench_spec(CLI::App& app) {
     int n = 256;
     int limit = 0;
     SpecFlags spec;
-    bool shared_overlay = false;
     bool per_prompt = false;
   };
   auto o = std::make_shared<Options>();
@@ -140,7 +138,7 @@ Command add_bench_spec(CLI::App& app) {
   add_model_options(*cmd, o->model);
   cmd->add_option("--prompts", o->prompts, "prompts: Spec-Bench or HumanEval .jsonl(.gz)")->required();
   cmd->add_option("--methods", o->methods,
-                  "comma-separated: none, pld, aded, or variants such as aded:search=best-first:adapt=off:top-k=4 "
+                  "comma-separated methods with optional settings, e.g. none,pld,aded,aded:paper,aded:top-k=4 "
                   "(none is always run first); oracle drafts the plain output itself (a perfect drafter: the "
                   "ceiling verification allows, e.g. oracle:max=4:budget=fixed)")
       ->capture_default_str();
@@ -149,49 +147,42 @@ Command add_bench_spec(CLI::App& app) {
   cmd->add_option("--json", o->json, "write results as JSON");
   cmd->add_option("--plot", o->plot, "write an SVG plot of speedup and tokens/step per category");
   cmd->add_flag("--per-prompt", o->per_prompt, "also print a table with one row per prompt");
-  add_spec_options(*cmd, o->spec);
+  add_spec_options(*cmd, o->spec, /*method_flag=*/false);
   return {cmd, [o] {
+    // Every method string is checked before anything slow happens.
+    std::vector<MethodChoice> choices = {drafter_registry().parse("none", o->spec.settings)};
+    for (const auto& name : split(o->methods, ',')) {
+      if (name == "none") continue;
+      for (const auto& c : choices)
+        if (c.text == name) fail("--methods: '{}' is listed twice", name);
+      choices.push_back(drafter_registry().parse(name, o->spec.settings));
+    }
     auto prompts = read_bench_prompts(o->prompts);
     if (o->limit > 0 && static_cast<size_t>(o->limit) < prompts.size()) prompts.resize(static_cast<size_t>(o->limit));
     auto model = load_model(o->model);
     ContextOptions copts = context_options(o->model);
     if (copts.n_ctx == 0) {
-      // Room for the longest prompt, its new tokens and a full draft tree.
+      // Room for the longest prompt, its new tokens and the largest draft of any method.
       size_t longest = 0;
       for (const auto& p : prompts) longest = std::max(longest, model->tokenizer().encode(p.text, true).size());
-      int max_nodes = o->spec.draft_max;  // the largest draft of any method (variants may set max=)
-      for (const auto& name : split(o->methods, ',')) {
-        SpecFlags f = o->spec;
-        apply_variant(name, f);
-        max_nodes = std::max(max_nodes, f.draft_max);
-      }
-      copts.n_ctx = static_cast<int>(longest) + o->n + max_nodes + 2;
+      int max_nodes = 0;
+      for (const auto& c : choices) max_nodes = std::max(max_nodes, c.limits.max_nodes);
+      const int64_t needed = static_cast<int64_t>(longest) + o->n + max_nodes + 2;
+      if (needed > (1 << 22)) fail("the longest prompt ({} tokens) with {} new tokens needs a context of {} tokens, too many", longest, o->n, needed);
+      copts.n_ctx = static_cast<int>(needed);
       if (copts.n_ctx > model->config().ctx_train)
         fmt::print(stderr, "note: context {} exceeds the model's training context {}\n", copts.n_ctx,
                    model->config().ctx_train);
     }
     Context ctx(model, copts);
-    std::vector<std::string> names = {"none"};
-    for (const auto& m : split(o->methods, ','))
-      if (m != "none") names.push_back(m);
+    DrafterEnvironment env(model.get());
+    auto reference = std::make_shared<std::vector<int32_t>>();
+    env.reference = reference;  // what oracle drafters follow
     std::vector<MethodSetup> methods;
-    std::vector<std::unique_ptr<BudgetController>> budgets;
-    for (const auto& name : names) {
-      MethodSetup m;
-      m.name = name;
-      SpecFlags flags = o->spec;
-      const std::string base = apply_variant(name, flags);
-      // oracle (the bench's measuring stick: a perfect drafter) only exists here.
-      if (base == "oracle")
-        m.drafter = std::make_unique<OracleDrafter>();
-      else
-        m.drafter = make_drafter(name, o->spec, *model);
-      budgets.push_back(std::make_unique<BudgetController>(flags.draft_max));
-      m.options = speculation_options(flags, nullptr, budgets.back().get());
-      methods.push_back(std::move(m));
-    }
+    for (const auto& c : choices) methods.push_back({c.text, drafter_registry().make_speculator(c, env)});
     SpecBenchOptions bo;
     bo.max_new_tokens = o->n;
+    bo.reference = reference;
     ProgressLine progress;
     bo.progress = [&progress](size_t done, size_t total, const std::string& what) {
       progress.update(fmt::format("{} {}/{} {}", ProgressLine::bar(done, total), done, total, what), done == total);

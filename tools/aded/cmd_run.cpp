@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "aded/context.h"
-#include "aded/decoding.h"
 #include "aded/error.h"
+#include "aded/generator.h"
 #include "aded/model.h"
 #include "commands.h"
 #include "common_options.h"
@@ -41,6 +41,7 @@ Command add_run(CLI::App& app) {
     SamplingParams sampling;
     SpecFlags spec;
     bool spec_stats = false;
+    std::vector<std::string> stop;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("run", "Generate text from a prompt (streams to stdout, stats to stderr)");
@@ -51,53 +52,38 @@ Command add_run(CLI::App& app) {
   add_sampling_options(*cmd, o->sampling);
   add_spec_options(*cmd, o->spec);
   cmd->add_flag("--spec-stats", o->spec_stats, "print speculation statistics to stderr");
+  cmd->add_option("--stop", o->stop, "stop where this text appears (repeatable; the text is not printed)");
   return {cmd, [o] {
     o->sampling.validate();
+    const MethodChoice method = drafter_registry().parse(o->spec.method, o->spec.settings);
     if (!o->prompt_file.empty()) o->prompt = read_text_file(o->prompt_file);
     auto model = load_model(o->model);
     Context ctx(model, context_options(o->model));
-    const Tokenizer& tok = model->tokenizer();
-    std::vector<int32_t> prompt = tok.encode(o->prompt, /*add_bos=*/true);
-    if (prompt.empty()) fail("the model's vocabulary has no BOS token, so an empty prompt cannot start generation");
-    auto drafter = make_drafter(o->spec.method, o->spec, *model);
-    SpecFlags flags = o->spec;
-    apply_variant(o->spec.method, flags);
-    DecodingSession session(ctx, o->sampling, speculation_options(flags, drafter.get()));
-    session.prefill(prompt);
-    Detokenizer detok(tok);
-    for (size_t i = 0; i < prompt.size(); ++i) detok.push(prompt[i]);  // prime the dummy-prefix state
+    DrafterEnvironment env(model.get());
+    const auto speculator = drafter_registry().make_speculator(method, env);
+    GenerateOptions g;
+    g.sampling = o->sampling;
+    g.speculator = speculator.get();
+    g.max_new_tokens = o->n_predict;
+    g.stop_strings = o->stop;
     std::fputs(o->prompt.c_str(), stdout);
     std::fflush(stdout);
-    std::vector<int32_t> out;
-    int produced = 0;
-    while (produced < o->n_predict) {
-      out.clear();
-      if (!session.step(out)) {
-        fmt::print(stderr, "\n[context full after {} tokens]\n", ctx.n_past());
-        break;
-      }
-      bool end = false;
-      for (int32_t id : out) {
-        if (tok.is_end_of_generation(id) || produced >= o->n_predict) {
-          end = true;
-          break;
-        }
-        std::fputs(detok.push(id).c_str(), stdout);
-        ++produced;
-      }
+    GenerationCallbacks stream;
+    stream.on_text = [](std::string_view text) {
+      std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
-      if (end) break;
-    }
-    std::fputs(detok.flush().c_str(), stdout);
+    };
+    Generator generator(ctx);
+    const Generation result = generator.generate(o->prompt, g, stream);
     std::fputs("\n", stdout);
     std::fflush(stdout);
-    session.finish();
-    const DecodingStats& s = session.stats();
+    if (result.stop == StopReason::ContextFull) fmt::print(stderr, "[context full after {} tokens]\n", ctx.n_past());
+    const DecodingStats& s = result.stats;
     // The first token comes from the prefill; the rest from `steps` decoding steps.
-    const double decode_tps = s.decode_seconds > 0 ? (s.generated - 1) / s.decode_seconds : 0;
+    const double decode_tps = s.decode_seconds > 0 && s.generated > 1 ? (s.generated - 1) / s.decode_seconds : 0;
     if (o->spec_stats) print_spec_stats(s);
     fmt::print(stderr, "prompt: {} tokens, {:.1f} t/s | generated: {} tokens, {:.1f} t/s | threads: {}\n",
-               s.prompt_tokens, s.prefill_seconds > 0 ? s.prompt_tokens / s.prefill_seconds : 0.0, produced,
+               s.prompt_tokens, s.prefill_seconds > 0 ? s.prompt_tokens / s.prefill_seconds : 0.0, s.generated,
                decode_tps, ctx.pool().size());
     return 0;
   }};

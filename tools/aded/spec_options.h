@@ -1,43 +1,25 @@
-// Flags that choose and configure speculative decoding (--spec ...), shared by run and bench-spec.
+// Flags that choose and configure speculative decoding (--spec ... and one flag per method setting
+// that has a command-line form), shared by run and bench-spec. The values are not checked here:
+// they go to the drafter registry, which checks every setting in one place.
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <memory>
 #include <string>
+#include <vector>
 
-#include "aded/aded_drafter.h"
-#include "aded/decoding.h"
-#include "aded/drafter.h"
-#include "aded/model.h"
+#include "aded/drafter_registry.h"
 
 namespace aded::cli {
 
 struct SpecFlags {
-  std::string method = "none";  // none | pld | aded
-  std::string ngram;            // tri-gram table for aded
-  int draft_max = 16;
-  int draft_depth = 32;
-  bool fixed_budget = false;
-  int ngram_top_k = 0;
-  std::string search = "best-first";  // best-first | mcts
-  bool no_adapt = false;
-  bool shared_overlay = false;
-  int iterations = 150;
-  int search_depth = 4;
-  int context_order = 8;  // ADED context model order (0: tri-grams only, as the paper)
-  bool overlay = false;   // ADED tri-gram overlay (the paper's adaptation)
+  std::string method = "none";
+  std::vector<SettingValue> settings;  // the setting flags given, in order
 };
 
-void add_spec_options(CLI::App& cmd, SpecFlags& f);
+// The methods the CLI knows (the built-in ones).
+const DrafterRegistry& drafter_registry();
 
-// A method may carry settings: "aded:search=best-first:adapt=off:top-k=4". Applies them to f and
-// returns the base method name; throws InputError for unknown settings.
-std::string apply_variant(const std::string& method, SpecFlags& f);
-
-// Builds the drafter the flags name for this model (nullptr for "none"); throws InputError for
-// bad combinations (e.g. --spec aded without a table when one is required).
-std::unique_ptr<Drafter> make_drafter(const std::string& method, const SpecFlags& f, const Model& model,
-                                      std::shared_ptr<TrigramOverlay> shared_overlay = nullptr);
-SpeculationOptions speculation_options(const SpecFlags& f, Drafter* drafter, BudgetController* budget = nullptr);
+// method_flag: also --spec (bench-spec names its methods with --methods instead).
+void add_spec_options(CLI::App& cmd, SpecFlags& f, bool method_flag = true);
 
 }  // namespace aded::cli

@@ -15,16 +15,12 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 constexpr size_t kPrefillChunk = 256;
 }  // namespace
 
-DecodingSession::DecodingSession(Context& context, SamplingParams sampling, SpeculationOptions speculation)
-    : ctx_(context), sampler_(sampling), spec_(speculation), verifier_(ctx_, sampler_) {
-  if (spec_.max_nodes < 0) fail("--draft-max must be >= 0, not {}", spec_.max_nodes);
-  if (spec_.max_depth < 1) fail("the draft depth must be >= 1, not {}", spec_.max_depth);
-  budget_ = spec_.budget;
-  if (!budget_) {
-    own_budget_ = std::make_unique<BudgetController>(spec_.max_nodes);
-    budget_ = own_budget_.get();
-  }
-  budget_->set_adaptive(spec_.adaptive_budget);
+DecodingSession::DecodingSession(Context& context, SamplingParams sampling, Speculator* speculator,
+                                 bool token_probabilities)
+    : ctx_(context), sampler_(sampling), speculator_(speculator), verifier_(ctx_, sampler_),
+      token_probabilities_(token_probabilities) {
+  if (speculator_ && speculator_->arms() == 0) speculator_ = nullptr;
+  verifier_.set_token_probabilities(token_probabilities);
 }
 
 DecodingSession::~DecodingSession() { finish(); }
@@ -32,65 +28,73 @@ DecodingSession::~DecodingSession() { finish(); }
 void DecodingSession::finish() {
   if (finished_) return;
   finished_ = true;
-  if (spec_.drafter) spec_.drafter->end();
+  if (speculator_) speculator_->end();
 }
 
-// The controller needs the target's cost curve: time forwards of a few sizes at this depth.
+// The budget controllers need the target's cost curve: time forwards of a few sizes at this depth.
 void DecodingSession::calibrate_costs() {
-  std::vector<int32_t> filler(static_cast<size_t>(std::min(budget_->max_nodes() + 1, 64)), sequence_.back());
+  std::vector<int32_t> filler(static_cast<size_t>(std::min(speculator_->max_nodes() + 1, 64)), sequence_.back());
   for (int n : {1, 2, 4, 8, 16, 32, 64}) {
     if (n > static_cast<int>(filler.size()) || ctx_.n_past() + n > ctx_.n_ctx()) break;
     std::array<double, 3> times{};
     for (int rep = -1; rep < static_cast<int>(times.size()); ++rep) {  // rep -1 warms up
       const auto start = Clock::now();
       Batch batch = Batch::sequence(std::span<const int32_t>(filler.data(), static_cast<size_t>(n)), ctx_.n_past(), true);
-      batch.greedy_only = sampler_.params().argmax_only();  // timed the way the verifier will run it
+      batch.greedy_only = sampler_.params().argmax_only() && !token_probabilities_;  // as the verifier runs it
       ctx_.forward(batch);
       if (rep >= 0) times[static_cast<size_t>(rep)] = seconds_since(start);
       ctx_.truncate(ctx_.n_past());
     }
     std::sort(times.begin(), times.end());
-    budget_->record_cost(n, times[1]);  // the median: one slow or fast forward must not steer the choices
+    speculator_->target_cost().record(n, times[1]);  // the median: one slow or fast forward must not steer the choices
   }
 }
 
-void DecodingSession::prefill(std::span<const int32_t> prompt) {
+void DecodingSession::prefill(std::span<const int32_t> prompt, int cached) {
   if (prompt.empty()) throw Error("prefill: empty prompt");
   if (static_cast<int64_t>(prompt.size()) >= ctx_.n_ctx())
     fail("the prompt is {} tokens, which does not fit in the context of {} tokens (use -c to enlarge it)",
          prompt.size(), ctx_.n_ctx());
+  if (cached < 0 || cached > ctx_.n_past() || static_cast<size_t>(cached) >= prompt.size())
+    throw Error("prefill: the cached prefix must be shorter than the prompt and inside the cache");
   finish();
   const auto start = Clock::now();
-  ctx_.truncate(0);
+  ctx_.truncate(cached);
   sequence_.assign(prompt.begin(), prompt.end());
   size_t n = 0;
-  for (size_t at = 0; at < prompt.size(); at += kPrefillChunk) {
+  for (size_t at = static_cast<size_t>(cached); at < prompt.size(); at += kPrefillChunk) {
     n = std::min(kPrefillChunk, prompt.size() - at);
     Batch chunk = Batch::sequence(prompt.subspan(at, n), ctx_.n_past(), false);
-    chunk.greedy_only = sampler_.params().argmax_only();
+    chunk.greedy_only = sampler_.params().argmax_only() && !token_probabilities_;
     ctx_.forward(chunk);
     std::vector<int32_t> all(n);
     std::iota(all.begin(), all.end(), 0);
     ctx_.commit(all);
   }
-  sequence_.push_back(sampler_.sample(ctx_.logits(static_cast<int>(n) - 1), sequence_, static_cast<int64_t>(prompt.size())));
+  const auto last_logits = ctx_.logits(static_cast<int>(n) - 1);
+  sequence_.push_back(sampler_.sample(last_logits, sequence_, static_cast<int64_t>(prompt.size())));
+  if (token_probabilities_) first_probability_ = token_probability(last_logits, sequence_.back());
   first_pending_ = true;
   stats_ = {};
   stats_.prompt_tokens = static_cast<int>(prompt.size());
+  stats_.prompt_tokens_cached = cached;
   stats_.prefill_seconds = seconds_since(start);
-  if (spec_.drafter) {
-    spec_.drafter->begin(prompt);
-    spec_.drafter->observe(sequence_, 1);
+  if (speculator_) {
+    speculator_->begin(prompt);
+    speculator_->observe_prefill(sequence_);
     finished_ = false;
-    if (spec_.adaptive_budget && !budget_->has_costs()) calibrate_costs();
+    if (speculator_->adaptive() && speculator_->target_cost().empty()) calibrate_costs();
   }
 }
 
 bool DecodingSession::step(std::vector<int32_t>& out) {
   if (sequence_.empty()) throw Error("step: call prefill first");
+  last_drafted_ = 0;
+  last_probabilities_.clear();
   if (first_pending_) {
     first_pending_ = false;
     out.push_back(sequence_.back());
+    if (token_probabilities_) last_probabilities_.push_back(first_probability_);
     ++stats_.generated;
     return true;
   }
@@ -99,22 +103,17 @@ bool DecodingSession::step(std::vector<int32_t>& out) {
   if (room < 1) return false;
   const auto step_start = Clock::now();
   tree_.clear();
-  if (spec_.drafter && spec_.max_nodes > 0 && room > 1) {
+  if (speculator_) {
     const auto draft_start = Clock::now();
-    DraftRequest request{sequence_, std::min(spec_.max_nodes, room - 1), spec_.max_depth};
-    spec_.drafter->propose(request, tree_);
-    tree_.limit_depth(spec_.max_depth);  // drafters are trusted for speed, not for limits
-    tree_.truncate(std::min(budget_->choose(tree_), room - 1));
+    speculator_->draft(sequence_, room - 1, tree_);
     stats_.draft_seconds += seconds_since(draft_start);
   }
   const auto verify_start = Clock::now();
   const VerifyResult result = verifier_.verify(tree_, sequence_);
   const double verify_seconds = seconds_since(verify_start);
   stats_.verify_seconds += verify_seconds;
-  budget_->record_cost(tree_.size() + 1, verify_seconds);
-  if (!tree_.empty()) budget_->record_outcome(tree_, result);
 
-  const size_t depth_slots = static_cast<size_t>(spec_.max_depth) + 2;
+  const size_t depth_slots = static_cast<size_t>(speculator_ ? speculator_->max_depth() : 1) + 2;
   if (stats_.verified_at_depth.size() < depth_slots) {
     stats_.verified_at_depth.resize(depth_slots);
     stats_.accepted_at_depth.resize(depth_slots);
@@ -127,9 +126,11 @@ bool DecodingSession::step(std::vector<int32_t>& out) {
 
   sequence_.insert(sequence_.end(), result.emitted.begin(), result.emitted.end());
   out.insert(out.end(), result.emitted.begin(), result.emitted.end());
-  if (spec_.drafter) {
+  last_drafted_ = static_cast<int>(result.accepted_nodes.size());
+  last_probabilities_ = result.probabilities;
+  if (speculator_) {
     const auto observe_start = Clock::now();
-    spec_.drafter->observe(sequence_, static_cast<int>(result.emitted.size()));
+    speculator_->observe(sequence_, tree_, result, verify_seconds);
     stats_.draft_seconds += seconds_since(observe_start);
   }
   stats_.generated += static_cast<int>(result.emitted.size());

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "aded/error.h"
-#include "aded/oracle_drafter.h"
+#include "aded/generator.h"
 
 namespace aded {
 
@@ -28,30 +28,20 @@ std::string read_maybe_gzipped(const std::string& path) {
   return out;
 }
 
-std::string folder_name(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  if (slash == std::string::npos || slash == 0) return "prompts";
-  const auto before = path.find_last_of('/', slash - 1);
-  return path.substr(before == std::string::npos ? 0 : before + 1, slash - (before == std::string::npos ? 0 : before + 1));
-}
-
-std::vector<int32_t> generate(Context& ctx, const std::vector<int32_t>& prompt, const MethodSetup& m, int n,
-                              DecodingStats& stats, double& seconds) {
-  SamplingParams greedy;
-  greedy.temperature = 0;
+// Every method produces exactly n tokens (end-of-generation tokens do not stop it), greedy, from
+// an empty cache.
+Generation generate(Generator& generator, const std::vector<int32_t>& prompt, const MethodSetup& m, int n,
+                    double& seconds) {
+  GenerateOptions o;
+  o.sampling.temperature = 0;
+  o.speculator = m.speculator.get();
+  o.max_new_tokens = n;
+  o.stop_at_end_of_generation = false;
+  o.reuse_prefix = false;  // every method pays for its prefill alike
   const auto start = std::chrono::steady_clock::now();
-  DecodingSession session(ctx, greedy, m.options);
-  session.prefill(prompt);
-  std::vector<int32_t> out;
-  while (static_cast<int>(out.size()) < n && session.step(out)) {
-  }
-  session.finish();
+  Generation g = generator.generate(prompt, o);
   seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  stats = session.stats();
-  if (static_cast<int>(out.size()) > n) out.resize(static_cast<size_t>(n));
-  // Speculative steps can overshoot the budget; count only the tokens every method produced.
-  stats.generated = static_cast<int>(out.size());
-  return out;
+  return g;
 }
 
 }  // namespace
@@ -81,7 +71,7 @@ std::vector<BenchPrompt> read_bench_prompts(const std::string& path) {
       p.text = j["prompt"].get<std::string>();
     else
       fail("{}: line {}: needs a \"turns\" array or a \"prompt\" string", path, line_no);
-    p.category = j.contains("category") && j["category"].is_string() ? j["category"].get<std::string>() : folder_name(path);
+    if (j.contains("category") && j["category"].is_string()) p.category = j["category"].get<std::string>();
     if (j.contains("task_id") && j["task_id"].is_string())
       p.id = j["task_id"].get<std::string>();
     else if (j.contains("question_id"))
@@ -91,6 +81,9 @@ std::vector<BenchPrompt> read_bench_prompts(const std::string& path) {
     prompts.push_back(std::move(p));
   }
   if (prompts.empty()) fail("{}: no prompts", path);
+  const bool any = std::any_of(prompts.begin(), prompts.end(), [](const BenchPrompt& p) { return !p.category.empty(); });
+  for (auto& p : prompts)
+    if (p.category.empty()) p.category = any ? "other" : "all";
   return prompts;
 }
 
@@ -117,38 +110,36 @@ double MethodTotals::tokens_per_step() const {
 
 SpecBenchResult run_spec_bench(Context& ctx, const Tokenizer& tokenizer, std::vector<MethodSetup>& methods,
                                const std::vector<BenchPrompt>& prompts, const SpecBenchOptions& o) {
-  if (methods.empty() || methods[0].drafter) throw Error("bench-spec: the first method must be plain decoding");
+  if (methods.empty() || methods[0].speculator) throw Error("bench-spec: the first method must be plain decoding");
   SpecBenchResult r;
-  for (auto& m : methods) {
-    r.methods.push_back(m.name);
-    m.options.drafter = m.drafter.get();
-  }
+  for (const auto& m : methods) r.methods.push_back(m.name);
+  int max_nodes = 0;
+  for (const auto& m : methods)
+    if (m.speculator) max_nodes = std::max(max_nodes, m.speculator->max_nodes());
   std::vector<std::vector<int32_t>> tokenized;
   for (const auto& p : prompts) {
     auto ids = tokenizer.encode(p.text, true);
-    int max_nodes = 0;
-    for (const auto& m : methods) max_nodes = std::max(max_nodes, m.options.max_nodes);
-    if (static_cast<int>(ids.size()) + o.max_new_tokens + max_nodes + 2 > ctx.n_ctx())
-      fail("prompt {} is {} tokens: with {} new tokens it does not fit in the context of {} (use -c)", p.id,
-           ids.size(), o.max_new_tokens, ctx.n_ctx());
+    const int64_t needed = static_cast<int64_t>(ids.size()) + o.max_new_tokens + max_nodes + 2;
+    if (needed > ctx.n_ctx())
+      fail("prompt {} is {} tokens: with {} new tokens and drafts of {} it needs a context of {}, more than {} (use -c)",
+           p.id, ids.size(), o.max_new_tokens, max_nodes, needed, ctx.n_ctx());
     tokenized.push_back(std::move(ids));
   }
   const size_t total = prompts.size() * methods.size() + (o.warmup ? methods.size() : 0);
   size_t done = 0;
+  Generator generator(ctx);
   // Oracle drafters follow the plain output of the prompt at hand.
-  const auto give_reference = [&](const std::vector<int32_t>& prompt, const std::vector<int32_t>& out) {
-    std::vector<int32_t> sequence = prompt;
-    sequence.insert(sequence.end(), out.begin(), out.end());
-    for (auto& m : methods)
-      if (auto* oracle = dynamic_cast<OracleDrafter*>(m.drafter.get())) oracle->set_reference(sequence);
+  const auto set_reference = [&](const std::vector<int32_t>& prompt, const std::vector<int32_t>& out) {
+    if (!o.reference) return;
+    *o.reference = prompt;
+    o.reference->insert(o.reference->end(), out.begin(), out.end());
   };
   if (o.warmup) {
     for (size_t k = 0; k < methods.size(); ++k) {
       if (o.progress) o.progress(done, total, "warm-up " + methods[k].name);
-      DecodingStats s;
       double sec;
-      const auto out = generate(ctx, tokenized[0], methods[k], o.max_new_tokens, s, sec);
-      if (k == 0) give_reference(tokenized[0], out);
+      const Generation g = generate(generator, tokenized[0], methods[k], o.max_new_tokens, sec);
+      if (k == 0) set_reference(tokenized[0], g.tokens);
       ++done;
     }
   }
@@ -157,21 +148,20 @@ SpecBenchResult run_spec_bench(Context& ctx, const Tokenizer& tokenizer, std::ve
     std::vector<int32_t> reference;
     for (size_t k = 0; k < methods.size(); ++k) {
       if (o.progress) o.progress(done, total, prompts[i].id + " " + methods[k].name);
-      DecodingStats s;
       double sec = 0;
-      const auto out = generate(ctx, tokenized[i], methods[k], o.max_new_tokens, s, sec);
+      const Generation g = generate(generator, tokenized[i], methods[k], o.max_new_tokens, sec);
       if (k == 0) {
-        reference = out;
-        give_reference(tokenized[i], out);
+        reference = g.tokens;
+        set_reference(tokenized[i], g.tokens);
       }
-      const bool same = out == reference;
+      const bool same = g.tokens == reference;
       if (!same) {
         r.all_identical = false;
         r.mismatches.push_back(prompts[i].id + ": " + methods[k].name);
       }
-      pr.methods[methods[k].name].add(s, sec, same);
-      r.by_category[prompts[i].category][methods[k].name].add(s, sec, same);
-      r.overall[methods[k].name].add(s, sec, same);
+      pr.methods[methods[k].name].add(g.stats, sec, same);
+      r.by_category[prompts[i].category][methods[k].name].add(g.stats, sec, same);
+      r.overall[methods[k].name].add(g.stats, sec, same);
       ++done;
     }
     r.prompts.push_back(std::move(pr));

@@ -1,0 +1,173 @@
+#include "aded/drafter_registry.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "aded/error.h"
+#include "aded/model.h"
+#include "aded/trigram_table.h"
+#include "speculative/method_settings.h"
+
+namespace aded {
+
+namespace {
+
+// The settings every method has: the limits its speculator arm works within.
+std::vector<SettingSpec> common_settings() {
+  SettingSpec budget = choice_setting(
+      "budget", {"adaptive", "fixed"}, "adaptive",
+      "adaptive: verify what pays for the measured costs; fixed: always the whole draft (up to max)");
+  budget.flag = "--fixed-budget";
+  budget.flag_value = "fixed";
+  return {integer_setting("max", 0, 256, 16, "most draft tokens verified per step", "--draft-max"),
+          integer_setting("depth", 1, 64, 32, "deepest draft token", "--draft-depth"), budget};
+}
+
+const SettingSpec* find_spec(const std::vector<SettingSpec>& specs, std::string_view key) {
+  for (const auto& s : specs)
+    if (s.key == key) return &s;
+  return nullptr;
+}
+
+}  // namespace
+
+std::shared_ptr<const TrigramTable> DrafterEnvironment::table(const std::string& path, int top_k) {
+  auto& t = tables[{path, top_k}];
+  if (!t) t = TrigramTable::open(path, target ? &target->tokenizer().vocab() : nullptr, top_k);
+  return t;
+}
+
+DrafterRegistry::DrafterRegistry() : common_(common_settings()) {}
+
+void DrafterRegistry::add(DrafterMethod method) {
+  if (method.name.empty() || method.name.find_first_of(":,= ") != std::string::npos)
+    throw Error(fmt::format("drafter registry: bad method name '{}'", method.name));
+  if (find(method.name)) throw Error(fmt::format("drafter registry: method '{}' is already registered", method.name));
+  for (const auto& s : method.settings) {
+    if (find_spec(common_, s.key)) throw Error(fmt::format("drafter registry: {} redeclares '{}'", method.name, s.key));
+    if (s.kind == SettingSpec::Kind::Integer && (s.min < INT_MIN || s.max > INT_MAX || s.min > s.max))
+      throw Error(fmt::format("drafter registry: {}.{} has a bad range", method.name, s.key));
+  }
+  methods_.push_back(std::move(method));
+}
+
+const DrafterMethod* DrafterRegistry::find(std::string_view name) const {
+  for (const auto& m : methods_)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+std::vector<std::string> DrafterRegistry::method_names() const {
+  std::vector<std::string> names = {"none"};
+  for (const auto& m : methods_) names.push_back(m.name);
+  return names;
+}
+
+std::vector<SettingSpec> DrafterRegistry::all_settings() const {
+  std::vector<SettingSpec> all = common_;
+  for (const auto& m : methods_)
+    for (const auto& s : m.settings)
+      if (!find_spec(all, s.key)) all.push_back(s);
+  return all;
+}
+
+std::string DrafterRegistry::describe() const {
+  const auto line = [](const SettingSpec& s) {
+    std::string l = fmt::format("    {}={} (default {}): {}", s.key, s.range(), s.default_value.empty() ? "none" : s.default_value, s.help);
+    if (!s.option.empty()) l += fmt::format(" [{}]", s.option);
+    if (!s.flag.empty()) l += fmt::format(" [{} sets {}]", s.flag, s.flag_value);
+    return l + "\n";
+  };
+  std::string out = "Methods: ";
+  for (const auto& n : method_names()) out += n + (n == method_names().back() ? "\n" : ", ");
+  out += "A method may carry presets and settings: name[:preset][:key=value]..., e.g. aded:paper:top-k=4.\n";
+  out += "  every method:\n";
+  for (const auto& s : common_) out += line(s);
+  for (const auto& m : methods_) {
+    out += fmt::format("  {}: {}\n", m.name, m.summary);
+    for (const auto& s : m.settings) out += line(s);
+    for (const auto& [preset, items] : m.presets) {
+      std::string list;
+      for (const auto& [k, v] : items) list += (list.empty() ? "" : ", ") + k + "=" + v;
+      out += fmt::format("    preset {}: {}\n", preset, list);
+    }
+  }
+  return out;
+}
+
+MethodChoice DrafterRegistry::parse(std::string_view text, std::span<const SettingValue> flags) const {
+  MethodChoice choice;
+  choice.text = std::string(text);
+  const std::string where = fmt::format("method '{}'", text);
+  const size_t colon = text.find(':');
+  choice.method = std::string(text.substr(0, colon));
+  const DrafterMethod* method = find(choice.method);
+  if (!method && choice.method != "none") {
+    std::string known;
+    for (const auto& n : method_names()) known += (known.empty() ? "" : ", ") + n;
+    fail("unknown speculative method '{}' (known: {})", choice.method, known);
+  }
+  std::vector<SettingSpec> specs = common_;
+  if (method) specs.insert(specs.end(), method->settings.begin(), method->settings.end());
+  MethodSettings& s = choice.settings;
+  for (const auto& spec : specs) s.values_[spec.key] = spec.default_value;
+  const auto set = [&](const std::string& key, const std::string& value, const std::string& origin) {
+    const SettingSpec* spec = find_spec(specs, key);
+    if (!spec) {
+      std::string keys;
+      for (const auto& k : specs) keys += (keys.empty() ? "" : ", ") + k.key;
+      fail("{}: unknown setting '{}' (settings of {}: {})", origin, key, choice.method, keys);
+    }
+    s.values_[key] = checked_setting_value(*spec, value, origin);
+    s.given_.insert(key);
+  };
+  const std::vector<SettingSpec> every = all_settings();
+  for (const auto& f : flags) {
+    if (find_spec(specs, f.key))
+      set(f.key, f.value, f.origin);
+    else if (const SettingSpec* other = find_spec(every, f.key))
+      checked_setting_value(*other, f.value, f.origin);  // another method's setting: checked, unused
+    else
+      fail("{}: no method has a setting '{}'", f.origin, f.key);
+  }
+  for (size_t at = colon; at != std::string_view::npos;) {
+    const size_t next = text.find(':', at + 1);
+    const std::string item(text.substr(at + 1, next == std::string_view::npos ? std::string_view::npos : next - at - 1));
+    at = next;
+    const size_t eq = item.find('=');
+    if (eq != std::string::npos) {
+      set(item.substr(0, eq), item.substr(eq + 1), where);
+      continue;
+    }
+    const auto preset = method ? method->presets.find(item) : decltype(method->presets.end()){};
+    if (!method || preset == method->presets.end()) {
+      std::string presets;
+      if (method)
+        for (const auto& [name, items] : method->presets) presets += (presets.empty() ? "" : ", ") + name;
+      fail("{}: '{}' is neither key=value nor a preset of {}{}", where, item, choice.method,
+           presets.empty() ? " (it has none)" : " (" + presets + ")");
+    }
+    for (const auto& [k, v] : preset->second) set(k, v, where);
+  }
+  choice.limits.max_nodes = s.integer("max");
+  choice.limits.max_depth = s.integer("depth");
+  choice.limits.adaptive_budget = s.text("budget") == "adaptive";
+  return choice;
+}
+
+std::unique_ptr<Drafter> DrafterRegistry::create(const MethodChoice& choice, DrafterEnvironment& env) const {
+  if (choice.plain()) return nullptr;
+  const DrafterMethod* method = find(choice.method);
+  if (!method) fail("unknown speculative method '{}'", choice.method);
+  return method->create(choice.settings, env);
+}
+
+std::unique_ptr<Speculator> DrafterRegistry::make_speculator(const MethodChoice& choice, DrafterEnvironment& env) const {
+  auto drafter = create(choice, env);
+  if (!drafter) return nullptr;
+  auto speculator = std::make_unique<Speculator>();
+  speculator->add(std::move(drafter), choice.limits, choice.text);
+  return speculator;
+}
+
+}  // namespace aded

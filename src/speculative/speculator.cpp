@@ -1,0 +1,153 @@
+#include "aded/speculator.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "aded/error.h"
+
+namespace aded {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+// Sizes of the target's cost curve: a root and the largest draft a method may verify.
+constexpr int kMaxForward = 257;
+}  // namespace
+
+struct Speculator::Arm {
+  Arm(Drafter* d, std::unique_ptr<Drafter> owned_drafter, DraftLimits l, std::string arm_name)
+      : owned(std::move(owned_drafter)), drafter(d), name(std::move(arm_name)), budget(l),
+        cost(std::max(1, l.max_nodes), CostCurve::BelowSmallest::ProportionalToZero) {}
+  std::unique_ptr<Drafter> owned;
+  Drafter* drafter;
+  std::string name;
+  BudgetController budget;
+  CostCurve cost;  // seconds per proposal by nodes requested
+  ArmStats stats;
+};
+
+Speculator::Speculator() : target_cost_(kMaxForward) {}
+Speculator::~Speculator() = default;
+
+int Speculator::add(std::unique_ptr<Drafter> drafter, DraftLimits limits, std::string name) {
+  if (!drafter) throw Error("speculator: no drafter given");
+  Drafter* d = drafter.get();
+  if (name.empty()) name = std::string(d->name());
+  arms_.push_back(std::make_unique<Arm>(d, std::move(drafter), limits, std::move(name)));
+  return arms() - 1;
+}
+
+int Speculator::add(Drafter& drafter, DraftLimits limits, std::string name) {
+  if (name.empty()) name = std::string(drafter.name());
+  arms_.push_back(std::make_unique<Arm>(&drafter, nullptr, limits, std::move(name)));
+  return arms() - 1;
+}
+
+void Speculator::set_selector(std::unique_ptr<DrafterSelector> selector) { selector_ = std::move(selector); }
+
+Speculator::Arm& Speculator::arm(int index) {
+  if (index < 0 || index >= arms()) throw Error(fmt::format("speculator: no arm {}", index));
+  return *arms_[static_cast<size_t>(index)];
+}
+const Speculator::Arm& Speculator::arm(int index) const { return const_cast<Speculator*>(this)->arm(index); }
+
+const std::string& Speculator::arm_name(int a) const { return arm(a).name; }
+const Drafter& Speculator::drafter(int a) const { return *arm(a).drafter; }
+const BudgetController& Speculator::budget(int a) const { return arm(a).budget; }
+const CostCurve& Speculator::draft_cost(int a) const { return arm(a).cost; }
+const ArmStats& Speculator::arm_stats(int a) const { return arm(a).stats; }
+
+int Speculator::max_nodes() const {
+  int m = 0;
+  for (const auto& a : arms_) m = std::max(m, a->budget.limits().max_nodes);
+  return m;
+}
+
+int Speculator::max_depth() const {
+  int m = 1;
+  for (const auto& a : arms_) m = std::max(m, a->budget.limits().max_depth);
+  return m;
+}
+
+bool Speculator::adaptive() const {
+  return std::any_of(arms_.begin(), arms_.end(), [](const auto& a) { return a->budget.limits().adaptive_budget; });
+}
+
+void Speculator::begin(std::span<const int32_t> prompt) {
+  if (arms_.empty()) throw Error("speculator: no drafters");
+  if (arms_.size() > 1 && !selector_) throw Error("speculator: several drafters need a selector");
+  request_draft_seconds_ = 0;
+  const auto start = Clock::now();
+  for (auto& a : arms_) a->drafter->begin(prompt);
+  request_draft_seconds_ += seconds_since(start);
+  if (selector_) selector_->begin(*this, prompt);
+}
+
+void Speculator::observe_prefill(std::span<const int32_t> context) {
+  const auto start = Clock::now();
+  for (auto& a : arms_) a->drafter->observe(DraftFeedback{context, 1, nullptr, {}});
+  request_draft_seconds_ += seconds_since(start);
+}
+
+int Speculator::draft(std::span<const int32_t> context, int room, DraftTree& tree) {
+  tree.clear();
+  current_ = -1;
+  current_draft_ = 0;
+  asked_ = false;
+  if (arms_.empty()) return -1;
+  const int chosen = selector_ ? selector_->choose(*this, context) : 0;
+  Arm& a = arm(chosen);
+  ++a.stats.steps;
+  const int request = a.budget.request(target_cost_, a.cost, room);
+  current_ = chosen;
+  if (request < 1) return -1;
+  asked_ = true;
+  const auto start = Clock::now();
+  a.drafter->propose(DraftRequest{context, request, a.budget.limits().max_depth}, tree);
+  tree.limit_depth(a.budget.limits().max_depth);  // drafters are trusted for speed, not for limits
+  tree.truncate(std::min(tree.size(), request));
+  current_draft_ = seconds_since(start);
+  a.cost.record(request, current_draft_);
+  tree.truncate(a.budget.choose(tree, target_cost_, current_draft_));
+  ++a.stats.drafted_steps;
+  a.stats.propose_seconds += current_draft_;
+  request_draft_seconds_ += current_draft_;
+  return tree.empty() ? -1 : chosen;
+}
+
+void Speculator::observe(std::span<const int32_t> context, const DraftTree& tree, const VerifyResult& result,
+                         double verify_seconds) {
+  target_cost_.record(tree.size() + 1, verify_seconds);
+  const int drafted = current_;
+  if (drafted >= 0) {
+    Arm& a = arm(drafted);
+    a.budget.record_step(asked_, tree.size());
+    if (!tree.empty()) a.budget.record_outcome(tree, result);
+    a.stats.nodes_verified += tree.size();
+    a.stats.nodes_accepted += static_cast<int64_t>(result.accepted_nodes.size());
+  }
+  const auto added = static_cast<int>(result.emitted.size());
+  for (int i = 0; i < arms(); ++i) {
+    Arm& a = arm(i);
+    const bool own = i == drafted && !tree.empty();
+    const auto start = Clock::now();
+    a.drafter->observe(DraftFeedback{context, added, own ? &tree : nullptr,
+                                     own ? std::span<const int>(result.accepted_nodes) : std::span<const int>()});
+    const double seconds = seconds_since(start);
+    a.stats.observe_seconds += seconds;
+    request_draft_seconds_ += seconds;
+  }
+  if (selector_) {
+    StepOutcome outcome{context, drafted, &tree, &result, current_draft_, verify_seconds};
+    selector_->observe(*this, outcome);
+  }
+  current_ = -1;
+  current_draft_ = 0;
+  asked_ = false;
+}
+
+void Speculator::end() {
+  for (auto& a : arms_) a->drafter->end();
+}
+
+}  // namespace aded
