@@ -59,8 +59,9 @@ struct PlotOptions {
 // Draws the chart into `path` (format from the extension). Throws aded::Error with context on a
 // bad chart, an unsupported extension, or when gnuplot is missing or fails; then nothing is left
 // at `path`, and a file already there is untouched. The image is written to a temporary file next
-// to `path` and renamed over it; a symbolic link is followed (the file it points to is replaced),
-// and a device or pipe such as /dev/null or /dev/stdout is written through.
+// to `path` and renamed over it; a symbolic link is followed (the file it points to is replaced,
+// the link stays), a device or named pipe is written through rather than replaced, and a folder
+// or a link to nothing is refused.
 void render_chart(const Chart& chart, const std::string& path, const PlotOptions& options = {});
 
 }  // namespace aded
