@@ -5,6 +5,7 @@
 
 #include "aded/error.h"
 #include "aded/spec_bench.h"
+#include "bench_spec_plot.h"
 #include "commands.h"
 #include "common_options.h"
 #include "progress_line.h"
@@ -72,56 +73,6 @@ void print_prompt_table(const SpecBenchResult& r) {
   }
 }
 
-// Grouped bars per category: speedup (left) and tokens per step (right).
-std::string svg_plot(const SpecBenchResult& r) {
-  std::vector<std::string> categories;
-  for (const auto& [c, m] : r.by_category) categories.push_back(c);
-  if (r.by_category.size() > 1) categories.push_back("overall");
-  const auto totals = [&](const std::string& c) -> const std::map<std::string, MethodTotals>& {
-    return c == "overall" ? r.overall : r.by_category.at(c);
-  };
-  const char* colors[] = {"#9e9e9e", "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"};
-  const int group = static_cast<int>(r.methods.size()) * 18 + 20, panel_w = 60 + group * static_cast<int>(categories.size());
-  const int h = 300, top = 40, base = 240;
-  std::ostringstream s;
-  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << 2 * panel_w + 40 << "' height='" << h + 30
-    << "' font-family='sans-serif' font-size='11'>\n<rect width='100%' height='100%' fill='white'/>\n";
-  for (int panel = 0; panel < 2; ++panel) {
-    const int x0 = 20 + panel * (panel_w + 20);
-    double vmax = 1;
-    for (const auto& c : categories)
-      for (const auto& m : r.methods) {
-        const auto& t = totals(c).at(m);
-        const double v = panel == 0 ? t.tokens_per_second() / totals(c).at(r.methods[0]).tokens_per_second() : t.tokens_per_step();
-        vmax = std::max(vmax, v);
-      }
-    s << "<text x='" << x0 + 40 << "' y='20' font-size='13'>" << (panel == 0 ? "speedup vs plain decoding" : "tokens per step")
-      << "</text>\n<line x1='" << x0 + 40 << "' y1='" << base << "' x2='" << x0 + panel_w << "' y2='" << base << "' stroke='black'/>\n";
-    for (int tick = 0; tick <= 4; ++tick) {
-      const double v = vmax * tick / 4;
-      const double y = base - (base - top) * tick / 4.0;
-      s << "<text x='" << x0 + 35 << "' y='" << y + 4 << "' text-anchor='end'>" << fmt::format("{:.1f}", v) << "</text>\n";
-    }
-    for (size_t c = 0; c < categories.size(); ++c) {
-      const int gx = x0 + 50 + static_cast<int>(c) * group;
-      for (size_t m = 0; m < r.methods.size(); ++m) {
-        const auto& t = totals(categories[c]).at(r.methods[m]);
-        const double v = panel == 0 ? t.tokens_per_second() / totals(categories[c]).at(r.methods[0]).tokens_per_second()
-                                    : t.tokens_per_step();
-        const double bh = (base - top) * v / vmax;
-        s << "<rect x='" << gx + static_cast<int>(m) * 18 << "' y='" << base - bh << "' width='16' height='" << bh
-          << "' fill='" << colors[m % 6] << "'><title>" << r.methods[m] << ": " << fmt::format("{:.2f}", v) << "</title></rect>\n";
-      }
-      s << "<text x='" << gx + group / 2 - 10 << "' y='" << base + 14 << "' text-anchor='middle'>" << categories[c] << "</text>\n";
-    }
-  }
-  for (size_t m = 0; m < r.methods.size(); ++m)
-    s << "<rect x='" << 60 + 90 * m << "' y='" << h << "' width='12' height='12' fill='" << colors[m % 6] << "'/><text x='"
-      << 76 + 90 * m << "' y='" << h + 10 << "'>" << r.methods[m] << "</text>\n";
-  s << "</svg>\n";
-  return s.str();
-}
-
 }  // namespace
 
 Command add_bench_spec(CLI::App& app) {
@@ -145,7 +96,9 @@ Command add_bench_spec(CLI::App& app) {
   cmd->add_option("-n,--n-predict", o->n, "new tokens per prompt")->check(int_range(1, 1 << 16))->capture_default_str();
   cmd->add_option("--limit", o->limit, "first K prompts only (0: all)")->check(int_range(0, 1 << 20));
   cmd->add_option("--json", o->json, "write results as JSON");
-  cmd->add_option("--plot", o->plot, "write an SVG plot of speedup and tokens/step per category");
+  cmd->add_option("--plot", o->plot,
+                  "draw speedup and tokens per target forward per category into an .svg or .png file (needs gnuplot)")
+      ->check(image_file_name());
   cmd->add_flag("--per-prompt", o->per_prompt, "also print a table with one row per prompt");
   add_spec_options(*cmd, o->spec, /*method_flag=*/false);
   return {cmd, [o] {
@@ -211,7 +164,8 @@ Command add_bench_spec(CLI::App& app) {
       }
       std::ofstream(o->json) << j.dump(2) << "\n";
     }
-    if (!o->plot.empty()) std::ofstream(o->plot) << svg_plot(r);
+    if (!o->plot.empty())
+      render_chart(spec_bench_chart(r, {o->model.path, o->prompts, prompts.size(), o->n, ctx.pool().size()}), o->plot);
     if (!r.all_identical) {
       std::string list;
       for (const auto& m : r.mismatches) list += (list.empty() ? "" : ", ") + m;
