@@ -31,7 +31,7 @@ void add_spec_options(CLI::App& cmd, SpecFlags& f, bool method_flag) {
     if (!s.flag.empty()) {
       const std::string key = s.key, value = s.flag_value, origin = s.flag;
       cmd.add_flag_callback(s.flag, [&f, key, value, origin] { f.settings.push_back({key, value, origin}); },
-                            fmt::format("{}: {}={}", s.help, s.key, s.flag_value));
+                            fmt::format("the setting {}={} ({})", s.key, s.flag_value, s.help));
     }
   }
 }
