@@ -62,7 +62,10 @@ for target in "${targets[@]}"; do
   out="$build/fuzz-out/$target"
   mkdir -p "$out/corpus" "$out/artifacts"
   echo "== $target: ${seconds}s, max_len $(max_len "$target")"
-  if "$build/bin/$target" "$out/corpus" "$(seed_dir "$target")" \
+  # Seeds kept in the repository (fuzz/seeds/<target>) join the generated ones.
+  extra=()
+  [[ -d "fuzz/seeds/$target" ]] && extra+=("fuzz/seeds/$target")
+  if "$build/bin/$target" "$out/corpus" "$(seed_dir "$target")" "${extra[@]}" \
       -max_total_time="$seconds" -max_len="$(max_len "$target")" -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix="$out/artifacts/" -print_final_stats=1 >"$out/log.txt" 2>&1; then
     grep -E "^Done|stat::(number_of_executed_units|new_units_added)" "$out/log.txt" || true

@@ -1,6 +1,6 @@
 // Token sampling: greedy, temperature, top-k, top-p, min-p, repetition penalty. The random number
 // for absolute position i is a function of (seed, i) only, so speculative and plain decoding draw
-// the same numbers for the same positions (docs/VERIFY.md).
+// the same numbers for the same positions (../shared/docs/VERIFY.md).
 #pragma once
 
 #include <cstdint>

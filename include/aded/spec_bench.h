@@ -1,4 +1,4 @@
-// The speculative-decoding benchmark protocol of docs/BENCH.md: prompts from Spec-Bench or
+// The speculative-decoding benchmark protocol of ../shared/docs/BENCH.md: prompts from Spec-Bench or
 // HumanEval jsonl files, every method run on every prompt (interleaved, so drift hits all alike),
 // greedy, one warm-up prompt, every speculative output compared with plain decoding.
 #pragma once
@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,10 @@ struct BenchPrompt {
 // Reads a .jsonl or .jsonl.gz file; each line needs "turns" (first turn used) or "prompt";
 // "category" and "question_id"/"task_id" are optional (a file without categories is one category,
 // "all"; lines without one in a file that has them are "other").
+// Throws InputError naming the file (and line) for anything else.
 std::vector<BenchPrompt> read_bench_prompts(const std::string& path);
+// The same from bytes in memory (name: for messages).
+std::vector<BenchPrompt> parse_bench_prompts(std::span<const uint8_t> bytes, const std::string& name);
 
 struct MethodTotals {
   int prompts = 0;

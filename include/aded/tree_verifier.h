@@ -1,5 +1,5 @@
 // Verifies a draft tree with one forward pass of the target: [last token, tree nodes] under a tree
-// attention mask, then walks the tree with the rules of docs/VERIFY.md and keeps the cache cells of
+// attention mask, then walks the tree with the rules of ../shared/docs/VERIFY.md and keeps the cache cells of
 // the accepted path. Greedy output, and sampled output with deterministic drafts, are identical to
 // plain decoding: the same logits (the forward is batch-invariant) and the same position-keyed
 // random numbers decide every token.

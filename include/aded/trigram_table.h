@@ -1,4 +1,4 @@
-// The static tri-gram table of ADED (docs/ADED.md section 1): for every token pair (a, b) of a
+// The static tri-gram table of ADED (../shared/docs/ADED.md section 1): for every token pair (a, b) of a
 // corpus, the successors c with their counts, most frequent first, and the pair's total count, so
 // P(c | a, b) = count / total (no renormalization after pruning). Stored for mmap: sorted 64-bit
 // keys (a << 32 | b), CSR offsets, successor tokens and counts, per-key totals.

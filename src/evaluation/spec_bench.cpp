@@ -1,10 +1,7 @@
 #include "aded/spec_bench.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <chrono>
-#include <nlohmann/json.hpp>
 
 #include "aded/error.h"
 #include "aded/generator.h"
@@ -12,21 +9,6 @@
 namespace aded {
 
 namespace {
-
-std::string read_maybe_gzipped(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) fail("{}: cannot open", path);
-  std::string out;
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-  int err = 0;
-  const char* msg = gzerror(f, &err);
-  const std::string message = msg ? msg : "";
-  gzclose(f);
-  if (n < 0 || (err != Z_OK && err != Z_STREAM_END)) fail("{}: read error: {}", path, message);
-  return out;
-}
 
 // Every method produces exactly n tokens (end-of-generation tokens do not stop it), greedy, from
 // an empty cache.
@@ -45,47 +27,6 @@ Generation generate(Generator& generator, const std::vector<int32_t>& prompt, co
 }
 
 }  // namespace
-
-std::vector<BenchPrompt> read_bench_prompts(const std::string& path) {
-  const std::string text = read_maybe_gzipped(path);
-  std::vector<BenchPrompt> prompts;
-  size_t line_no = 0, start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string_view line(text.data() + start, end - start);
-    start = end + 1;
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      fail("{}: line {}: not valid JSON ({})", path, line_no, e.what());
-    }
-    if (!j.is_object()) fail("{}: line {}: expected a JSON object", path, line_no);
-    BenchPrompt p;
-    if (j.contains("turns") && j["turns"].is_array() && !j["turns"].empty() && j["turns"][0].is_string())
-      p.text = j["turns"][0].get<std::string>();
-    else if (j.contains("prompt") && j["prompt"].is_string())
-      p.text = j["prompt"].get<std::string>();
-    else
-      fail("{}: line {}: needs a \"turns\" array or a \"prompt\" string", path, line_no);
-    if (j.contains("category") && j["category"].is_string()) p.category = j["category"].get<std::string>();
-    if (j.contains("task_id") && j["task_id"].is_string())
-      p.id = j["task_id"].get<std::string>();
-    else if (j.contains("question_id"))
-      p.id = j["question_id"].dump();
-    else
-      p.id = std::to_string(line_no);
-    prompts.push_back(std::move(p));
-  }
-  if (prompts.empty()) fail("{}: no prompts", path);
-  const bool any = std::any_of(prompts.begin(), prompts.end(), [](const BenchPrompt& p) { return !p.category.empty(); });
-  for (auto& p : prompts)
-    if (p.category.empty()) p.category = any ? "other" : "all";
-  return prompts;
-}
 
 void MethodTotals::add(const DecodingStats& s, double wall_seconds, bool same_as_plain) {
   ++prompts;

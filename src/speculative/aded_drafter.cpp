@@ -1,4 +1,4 @@
-// ADED drafting (docs/ADED.md sections 2-3). The search runs over states (a, b) = the last two
+// ADED drafting (../shared/docs/ADED.md sections 2-3). The search runs over states (a, b) = the last two
 // tokens of a path; a state's successors are the static table's top-k for (a, b) plus the
 // overlay's boosts, normalized to probabilities. Per proposal, merged successor lists are cached
 // and the search tree lives in reused buffers: no allocation per node.

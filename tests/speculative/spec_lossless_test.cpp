@@ -1,4 +1,4 @@
-// Lossless speculative decoding, end to end on random-weight models (docs/VERIFY.md): greedy output
+// Lossless speculative decoding, end to end on random-weight models (../shared/docs/VERIFY.md): greedy output
 // is identical token for token with no drafter, prompt lookup and every ADED variant (table or
 // none, MCTS or best-first, adaptation on or off, shared overlay), for tiny and huge budgets, fixed
 // and adaptive; sampled output (temperature, top-k, top-p, min-p, repetition penalty) with a fixed

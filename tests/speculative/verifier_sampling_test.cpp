@@ -1,5 +1,5 @@
 // The verifier's sampling rules with stochastic drafts (DraftTree::set_draft_distribution), tested
-// statistically (docs/VERIFY.md "Tests for the sampling rules"): whatever the drafts, every emitted
+// statistically (../shared/docs/VERIFY.md "Tests for the sampling rules"): whatever the drafts, every emitted
 // token is an exact sample of the target p. On a tiny random model with top-k = 5 the target at
 // the root has 5 tokens; the test computes the exact p with Sampler::distribution on the same
 // logits, runs the real TreeVerifier once per seed (seeds 0 .. N-1: deterministic), and compares

@@ -1,4 +1,4 @@
-// bench-spec's --plot: the chart of a run (docs/BENCH.md) — speedup over plain decoding and tokens
+// bench-spec's --plot: the chart of a run (../shared/docs/BENCH.md) — speedup over plain decoding and tokens
 // per target forward, per prompt category and overall — drawn by the library's chart component.
 #pragma once
 

@@ -85,7 +85,7 @@ Command add_bench_spec(CLI::App& app) {
     bool per_prompt = false;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("bench-spec", "Benchmark speculative decoding methods side by side (docs/BENCH.md)");
+  auto* cmd = app.add_subcommand("bench-spec", "Benchmark speculative decoding methods side by side on a prompt set (every output checked against plain decoding)");
   add_model_options(*cmd, o->model);
   cmd->add_option("--prompts", o->prompts, "prompts: Spec-Bench or HumanEval .jsonl(.gz)")->required();
   cmd->add_option("--methods", o->methods,

@@ -1,6 +1,6 @@
 // Compute kernels behind a dispatch table: one table per instruction set, chosen at run time.
 //
-// Bit-exactness contract (docs/VERIFY.md): every kernel computes each output element with one
+// Bit-exactness contract (../shared/docs/VERIFY.md): every kernel computes each output element with one
 // fixed sequence of floating-point operations, whatever the number of rows in the batch, the tile
 // it falls in, the thread, the weight layout (packing.h) or the instruction set. The canonical
 // sequences of a matrix product y = w . x are:
