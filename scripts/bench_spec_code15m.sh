@@ -32,7 +32,7 @@ run() {  # name, extra args...
 run main --methods none,pld,aded --limit "$limit"
 # The paper's drafter as published: MCTS (PUCT, the authors' constants) over the tri-gram table and
 # its overlay, no context model.
-run paper --methods none,aded:search=mcts:overlay=on:context=0 --limit "$limit"
+run paper --methods none,aded:paper --limit "$limit"
 run search --methods none,aded:search=best-first,aded:search=mcts,aded:search=mcts:search-depth=8 --limit "$ablation_prompts"
 run adapt --methods none,aded,aded:overlay=off,aded:overlay=on,aded:context=0,aded:context=0:overlay=on,aded:adapt=off,aded:shared=on,aded:ngram= \
   --limit "$ablation_prompts"

@@ -70,7 +70,7 @@ std::string SettingSpec::range() const {
       return "one of " + s;
     }
     case Kind::Text:
-      return "a non-empty text";
+      return "a text (empty: none)";
   }
   return {};
 }
@@ -102,7 +102,6 @@ std::string checked_setting_value(const SettingSpec& spec, const std::string& va
         if (value == c) return value;
       return bad();
     case SettingSpec::Kind::Text:
-      if (value.empty()) return bad();
       return value;
   }
   return bad();
