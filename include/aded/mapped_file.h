@@ -12,7 +12,9 @@ namespace aded {
 
 class MappedFile {
  public:
-  // Maps the whole file read-only; throws InputError naming the path when it cannot.
+  // Maps the whole file read-only; throws InputError naming the path when it cannot (also for
+  // anything but a regular file, before it could block). Should the file shrink while mapped, a
+  // read past its new end ends the process with a message naming it (core/mapping_guard.h).
   static std::shared_ptr<const MappedFile> open(const std::string& path);
   static std::shared_ptr<const MappedFile> from_bytes(std::vector<uint8_t> bytes, std::string name);
 
@@ -32,6 +34,7 @@ class MappedFile {
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
   bool mapped_ = false;
+  int guard_ = -1;
   std::vector<uint8_t> owned_;
 };
 

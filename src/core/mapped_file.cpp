@@ -10,11 +10,13 @@
 #include <cstring>
 
 #include "aded/error.h"
+#include "core/mapping_guard.h"
 
 namespace aded {
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a named pipe would otherwise wait for a writer before fstat can refuse it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -24,7 +26,12 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    fail("{}: not a regular file", path);
+    fail("{}: not a regular file ({}): only files can be mapped", path,
+         S_ISDIR(st.st_mode)    ? "a folder"
+         : S_ISFIFO(st.st_mode) ? "a named pipe"
+         : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+         : S_ISSOCK(st.st_mode) ? "a socket"
+                                : "not a file");
   }
   std::shared_ptr<MappedFile> file(new MappedFile());
   file->path_ = path;
@@ -38,6 +45,7 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
     }
     file->data_ = static_cast<const uint8_t*>(p);
     file->mapped_ = true;
+    file->guard_ = guard_mapping(p, file->size_, path);
   }
   ::close(fd);
   return file;
@@ -63,7 +71,9 @@ std::shared_ptr<const MappedFile> MappedFile::from_bytes(std::vector<uint8_t> by
 }
 
 MappedFile::~MappedFile() {
-  if (mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (!mapped_) return;
+  unguard_mapping(guard_);
+  ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 }  // namespace aded
