@@ -28,12 +28,12 @@
 #include "aded/error.h"
 #include "aded/gguf.h"
 #include "spm_merge.h"
+#include "tokenizer/spm_normalizer.h"
 
 namespace aded {
 
 namespace {
 
-constexpr std::string_view kSpaceSymbol = "\xE2\x96\x81";  // "▁"
 constexpr int32_t kByteTokens = 256;
 constexpr int32_t kReservedTokens = 3 + kByteTokens;  // <unk> <s> </s> and the bytes
 constexpr int32_t kMinVocabSize = kReservedTokens + 1;
@@ -42,7 +42,7 @@ constexpr int32_t kMaxVocabSize = 65536;
 enum class CharClass { Space, Newline, Other };
 
 CharClass char_class(std::string_view ch) {
-  if (ch == kSpaceSymbol) return CharClass::Space;
+  if (ch == kSpmSpaceSymbol) return CharClass::Space;
   if (ch == "\n") return CharClass::Newline;
   return CharClass::Other;
 }
@@ -530,18 +530,6 @@ std::string read_corpus_file(const std::string& path, uint64_t max_bytes) {
 
 }  // namespace
 
-std::string normalize_with_space_prefix(std::string_view text) {
-  std::string out(kSpaceSymbol);
-  out.reserve(text.size() + text.size() / 4 + kSpaceSymbol.size());
-  for (const char c : text) {
-    if (c == ' ')
-      out += kSpaceSymbol;
-    else
-      out += c;
-  }
-  return out;
-}
-
 std::vector<std::string_view> split_training_words(std::string_view normalized) {
   std::vector<std::string_view> words;
   size_t word_begin = 0;
@@ -560,6 +548,12 @@ std::vector<std::string_view> split_training_words(std::string_view normalized) 
   return words;
 }
 
+std::vector<std::string> training_words(std::string_view document) {
+  const std::string normalized = spm_normalize(document, /*add_space_prefix=*/true);
+  const std::vector<std::string_view> words = split_training_words(normalized);
+  return {words.begin(), words.end()};
+}
+
 VocabTrainer::VocabTrainer(VocabTrainerOptions options) : options_(options) {
   check_options(options_);
 }
@@ -569,9 +563,7 @@ void VocabTrainer::add_text(std::string_view text, std::string_view name) {
   if (nul != std::string_view::npos)
     fail("{}: binary data (a NUL byte at offset {}); the corpus must be text", name, nul);
   if (text.empty()) return;
-  const std::string normalized = normalize_with_space_prefix(text);
-  for (const std::string_view word : split_training_words(normalized))
-    ++word_counts_[std::string(word)];
+  for (std::string& word : training_words(text)) ++word_counts_[std::move(word)];
   ++stats_.documents;
   stats_.corpus_bytes += text.size();
   stats_.corpus_chars += count_characters(text);
