@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <map>
 
 #include "aded/convert.h"
 #include "aded/error.h"
@@ -20,40 +21,39 @@ namespace {
 
 constexpr size_t kHeaderBytes = 7 * sizeof(int32_t);
 
-int64_t elements(const std::vector<int64_t>& dims) {
-  int64_t n = 1;
-  for (const int64_t d : dims) n *= d;
+// The per-layer arrays of fp32 weights, in file order (rms_att, wq, wk, wv, wo, rms_ffn, w1, w2,
+// w3); each holds that tensor of every layer in turn.
+constexpr TensorKind kLayerArrays[] = {
+    TensorKind::AttnNorm, TensorKind::AttnQ,      TensorKind::AttnK,
+    TensorKind::AttnV,    TensorKind::AttnOutput, TensorKind::FfnNorm,
+    TensorKind::FfnGate,  TensorKind::FfnDown,    TensorKind::FfnUp,
+};
+
+size_t tensor_bytes(TensorKind kind, const ModelConfig& c) {
+  size_t n = sizeof(float);
+  for (const int64_t d : tensor_dims(kind, c)) n *= static_cast<size_t>(d);
   return n;
 }
 
-// Where each array of fp32 weights starts: every layer's copy of a tensor comes together.
+// Where in the file each tensor's array starts.
 struct Layout {
-  size_t embedding, rms_att, wq, wk, wv, wo, rms_ffn, w1, w2, w3, rms_final, freq, wcls, total;
+  std::map<TensorKind, size_t> start;
+  size_t total = 0;
 };
 
 Layout layout(const ModelConfig& c) {
-  Layout o{};
+  Layout o;
   size_t at = kHeaderBytes;
   auto take = [&](TensorKind kind, int copies) {
-    const size_t start = at;
-    at += static_cast<size_t>(copies * elements(tensor_dims(kind, c))) * sizeof(float);
-    return start;
+    o.start[kind] = at;
+    at += static_cast<size_t>(copies) * tensor_bytes(kind, c);
   };
-  const int layers = c.n_layers;
-  o.embedding = take(TensorKind::TokenEmbedding, 1);
-  o.rms_att = take(TensorKind::AttnNorm, layers);
-  o.wq = take(TensorKind::AttnQ, layers);
-  o.wk = take(TensorKind::AttnK, layers);
-  o.wv = take(TensorKind::AttnV, layers);
-  o.wo = take(TensorKind::AttnOutput, layers);
-  o.rms_ffn = take(TensorKind::FfnNorm, layers);
-  o.w1 = take(TensorKind::FfnGate, layers);
-  o.w2 = take(TensorKind::FfnDown, layers);
-  o.w3 = take(TensorKind::FfnUp, layers);
-  o.rms_final = take(TensorKind::OutputNorm, 1);
-  o.freq = at;  // freq_cis_real and freq_cis_imag, unused: seq_len x head_dim / 2 each
+  take(TensorKind::TokenEmbedding, 1);
+  for (const TensorKind kind : kLayerArrays) take(kind, c.n_layers);
+  take(TensorKind::OutputNorm, 1);
+  // freq_cis_real and freq_cis_imag (seq_len x head_dim / 2 each): unused.
   at += static_cast<size_t>(c.ctx_train) * static_cast<size_t>(c.head_dim) * sizeof(float);
-  o.wcls = take(TensorKind::Output, c.tied_output ? 0 : 1);
+  take(TensorKind::Output, c.tied_output ? 0 : 1);
   o.total = at;
   return o;
 }
@@ -175,27 +175,17 @@ void convert_llama2c(const std::string& checkpoint_path, const std::string& toke
   w.set_bool("tokenizer.ggml.add_eos_token", false);
 
   // Layer l's copy of a tensor follows the copies of the layers before it.
-  auto add = [&](TensorKind kind, int layer, size_t first) {
-    std::vector<int64_t> dims = tensor_dims(kind, c);
-    const size_t bytes = static_cast<size_t>(elements(dims)) * sizeof(float);
-    const size_t offset = first + static_cast<size_t>(std::max(layer, 0)) * bytes;
-    w.add_tensor_bytes(tensor_name(kind, layer), TensorType::F32, std::move(dims),
+  auto add = [&](TensorKind kind, int layer) {
+    const size_t bytes = tensor_bytes(kind, c);
+    const size_t offset = lay.start.at(kind) + static_cast<size_t>(std::max(layer, 0)) * bytes;
+    w.add_tensor_bytes(tensor_name(kind, layer), TensorType::F32, tensor_dims(kind, c),
                        {base + offset, bytes});
   };
-  add(TensorKind::TokenEmbedding, -1, lay.embedding);
-  for (int l = 0; l < c.n_layers; ++l) {
-    add(TensorKind::AttnNorm, l, lay.rms_att);
-    add(TensorKind::AttnQ, l, lay.wq);
-    add(TensorKind::AttnK, l, lay.wk);
-    add(TensorKind::AttnV, l, lay.wv);
-    add(TensorKind::AttnOutput, l, lay.wo);
-    add(TensorKind::FfnNorm, l, lay.rms_ffn);
-    add(TensorKind::FfnGate, l, lay.w1);
-    add(TensorKind::FfnDown, l, lay.w2);
-    add(TensorKind::FfnUp, l, lay.w3);
-  }
-  add(TensorKind::OutputNorm, -1, lay.rms_final);
-  if (!c.tied_output) add(TensorKind::Output, -1, lay.wcls);
+  add(TensorKind::TokenEmbedding, -1);
+  for (int l = 0; l < c.n_layers; ++l)
+    for (const TensorKind kind : kLayerArrays) add(kind, l);
+  add(TensorKind::OutputNorm, -1);
+  if (!c.tied_output) add(TensorKind::Output, -1);
   w.write(output_path);
 }
 
