@@ -14,6 +14,7 @@
 #include "model/model_metadata.h"
 #include "model/model_tensors.h"
 #include "tokenizer/spm_normalizer.h"
+#include "tokenizer/vocab_metadata.h"
 
 namespace aded {
 
@@ -70,13 +71,8 @@ bool is_byte_piece(const std::string& p) {
          std::isxdigit(static_cast<unsigned char>(p[4]));
 }
 
-struct TokenizerData {
-  std::vector<std::string> pieces;
-  std::vector<float> scores;
-  std::vector<int32_t> types;
-};
-
-TokenizerData read_tokenizer(const std::string& path, int vocab_size) {
+// The vocabulary of tokenizer.bin: <unk>, then BOS and EOS, then the pieces and byte tokens.
+Vocab read_tokenizer(const std::string& path, int vocab_size) {
   const auto file = MappedFile::open(path);
   const auto bytes = file->bytes();
   size_t pos = 0;
@@ -89,7 +85,9 @@ TokenizerData read_tokenizer(const std::string& path, int vocab_size) {
   std::memcpy(&max_len, bytes.data(), 4);
   pos = 4;
   if (max_len <= 0 || max_len > 4096) fail("{}: not a llama2.c tokenizer (max piece length {})", path, max_len);
-  TokenizerData t;
+  Vocab t;
+  t.model = "llama";
+  t.unk = 0, t.bos = 1, t.eos = 2;
   for (int i = 0; i < vocab_size; ++i) {
     if (pos == bytes.size())
       fail("{}: the tokenizer has {} tokens but the model's vocabulary has {}: wrong tokenizer for this "
@@ -108,13 +106,16 @@ TokenizerData read_tokenizer(const std::string& path, int vocab_size) {
     std::string piece(reinterpret_cast<const char*>(bytes.data() + pos), static_cast<size_t>(len));
     pos += static_cast<size_t>(len);
     piece = to_sentencepiece(piece, i);
-    int32_t type = 1;  // normal
-    if (i == 0) type = 2;  // unknown
-    else if (i == 1 || i == 2) type = 3;  // control
-    else if (is_byte_piece(piece)) type = 6;  // byte
+    TokenKind kind = TokenKind::Normal;
+    if (i == t.unk)
+      kind = TokenKind::Unknown;
+    else if (i == t.bos || i == t.eos)
+      kind = TokenKind::Control;
+    else if (is_byte_piece(piece))
+      kind = TokenKind::Byte;
     t.pieces.push_back(std::move(piece));
     t.scores.push_back(score);
-    t.types.push_back(type);
+    t.kinds.push_back(kind);
   }
   if (pos != bytes.size())
     fail("{}: the tokenizer has more than the model's {} tokens ({} bytes left over): wrong tokenizer for "
@@ -155,7 +156,7 @@ ModelConfig read_llama2c_header(const std::string& path) {
 void convert_llama2c(const std::string& checkpoint_path, const std::string& tokenizer_path,
                      const std::string& output_path) {
   const ModelConfig c = read_llama2c_header(checkpoint_path);
-  const TokenizerData tok = read_tokenizer(tokenizer_path, c.n_vocab);
+  const Vocab vocab = read_tokenizer(tokenizer_path, c.n_vocab);
   const auto file = MappedFile::open(checkpoint_path);
   const Layout lay = layout(c);
   // Mapped a second time: the size checked by read_llama2c_header must still hold.
@@ -164,15 +165,9 @@ void convert_llama2c(const std::string& checkpoint_path, const std::string& toke
 
   GgufWriter w;
   write_model_config(w, c, "llama2.c import", TensorType::F32);
-  w.set_string("tokenizer.ggml.model", "llama");
-  w.set_string_array("tokenizer.ggml.tokens", tok.pieces);
-  w.set_f32_array("tokenizer.ggml.scores", tok.scores);
-  w.set_i32_array("tokenizer.ggml.token_type", tok.types);
-  w.set_u32("tokenizer.ggml.bos_token_id", 1);
-  w.set_u32("tokenizer.ggml.eos_token_id", 2);
-  w.set_u32("tokenizer.ggml.unknown_token_id", 0);
-  w.set_bool("tokenizer.ggml.add_bos_token", true);
-  w.set_bool("tokenizer.ggml.add_eos_token", false);
+  write_vocab_core(w, vocab);
+  w.set_bool(vocab_key::kAddBos, true);
+  w.set_bool(vocab_key::kAddEos, false);
 
   // Layer l's copy of a tensor follows the copies of the layers before it.
   auto add = [&](TensorKind kind, int layer) {

@@ -10,6 +10,8 @@
 #include "core/quant/quant.h"
 #include "model/model_metadata.h"
 #include "model/model_tensors.h"
+#include "tokenizer/spm_normalizer.h"
+#include "tokenizer/vocab_metadata.h"
 
 namespace aded {
 
@@ -58,38 +60,33 @@ void random_row(uint64_t seed, uint64_t tensor, uint64_t row, float scale, float
 // pieces, so random models can be run and timed without a real tokenizer.
 void synthetic_vocab(GgufWriter& w, int n) {
   if (n < 260) fail("a synthetic vocabulary needs at least 260 tokens, not {}", n);
-  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
-  std::vector<float> scores = {0, 0, 0};
-  std::vector<int32_t> types = {2, 3, 3};
-  for (int b = 0; b < 256; ++b) {
-    tokens.push_back(fmt::format("<0x{:02X}>", b));
-    scores.push_back(0);
-    types.push_back(6);
-  }
+  Vocab v;
+  v.model = "llama";
+  auto add = [&v](std::string piece, float score, TokenKind kind) {
+    v.pieces.push_back(std::move(piece));
+    v.scores.push_back(score);
+    v.kinds.push_back(kind);
+  };
+  add("<unk>", 0, TokenKind::Unknown);
+  add("<s>", 0, TokenKind::Control);
+  add("</s>", 0, TokenKind::Control);
+  for (int b = 0; b < 256; ++b) add(fmt::format("<0x{:02X}>", b), 0, TokenKind::Byte);
   const std::string letters = "etaoinshrdlucmfwypvbgkjqxz";
-  for (int i = 0; static_cast<int>(tokens.size()) < n; ++i) {
-    std::string piece = (i % 2 == 0) ? "\xE2\x96\x81" : "";
-    for (int v = i / 2 + 1; v > 0; v /= 26) piece += letters[static_cast<size_t>(v % 26)];
-    tokens.push_back(piece);
-    scores.push_back(-static_cast<float>(i));
-    types.push_back(1);
+  for (int i = 0; v.size() < n; ++i) {
+    std::string piece = (i % 2 == 0) ? std::string(kSpmSpaceSymbol) : "";
+    for (int k = i / 2 + 1; k > 0; k /= 26) piece += letters[static_cast<size_t>(k % 26)];
+    add(std::move(piece), -static_cast<float>(i), TokenKind::Normal);
   }
-  w.set_string("tokenizer.ggml.model", "llama");
-  w.set_string_array("tokenizer.ggml.tokens", std::move(tokens));
-  w.set_f32_array("tokenizer.ggml.scores", std::move(scores));
-  w.set_i32_array("tokenizer.ggml.token_type", std::move(types));
-  w.set_u32("tokenizer.ggml.bos_token_id", 1);
-  w.set_u32("tokenizer.ggml.eos_token_id", 2);
-  w.set_u32("tokenizer.ggml.unknown_token_id", 0);
+  v.unk = 0, v.bos = 1, v.eos = 2;
+  write_vocab_core(w, v);
 }
 
 int copy_vocab(GgufWriter& w, const std::string& path) {
   const GgufFile v = GgufFile::open(path);
-  if (!v.find("tokenizer.ggml.model") || !v.find("tokenizer.ggml.tokens"))
-    fail("{}: not a vocabulary GGUF (no tokenizer.ggml.model / tokenizer.ggml.tokens)", path);
+  require_vocabulary(v);
   (void)Vocab::from_gguf(v);  // validates
-  w.copy_metadata(v, "tokenizer.");
-  return static_cast<int>(v.get_string_array("tokenizer.ggml.tokens").size());
+  w.copy_metadata(v, vocab_key::kPrefix);
+  return static_cast<int>(v.get_string_array(vocab_key::kTokens).size());
 }
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include "aded/gguf.h"
 #include "spm_merge.h"
 #include "tokenizer/spm_normalizer.h"
+#include "tokenizer/vocab_metadata.h"
 
 namespace aded {
 
@@ -599,22 +600,10 @@ LearnedVocab VocabTrainer::train(const Progress& progress) const {
 }
 
 void set_vocab_metadata(GgufWriter& writer, const Vocab& vocab) {
-  std::vector<int32_t> types;
-  types.reserve(vocab.kinds.size());
-  for (const TokenKind kind : vocab.kinds) types.push_back(static_cast<int32_t>(kind));
-  writer.set_string("tokenizer.ggml.model", vocab.model);
-  writer.set_string_array("tokenizer.ggml.tokens", vocab.pieces);
-  writer.set_f32_array("tokenizer.ggml.scores", vocab.scores);
-  writer.set_i32_array("tokenizer.ggml.token_type", std::move(types));
-  if (vocab.bos >= 0)
-    writer.set_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(vocab.bos));
-  if (vocab.eos >= 0)
-    writer.set_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(vocab.eos));
-  if (vocab.unk >= 0)
-    writer.set_u32("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(vocab.unk));
-  writer.set_bool("tokenizer.ggml.add_bos_token", vocab.add_bos);
-  writer.set_bool("tokenizer.ggml.add_eos_token", vocab.add_eos);
-  writer.set_bool("tokenizer.ggml.add_space_prefix", vocab.add_space_prefix);
+  write_vocab_core(writer, vocab);
+  writer.set_bool(vocab_key::kAddBos, vocab.add_bos);
+  writer.set_bool(vocab_key::kAddEos, vocab.add_eos);
+  writer.set_bool(vocab_key::kAddSpacePrefix, vocab.add_space_prefix);
 }
 
 }  // namespace aded

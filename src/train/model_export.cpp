@@ -2,6 +2,7 @@
 
 #include "aded/error.h"
 #include "model/model_metadata.h"
+#include "tokenizer/vocab_metadata.h"
 
 namespace aded::train {
 
@@ -12,7 +13,7 @@ void export_model(const std::string& path, const ParameterLayout& layout,
     fail("export: {} parameters do not fit the layout ({})", params.size(), layout.size());
   GgufWriter w;
   write_model_config(w, s, name, TensorType::F32);
-  w.copy_metadata(vocab, "tokenizer.");
+  w.copy_metadata(vocab, vocab_key::kPrefix);
 
   // The tensor of this kind: rows from first_row on of the trainer's tensor at offset (fused
   // tensors hold several).

@@ -11,6 +11,7 @@
 #include "aded/error.h"
 #include "aded/gguf.h"
 #include "aded/tokenizer.h"
+#include "tokenizer/vocab_metadata.h"
 #include "train/adamw.h"
 #include "train/batch_sampler.h"
 #include "train/blas.h"
@@ -50,9 +51,7 @@ void check_settings(const TrainSettings& s) {
 
 // The vocabulary file must be a GGUF with tokenizer metadata.
 std::unique_ptr<Tokenizer> open_tokenizer(const GgufFile& vocab) {
-  if (!vocab.find("tokenizer.ggml.model") || !vocab.find("tokenizer.ggml.tokens"))
-    fail("{}: not a vocabulary GGUF (no tokenizer.ggml.model / tokenizer.ggml.tokens)",
-         vocab.path());
+  require_vocabulary(vocab);
   return Tokenizer::from_gguf(vocab);
 }
 
