@@ -123,9 +123,9 @@ void write_model_config(GgufWriter& w, const ModelConfig& c, std::string_view na
   auto u32 = [&](std::string_view suffix, int value) {
     w.set_u32(arch_key(arch, suffix), static_cast<uint32_t>(value));
   };
-  w.set_string(std::string(kArchitectureKey), std::string(arch));
-  w.set_string(std::string(kModelNameKey), std::string(name));
-  w.set_u32(std::string(kFileTypeKey), file_type_code(file_type));
+  w.set_string(kArchitectureKey, std::string(arch));
+  w.set_string(kModelNameKey, std::string(name));
+  w.set_u32(kFileTypeKey, file_type_code(file_type));
   u32(kContextLength, c.ctx_train);
   u32(kEmbeddingLength, c.dim);
   u32(kBlockCount, c.n_layers);

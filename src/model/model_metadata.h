@@ -6,12 +6,9 @@
 
 #include "aded/gguf.h"
 #include "aded/model.h"
+#include "gguf/gguf_keys.h"
 
 namespace aded {
-
-inline constexpr std::string_view kArchitectureKey = "general.architecture";
-inline constexpr std::string_view kModelNameKey = "general.name";
-inline constexpr std::string_view kFileTypeKey = "general.file_type";
 
 // All of the configuration but n_vocab and tied_output, which the tensors decide; what the
 // metadata leaves out follows ModelConfig's conventions. Throws InputError naming the file and
