@@ -8,10 +8,8 @@ namespace aded {
 
 std::string_view architecture_name(Architecture arch) {
   switch (arch) {
-    case Architecture::Llama:
-      return "llama";
-    case Architecture::Qwen2:
-      return "qwen2";
+    case Architecture::Llama: return "llama";
+    case Architecture::Qwen2: return "qwen2";
   }
   return "unknown";
 }

@@ -147,30 +147,18 @@ void write_model_config(GgufWriter& w, const ModelConfig& c, std::string_view na
 
 uint32_t file_type_code(TensorType type) {
   switch (type) {
-    case TensorType::F32:
-      return 0;
-    case TensorType::F16:
-      return 1;
-    case TensorType::Q4_0:
-      return 2;
-    case TensorType::Q4_1:
-      return 3;
-    case TensorType::Q8_0:
-      return 7;
-    case TensorType::Q5_0:
-      return 8;
-    case TensorType::Q5_1:
-      return 9;
-    case TensorType::Q4_K:
-      return 15;
-    case TensorType::Q5_K:
-      return 17;
-    case TensorType::Q6_K:
-      return 18;
-    case TensorType::BF16:
-      return 32;
-    default:
-      return 0;
+    case TensorType::F32: return 0;
+    case TensorType::F16: return 1;
+    case TensorType::Q4_0: return 2;
+    case TensorType::Q4_1: return 3;
+    case TensorType::Q8_0: return 7;
+    case TensorType::Q5_0: return 8;
+    case TensorType::Q5_1: return 9;
+    case TensorType::Q4_K: return 15;
+    case TensorType::Q5_K: return 17;
+    case TensorType::Q6_K: return 18;
+    case TensorType::BF16: return 32;
+    default: return 0;
   }
 }
 
