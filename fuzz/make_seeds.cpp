@@ -97,21 +97,13 @@ void write_vocab_file(const fs::path& path, void (*vocab)(aded::GgufWriter&)) {
   check_parses(path);
 }
 
-aded::ModelShape small_shape(const std::string& arch, int dim) {
-  aded::ModelShape s;
-  s.arch = arch;
-  s.dim = dim;
-  s.n_layers = 1;
-  s.n_heads = 2;
-  s.n_kv_heads = 1;
-  s.hidden_dim = dim * 2;
-  s.ctx = 16;
-  s.tied_output = arch == "llama";
-  s.qkv_bias = arch == "qwen2";
-  return s;
+// One layer of two heads; the vocabulary size comes from the vocabulary file.
+aded::ModelConfig small_shape(aded::Architecture arch, int dim) {
+  return aded::ModelConfig::new_model(arch, dim, 1, 2, 1, dim * 2, 512, 16,
+                                      arch == aded::Architecture::Llama);
 }
 
-void write_model(const fs::path& path, const aded::ModelShape& shape, aded::TensorType type,
+void write_model(const fs::path& path, const aded::ModelConfig& shape, aded::TensorType type,
                  const fs::path& vocab) {
   aded::RandomModelOptions o;
   o.shape = shape;
@@ -153,11 +145,12 @@ void write_gguf_seeds(const fs::path& dir) {
   const fs::path spm = dir / "vocab_spm.gguf", bpe = dir / "vocab_bpe.gguf";
   write_vocab_file(spm, spm_vocab);
   write_vocab_file(bpe, bpe_vocab);
-  write_model(dir / "llama_f32.gguf", small_shape("llama", 8), aded::TensorType::F32, spm);
-  write_model(dir / "llama_f16.gguf", small_shape("llama", 8), aded::TensorType::F16, spm);
-  write_model(dir / "llama_q8_0.gguf", small_shape("llama", 32), aded::TensorType::Q8_0, spm);
-  write_model(dir / "llama_q4_0.gguf", small_shape("llama", 32), aded::TensorType::Q4_0, spm);
-  write_model(dir / "qwen2_bf16_bpe.gguf", small_shape("qwen2", 8), aded::TensorType::BF16, bpe);
+  constexpr auto llama = aded::Architecture::Llama, qwen2 = aded::Architecture::Qwen2;
+  write_model(dir / "llama_f32.gguf", small_shape(llama, 8), aded::TensorType::F32, spm);
+  write_model(dir / "llama_f16.gguf", small_shape(llama, 8), aded::TensorType::F16, spm);
+  write_model(dir / "llama_q8_0.gguf", small_shape(llama, 32), aded::TensorType::Q8_0, spm);
+  write_model(dir / "llama_q4_0.gguf", small_shape(llama, 32), aded::TensorType::Q4_0, spm);
+  write_model(dir / "qwen2_bf16_bpe.gguf", small_shape(qwen2, 8), aded::TensorType::BF16, bpe);
   write_metadata_zoo(dir / "metadata_zoo.gguf");
 }
 

@@ -3,15 +3,13 @@
 
 #include <string>
 
+#include "aded/model.h"
+
 namespace aded {
 
-struct Llama2cCheckpoint {
-  int dim = 0, hidden_dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, vocab_size = 0, seq_len = 0;
-  bool shared_classifier = true;
-};
-
-// Reads and validates the 7-int header of a llama2.c legacy checkpoint (and its size).
-Llama2cCheckpoint read_llama2c_header(const std::string& checkpoint_path);
+// The model a llama2.c legacy checkpoint holds, from its 7-int header (checked, and checked
+// against the file's size); a negative vocab_size there means an output matrix of its own.
+ModelConfig read_llama2c_header(const std::string& checkpoint_path);
 
 // Writes a GGUF (architecture llama, F32 weights, SentencePiece vocabulary) from a llama2.c legacy
 // checkpoint and its tokenizer.bin. Throws InputError naming the file and the problem.

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aded/gguf.h"
@@ -14,10 +16,18 @@
 namespace aded {
 
 enum class Architecture { Llama, Qwen2 };
+// "llama" or "qwen2": general.architecture, and the prefix of the architecture's metadata keys.
+std::string_view architecture_name(Architecture arch);
+// nullopt for an architecture this engine does not run.
+std::optional<Architecture> architecture_from_name(std::string_view name);
+
 // Which dimensions RoPE rotates together: (2i, 2i+1) as ggml's "norm" mode and llama2.c do, or
 // (i, i + d/2) as ggml's "neox" mode (Qwen2, and HF-layout Llama).
 enum class RopeLayout { Adjacent, HalfSplit };
 
+// The shape and hyperparameters of a model: the one description every part uses. A loaded model
+// gets it from its GGUF metadata and tensors; a model aded makes (random, converted or trained)
+// starts from ModelConfig::new_model.
 struct ModelConfig {
   Architecture arch = Architecture::Llama;
   std::string arch_name;
@@ -39,6 +49,26 @@ struct ModelConfig {
 
   int q_dim() const { return n_heads * head_dim; }
   int kv_dim() const { return n_kv_heads * head_dim; }
+  // Width of the fused q|k|v projection (the trainer's layout).
+  int qkv_dim() const { return q_dim() + 2 * kv_dim(); }
+
+  // A model aded makes, of this shape; the rest by convention (fill_conventions).
+  static ModelConfig new_model(Architecture arch, int dim, int n_layers, int n_heads,
+                               int n_kv_heads, int hidden_dim, int n_vocab, int ctx_train,
+                               bool tied_output);
+  // Sets what follows from arch, dim and n_heads in a model that does not say otherwise:
+  // arch_name, head_dim = dim / n_heads, RoPE over whole heads in the architecture's layout, its
+  // RMSNorm epsilon and q/k/v biases. Call it again after changing those fields.
+  void fill_conventions();
+  // Throws InputError naming the first value a model aded makes cannot have (models it loads
+  // are checked against their file instead).
+  void validate() const;
+  // Learnable parameters (a tied output matrix counts once).
+  uint64_t parameter_count() const;
+  // "dim 288, 6 layers, 6 heads (6 kv), hidden 768, vocab 32000, ctx 256, tied output"
+  std::string describe() const;
+
+  bool operator==(const ModelConfig&) const = default;
 };
 
 // A weight matrix: `rows` output features of `cols` inputs each, stored row after row.

@@ -11,21 +11,12 @@
 
 namespace aded {
 
-struct ModelShape {
-  std::string arch = "llama";  // "llama" or "qwen2"
-  int dim = 64, n_layers = 2, n_heads = 4, n_kv_heads = 2, hidden_dim = 160, n_vocab = 512;
-  int ctx = 256;
-  float rope_base = 10000.0f;
-  bool tied_output = true;
-  bool qkv_bias = false;
-};
-
 // Named shapes: tiny, llama-110m, llama-1.1b, qwen2-0.5b. nullopt for an unknown name.
-std::optional<ModelShape> named_model_shape(const std::string& name);
+std::optional<ModelConfig> named_model_shape(const std::string& name);
 std::string named_model_shapes();  // "tiny, llama-110m, ..." for help and errors
 
 struct RandomModelOptions {
-  ModelShape shape;
+  ModelConfig shape = named_model_shape("tiny").value();  // n_vocab: see vocab_path
   TensorType type = TensorType::F16;  // type of the 2-D weight matrices; norms stay F32
   std::string vocab_path;             // take tokenizer.* metadata (and the vocabulary size) from here
   uint64_t seed = 1;

@@ -2,13 +2,19 @@
 // vocab_size, seq_len; a negative vocab_size means a separate classifier), then fp32 weights in a
 // fixed order. Its tokenizer.bin: int32 max piece length, then per token: f32 score, int32 length,
 // bytes (with "▁" written as a space, and BOS/EOS as "\n<s>\n" / "\n</s>\n").
+#include <algorithm>
 #include <cstring>
 #include <limits>
+#include <map>
 
 #include "aded/convert.h"
 #include "aded/error.h"
 #include "aded/gguf.h"
 #include "aded/mapped_file.h"
+#include "model/model_metadata.h"
+#include "model/model_tensors.h"
+#include "tokenizer/spm_normalizer.h"
+#include "tokenizer/vocab_metadata.h"
 
 namespace aded {
 
@@ -16,50 +22,48 @@ namespace {
 
 constexpr size_t kHeaderBytes = 7 * sizeof(int32_t);
 
-struct Layout {
-  size_t embedding, rms_att, wq, wk, wv, wo, rms_ffn, w1, w2, w3, rms_final, freq, wcls, total;
+// The per-layer arrays of fp32 weights, in file order (rms_att, wq, wk, wv, wo, rms_ffn, w1, w2,
+// w3); each holds that tensor of every layer in turn.
+constexpr TensorKind kLayerArrays[] = {
+    TensorKind::AttnNorm, TensorKind::AttnQ,      TensorKind::AttnK,
+    TensorKind::AttnV,    TensorKind::AttnOutput, TensorKind::FfnNorm,
+    TensorKind::FfnGate,  TensorKind::FfnDown,    TensorKind::FfnUp,
 };
 
-Layout layout(const Llama2cCheckpoint& h) {
-  const size_t dim = static_cast<size_t>(h.dim), hidden = static_cast<size_t>(h.hidden_dim),
-               L = static_cast<size_t>(h.n_layers), vocab = static_cast<size_t>(h.vocab_size),
-               head = dim / static_cast<size_t>(h.n_heads), kv = head * static_cast<size_t>(h.n_kv_heads),
-               seq = static_cast<size_t>(h.seq_len);
-  Layout o{};
+size_t tensor_bytes(TensorKind kind, const ModelConfig& c) {
+  size_t n = sizeof(float);
+  for (const int64_t d : tensor_dims(kind, c)) n *= static_cast<size_t>(d);
+  return n;
+}
+
+// Where in the file each tensor's array starts.
+struct Layout {
+  std::map<TensorKind, size_t> start;
+  size_t total = 0;
+};
+
+Layout layout(const ModelConfig& c) {
+  Layout o;
   size_t at = kHeaderBytes;
-  auto take = [&at](size_t floats) {
-    const size_t start = at;
-    at += floats * sizeof(float);
-    return start;
+  auto take = [&](TensorKind kind, int copies) {
+    o.start[kind] = at;
+    at += static_cast<size_t>(copies) * tensor_bytes(kind, c);
   };
-  o.embedding = take(vocab * dim);
-  o.rms_att = take(L * dim);
-  o.wq = take(L * dim * dim);
-  o.wk = take(L * dim * kv);
-  o.wv = take(L * dim * kv);
-  o.wo = take(L * dim * dim);
-  o.rms_ffn = take(L * dim);
-  o.w1 = take(L * dim * hidden);
-  o.w2 = take(L * hidden * dim);
-  o.w3 = take(L * dim * hidden);
-  o.rms_final = take(dim);
-  o.freq = take(seq * head);  // freq_cis_real and freq_cis_imag, unused
-  o.wcls = take(h.shared_classifier ? 0 : vocab * dim);
+  take(TensorKind::TokenEmbedding, 1);
+  for (const TensorKind kind : kLayerArrays) take(kind, c.n_layers);
+  take(TensorKind::OutputNorm, 1);
+  // freq_cis_real and freq_cis_imag (seq_len x head_dim / 2 each): unused.
+  at += static_cast<size_t>(c.ctx_train) * static_cast<size_t>(c.head_dim) * sizeof(float);
+  take(TensorKind::Output, c.tied_output ? 0 : 1);
   o.total = at;
   return o;
 }
 
-std::string to_sentencepiece(std::string piece, int id) {
+// tokenizer.bin holds pieces as text: normalized back, they are SentencePiece's pieces again.
+std::string to_sentencepiece(std::string_view piece, int id) {
   if (id == 1) return "<s>";
   if (id == 2) return "</s>";
-  std::string out;
-  for (char ch : piece) {
-    if (ch == ' ')
-      out += "\xE2\x96\x81";  // U+2581
-    else
-      out += ch;
-  }
-  return out;
+  return spm_normalize(piece, /*add_space_prefix=*/false);
 }
 
 bool is_byte_piece(const std::string& p) {
@@ -67,13 +71,8 @@ bool is_byte_piece(const std::string& p) {
          std::isxdigit(static_cast<unsigned char>(p[4]));
 }
 
-struct TokenizerData {
-  std::vector<std::string> pieces;
-  std::vector<float> scores;
-  std::vector<int32_t> types;
-};
-
-TokenizerData read_tokenizer(const std::string& path, int vocab_size) {
+// The vocabulary of tokenizer.bin: <unk>, then BOS and EOS, then the pieces and byte tokens.
+Vocab read_tokenizer(const std::string& path, int vocab_size) {
   const auto file = MappedFile::open(path);
   const auto bytes = file->bytes();
   size_t pos = 0;
@@ -86,7 +85,9 @@ TokenizerData read_tokenizer(const std::string& path, int vocab_size) {
   std::memcpy(&max_len, bytes.data(), 4);
   pos = 4;
   if (max_len <= 0 || max_len > 4096) fail("{}: not a llama2.c tokenizer (max piece length {})", path, max_len);
-  TokenizerData t;
+  Vocab t;
+  t.model = "llama";
+  t.unk = 0, t.bos = 1, t.eos = 2;
   for (int i = 0; i < vocab_size; ++i) {
     if (pos == bytes.size())
       fail("{}: the tokenizer has {} tokens but the model's vocabulary has {}: wrong tokenizer for this "
@@ -104,14 +105,17 @@ TokenizerData read_tokenizer(const std::string& path, int vocab_size) {
     need(static_cast<size_t>(len), "a token piece");
     std::string piece(reinterpret_cast<const char*>(bytes.data() + pos), static_cast<size_t>(len));
     pos += static_cast<size_t>(len);
-    piece = to_sentencepiece(std::move(piece), i);
-    int32_t type = 1;  // normal
-    if (i == 0) type = 2;  // unknown
-    else if (i == 1 || i == 2) type = 3;  // control
-    else if (is_byte_piece(piece)) type = 6;  // byte
+    piece = to_sentencepiece(piece, i);
+    TokenKind kind = TokenKind::Normal;
+    if (i == t.unk)
+      kind = TokenKind::Unknown;
+    else if (i == t.bos || i == t.eos)
+      kind = TokenKind::Control;
+    else if (is_byte_piece(piece))
+      kind = TokenKind::Byte;
     t.pieces.push_back(std::move(piece));
     t.scores.push_back(score);
-    t.types.push_back(type);
+    t.kinds.push_back(kind);
   }
   if (pos != bytes.size())
     fail("{}: the tokenizer has more than the model's {} tokens ({} bytes left over): wrong tokenizer for "
@@ -122,86 +126,61 @@ TokenizerData read_tokenizer(const std::string& path, int vocab_size) {
 
 }  // namespace
 
-Llama2cCheckpoint read_llama2c_header(const std::string& path) {
+ModelConfig read_llama2c_header(const std::string& path) {
   const auto file = MappedFile::open(path);
   const auto bytes = file->bytes();
   if (bytes.size() < kHeaderBytes) fail("{}: too small for a llama2.c checkpoint ({} bytes)", path, bytes.size());
   int32_t v[7];
   std::memcpy(v, bytes.data(), sizeof(v));
+  const int32_t dim = v[0], hidden = v[1], layers = v[2], heads = v[3], kv_heads = v[4],
+                seq_len = v[6];
   // -INT32_MIN overflows: such a vocab_size is out of range anyway.
   const int32_t vocab = v[5] == std::numeric_limits<int32_t>::min() ? 0 : v[5] < 0 ? -v[5] : v[5];
-  Llama2cCheckpoint h{v[0], v[1], v[2], v[3], v[4], vocab, v[6], v[5] > 0};
-  const auto in_range = [](int x, int hi) { return x > 0 && x <= hi; };
-  if (!in_range(h.dim, 1 << 16) || !in_range(h.hidden_dim, 1 << 18) || !in_range(h.n_layers, 1024) ||
-      !in_range(h.n_heads, 1024) || !in_range(h.n_kv_heads, 1024) || !in_range(h.vocab_size, 1 << 22) ||
-      !in_range(h.seq_len, 1 << 22))
-    fail("{}: not a llama2.c checkpoint (header {} {} {} {} {} {} {})", path, v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
-  if (h.dim % h.n_heads != 0 || h.n_heads % h.n_kv_heads != 0 || (h.dim / h.n_heads) % 2 != 0)
-    fail("{}: inconsistent llama2.c header: dim {} heads {} kv heads {}", path, h.dim, h.n_heads, h.n_kv_heads);
-  const Layout lay = layout(h);
+  const bool shared_classifier = v[5] > 0;
+  const ModelConfig c = ModelConfig::new_model(Architecture::Llama, dim, layers, heads, kv_heads,
+                                               hidden, vocab, seq_len, shared_classifier);
+  try {
+    c.validate();
+  } catch (const InputError& e) {
+    fail("{}: not a llama2.c checkpoint (header {} {} {} {} {} {} {}): {}", path, v[0], v[1], v[2],
+         v[3], v[4], v[5], v[6], e.what());
+  }
+  const Layout lay = layout(c);
   if (bytes.size() != lay.total)
-    fail("{}: size {} does not match the header (expected {} bytes for dim {}, {} layers, vocab {}): "
-         "truncated, or not a legacy (version 0) llama2.c checkpoint",
-         path, bytes.size(), lay.total, h.dim, h.n_layers, h.vocab_size);
-  return h;
+    fail("{}: size {} does not match the header (expected {} bytes for dim {}, {} layers, vocab "
+         "{}): truncated, or not a legacy (version 0) llama2.c checkpoint",
+         path, bytes.size(), lay.total, c.dim, c.n_layers, c.n_vocab);
+  return c;
 }
 
 void convert_llama2c(const std::string& checkpoint_path, const std::string& tokenizer_path,
                      const std::string& output_path) {
-  const Llama2cCheckpoint h = read_llama2c_header(checkpoint_path);
-  const TokenizerData tok = read_tokenizer(tokenizer_path, h.vocab_size);
+  const ModelConfig c = read_llama2c_header(checkpoint_path);
+  const Vocab vocab = read_tokenizer(tokenizer_path, c.n_vocab);
   const auto file = MappedFile::open(checkpoint_path);
-  const Layout lay = layout(h);
+  const Layout lay = layout(c);
   // Mapped a second time: the size checked by read_llama2c_header must still hold.
   if (file->bytes().size() != lay.total) fail("{}: the file changed while being converted", checkpoint_path);
   const uint8_t* base = file->bytes().data();
 
   GgufWriter w;
-  w.set_string("general.architecture", "llama");
-  w.set_string("general.name", "llama2.c import");
-  w.set_u32("llama.context_length", static_cast<uint32_t>(h.seq_len));
-  w.set_u32("llama.embedding_length", static_cast<uint32_t>(h.dim));
-  w.set_u32("llama.block_count", static_cast<uint32_t>(h.n_layers));
-  w.set_u32("llama.feed_forward_length", static_cast<uint32_t>(h.hidden_dim));
-  w.set_u32("llama.attention.head_count", static_cast<uint32_t>(h.n_heads));
-  w.set_u32("llama.attention.head_count_kv", static_cast<uint32_t>(h.n_kv_heads));
-  w.set_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-  w.set_u32("llama.rope.dimension_count", static_cast<uint32_t>(h.dim / h.n_heads));
-  w.set_f32("llama.rope.freq_base", 10000.0f);
-  w.set_u32("general.file_type", 0);  // all F32
-  w.set_string("tokenizer.ggml.model", "llama");
-  w.set_string_array("tokenizer.ggml.tokens", tok.pieces);
-  w.set_f32_array("tokenizer.ggml.scores", tok.scores);
-  w.set_i32_array("tokenizer.ggml.token_type", tok.types);
-  w.set_u32("tokenizer.ggml.bos_token_id", 1);
-  w.set_u32("tokenizer.ggml.eos_token_id", 2);
-  w.set_u32("tokenizer.ggml.unknown_token_id", 0);
-  w.set_bool("tokenizer.ggml.add_bos_token", true);
-  w.set_bool("tokenizer.ggml.add_eos_token", false);
+  write_model_config(w, c, "llama2.c import", TensorType::F32);
+  write_vocab_core(w, vocab);
+  w.set_bool(vocab_key::kAddBos, true);
+  w.set_bool(vocab_key::kAddEos, false);
 
-  const int64_t dim = h.dim, hidden = h.hidden_dim, kv = dim / h.n_heads * h.n_kv_heads, vocab = h.vocab_size;
-  auto add = [&](std::string name, size_t offset, std::vector<int64_t> dims) {
-    int64_t n = 1;
-    for (auto d : dims) n *= d;
-    w.add_tensor_bytes(std::move(name), TensorType::F32, std::move(dims),
-                       {base + offset, static_cast<size_t>(n) * sizeof(float)});
+  // Layer l's copy of a tensor follows the copies of the layers before it.
+  auto add = [&](TensorKind kind, int layer) {
+    const size_t bytes = tensor_bytes(kind, c);
+    const size_t offset = lay.start.at(kind) + static_cast<size_t>(std::max(layer, 0)) * bytes;
+    w.add_tensor_bytes(tensor_name(kind, layer), TensorType::F32, tensor_dims(kind, c),
+                       {base + offset, bytes});
   };
-  add("token_embd.weight", lay.embedding, {dim, vocab});
-  for (int64_t l = 0; l < h.n_layers; ++l) {
-    const std::string p = "blk." + std::to_string(l) + ".";
-    const auto f = sizeof(float);
-    add(p + "attn_norm.weight", lay.rms_att + static_cast<size_t>(l * dim) * f, {dim});
-    add(p + "attn_q.weight", lay.wq + static_cast<size_t>(l * dim * dim) * f, {dim, dim});
-    add(p + "attn_k.weight", lay.wk + static_cast<size_t>(l * dim * kv) * f, {dim, kv});
-    add(p + "attn_v.weight", lay.wv + static_cast<size_t>(l * dim * kv) * f, {dim, kv});
-    add(p + "attn_output.weight", lay.wo + static_cast<size_t>(l * dim * dim) * f, {dim, dim});
-    add(p + "ffn_norm.weight", lay.rms_ffn + static_cast<size_t>(l * dim) * f, {dim});
-    add(p + "ffn_gate.weight", lay.w1 + static_cast<size_t>(l * dim * hidden) * f, {dim, hidden});
-    add(p + "ffn_down.weight", lay.w2 + static_cast<size_t>(l * hidden * dim) * f, {hidden, dim});
-    add(p + "ffn_up.weight", lay.w3 + static_cast<size_t>(l * dim * hidden) * f, {dim, hidden});
-  }
-  add("output_norm.weight", lay.rms_final, {dim});
-  if (!h.shared_classifier) add("output.weight", lay.wcls, {dim, vocab});
+  add(TensorKind::TokenEmbedding, -1);
+  for (int l = 0; l < c.n_layers; ++l)
+    for (const TensorKind kind : kLayerArrays) add(kind, l);
+  add(TensorKind::OutputNorm, -1);
+  if (!c.tied_output) add(TensorKind::Output, -1);
   w.write(output_path);
 }
 

@@ -6,6 +6,7 @@
 
 #include "aded/error.h"
 #include "aded/gguf.h"
+#include "gguf/gguf_keys.h"
 
 namespace aded {
 
@@ -203,10 +204,10 @@ class GgufParser {
   }
 
   void read_alignment() {
-    const GgufValue* a = out_.find("general.alignment");
+    const GgufValue* a = out_.find(kAlignmentKey);
     if (!a) return;
     if (!a->is_integer() || a->u == 0 || a->u > (1u << 20) || (a->u & (a->u - 1)) != 0)
-      at(pos_, fmt::format("general.alignment must be a power of two up to 1 MiB"));
+      at(pos_, fmt::format("{} must be a power of two up to 1 MiB", kAlignmentKey));
     out_.alignment_ = static_cast<uint32_t>(a->u);
   }
 

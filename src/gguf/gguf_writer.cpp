@@ -6,6 +6,7 @@
 
 #include "aded/error.h"
 #include "aded/gguf.h"
+#include "gguf/gguf_keys.h"
 
 namespace aded {
 
@@ -143,7 +144,7 @@ void GgufWriter::copy_metadata(const GgufFile& from, std::string_view prefix) {
       case GgufType::F32: append<float>(p, static_cast<float>(v.f)); break;
       case GgufType::F64: append<double>(p, v.f); break;
     }
-    if (key == "general.alignment") alignment_ = static_cast<uint32_t>(v.u);
+    if (key == kAlignmentKey) alignment_ = static_cast<uint32_t>(v.u);
     put(key, v.type, std::move(p));
   }
 }
@@ -152,7 +153,7 @@ void GgufWriter::set_alignment(uint32_t alignment) {
   if (alignment == 0 || (alignment & (alignment - 1)) != 0)
     throw Error("GGUF alignment must be a power of two");
   alignment_ = alignment;
-  set_u32("general.alignment", alignment);
+  set_u32(kAlignmentKey, alignment);
 }
 
 void GgufWriter::add_tensor(std::string name, TensorType type, std::vector<int64_t> dims, Fill fill) {

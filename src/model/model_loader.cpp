@@ -1,11 +1,13 @@
-// Reads a Llama-family model from GGUF: the configuration from {arch}.* metadata, then every
-// tensor, checking names, shapes and types against that configuration.
+// Reads a Llama-family model from GGUF: the configuration from its metadata (model_metadata.h),
+// then every tensor, checking names, shapes and types against that configuration.
 #include <algorithm>
 #include <cmath>
 
 #include "aded/error.h"
 #include "aded/model.h"
 #include "core/quant/quant.h"
+#include "model/model_metadata.h"
+#include "model/model_tensors.h"
 
 namespace aded {
 
@@ -14,77 +16,15 @@ class ModelLoader {
   explicit ModelLoader(Model& m) : m_(m), f_(m.file_), c_(m.config_) {}
 
   void run() {
-    read_config();
+    c_ = read_model_config(f_);
     load_tensors();
     m_.tokenizer_ = Tokenizer::from_gguf(f_);
     if (m_.tokenizer_->size() != c_.n_vocab)
-      fail("{}: the tokenizer has {} tokens but token_embd.weight has {} rows", f_.path(),
-           m_.tokenizer_->size(), c_.n_vocab);
+      fail("{}: the tokenizer has {} tokens but {} has {} rows", f_.path(), m_.tokenizer_->size(),
+           tensor_name(TensorKind::TokenEmbedding), c_.n_vocab);
   }
 
  private:
-  std::string key(std::string_view suffix) const { return c_.arch_name + "." + std::string(suffix); }
-
-  int positive(std::string_view suffix, std::optional<uint64_t> fallback = std::nullopt) const {
-    auto v = f_.uint_or(key(suffix));
-    if (!v) v = fallback;
-    if (!v) fail("{}: missing metadata '{}'", f_.path(), key(suffix));
-    if (*v == 0 || *v > (1u << 24)) fail("{}: metadata '{}' = {} is out of range", f_.path(), key(suffix), *v);
-    return static_cast<int>(*v);
-  }
-
-  void read_config() {
-    c_.arch_name = std::string(f_.get_string("general.architecture"));
-    if (c_.arch_name == "llama") {
-      c_.arch = Architecture::Llama;
-    } else if (c_.arch_name == "qwen2") {
-      c_.arch = Architecture::Qwen2;
-    } else {
-      fail("{}: unsupported architecture '{}' (supported: llama, qwen2)", f_.path(), c_.arch_name);
-    }
-    if (f_.find(key("expert_count")) && f_.uint_or(key("expert_count")).value_or(0) > 0)
-      fail("{}: mixture-of-experts models are not supported", f_.path());
-    c_.dim = positive("embedding_length");
-    c_.n_layers = positive("block_count");
-    c_.hidden_dim = positive("feed_forward_length");
-    c_.n_heads = positive("attention.head_count");
-    c_.n_kv_heads = positive("attention.head_count_kv", static_cast<uint64_t>(c_.n_heads));
-    if (c_.n_heads % c_.n_kv_heads != 0)
-      fail("{}: head_count {} is not a multiple of head_count_kv {}", f_.path(), c_.n_heads, c_.n_kv_heads);
-    if (c_.dim % c_.n_heads != 0 && !f_.find(key("attention.key_length")))
-      fail("{}: embedding_length {} is not a multiple of head_count {}", f_.path(), c_.dim, c_.n_heads);
-    c_.head_dim = positive("attention.key_length", static_cast<uint64_t>(c_.dim / c_.n_heads));
-    // Checked before q_dim() multiplies them, in int.
-    if (static_cast<int64_t>(c_.n_heads) * c_.head_dim > (1 << 24))
-      fail("{}: attention of {} heads of size {} is too large", f_.path(), c_.n_heads, c_.head_dim);
-    if (f_.find(key("attention.value_length")) && positive("attention.value_length") != c_.head_dim)
-      fail("{}: different key and value head sizes are not supported", f_.path());
-    if (c_.head_dim % 2 != 0) fail("{}: head size {} is odd", f_.path(), c_.head_dim);
-    c_.ctx_train = positive("context_length", 2048);
-    const double default_eps = c_.arch == Architecture::Qwen2 ? 1e-6 : 1e-5;
-    c_.norm_eps = static_cast<float>(f_.float_or(key("attention.layer_norm_rms_epsilon")).value_or(default_eps));
-    if (!(c_.norm_eps > 0 && c_.norm_eps < 1)) fail("{}: RMSNorm epsilon {} is out of range", f_.path(), c_.norm_eps);
-    c_.rope_base = static_cast<float>(f_.float_or(key("rope.freq_base")).value_or(10000.0));
-    if (!(c_.rope_base > 1)) fail("{}: rope.freq_base {} is out of range", f_.path(), c_.rope_base);
-    c_.rope_dim = positive("rope.dimension_count", static_cast<uint64_t>(c_.head_dim));
-    if (c_.rope_dim > c_.head_dim || c_.rope_dim % 2 != 0)
-      fail("{}: rope.dimension_count {} does not fit head size {}", f_.path(), c_.rope_dim, c_.head_dim);
-    read_rope_scaling();
-    c_.rope_layout = c_.arch == Architecture::Qwen2 ? RopeLayout::HalfSplit : RopeLayout::Adjacent;
-    c_.qkv_bias = c_.arch == Architecture::Qwen2;
-  }
-
-  void read_rope_scaling() {
-    const auto type = f_.string_or(key("rope.scaling.type")).value_or("none");
-    double factor = f_.float_or(key("rope.scaling.factor")).value_or(1.0);
-    if (auto legacy = f_.float_or(key("rope.scale_linear"))) factor = *legacy;
-    if (type == "none" || factor == 1.0) return;
-    if (type != "linear")
-      fail("{}: RoPE scaling '{}' is not supported (supported: none, linear)", f_.path(), type);
-    if (!(factor > 0 && factor < 1024)) fail("{}: RoPE scaling factor {} is out of range", f_.path(), factor);
-    c_.rope_scale = static_cast<float>(factor);
-  }
-
   const GgufTensor& tensor(const std::string& name) const {
     const GgufTensor* t = f_.find_tensor(name);
     if (!t) fail("{}: missing tensor '{}'", f_.path(), name);
@@ -103,61 +43,69 @@ class ModelLoader {
            shape(t.dims), shape(dims));
   }
 
-  Matrix matrix(const std::string& name, int64_t cols, int64_t rows) const {
+  // A weight matrix of the dims the table gives this kind of tensor.
+  Matrix matrix(const std::string& name, TensorKind kind) const {
     const GgufTensor& t = tensor(name);
-    expect_shape(t, {cols, rows});
+    const std::vector<int64_t> dims = tensor_dims(kind, c_);
+    expect_shape(t, dims);
     if (!tensor_type_info(t.type).can_compute)
       fail("{}: tensor '{}' has type {}, which this engine cannot compute with (supported: F32, F16, "
            "BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)",
            f_.path(), name, tensor_type_name(t.type));
+    const int64_t cols = dims[0], rows = dims[1];
     return {name, t.type, t.data, rows, cols, t.nbytes / static_cast<size_t>(rows)};
   }
 
-  std::vector<float> vector(const std::string& name, int64_t n) const {
+  std::vector<float> vector(const std::string& name, TensorKind kind) const {
     const GgufTensor& t = tensor(name);
-    expect_shape(t, {n});
+    const std::vector<int64_t> dims = tensor_dims(kind, c_);
+    expect_shape(t, dims);
     if (!tensor_type_info(t.type).can_compute)
       fail("{}: tensor '{}' has unsupported type {}", f_.path(), name, tensor_type_name(t.type));
-    std::vector<float> out(static_cast<size_t>(n));
-    quant::dequantize_row(t.type, t.data, out.data(), n);
+    std::vector<float> out(static_cast<size_t>(dims[0]));
+    quant::dequantize_row(t.type, t.data, out.data(), dims[0]);
     for (float v : out)
       if (!std::isfinite(v)) fail("{}: tensor '{}' contains a non-finite value", f_.path(), name);
     return out;
   }
 
   void load_tensors() {
-    const GgufTensor& embd = tensor("token_embd.weight");
+    const std::string embd_name = tensor_name(TensorKind::TokenEmbedding);
+    const GgufTensor& embd = tensor(embd_name);
     if (embd.dims.size() != 2 || embd.dims[0] != c_.dim)
-      fail("{}: tensor 'token_embd.weight' has shape {}, expected [{}, vocab]", f_.path(), shape(embd.dims), c_.dim);
+      fail("{}: tensor '{}' has shape {}, expected [{}, vocab]", f_.path(), embd_name,
+           shape(embd.dims), c_.dim);
     c_.n_vocab = static_cast<int>(embd.dims[1]);
-    m_.token_embd_ = matrix("token_embd.weight", c_.dim, c_.n_vocab);
-    m_.output_norm_ = vector("output_norm.weight", c_.dim);
-    if (f_.find_tensor("output.weight")) {
-      m_.output_ = matrix("output.weight", c_.dim, c_.n_vocab);
+    m_.token_embd_ = matrix(embd_name, TensorKind::TokenEmbedding);
+    m_.output_norm_ = vector(tensor_name(TensorKind::OutputNorm), TensorKind::OutputNorm);
+    if (const std::string output = tensor_name(TensorKind::Output); f_.find_tensor(output)) {
+      m_.output_ = matrix(output, TensorKind::Output);
     } else {
       m_.output_ = m_.token_embd_;
       c_.tied_output = true;
     }
-    if (f_.find_tensor("rope_freqs.weight")) m_.rope_freqs_ = vector("rope_freqs.weight", c_.rope_dim / 2);
+    if (const std::string freqs = tensor_name(TensorKind::RopeFreqs); f_.find_tensor(freqs))
+      m_.rope_freqs_ = vector(freqs, TensorKind::RopeFreqs);
     // Layers are added as they load: block_count comes from the file, and reserving it up front
     // would let a tiny file claim millions of layers' worth of memory.
     for (int i = 0; i < c_.n_layers; ++i) {
-      const std::string p = "blk." + std::to_string(i) + ".";
+      auto matrix_of = [&](TensorKind kind) { return matrix(tensor_name(kind, i), kind); };
+      auto vector_of = [&](TensorKind kind) { return vector(tensor_name(kind, i), kind); };
       LayerWeights& l = m_.layers_.emplace_back();
-      l.attn_norm = vector(p + "attn_norm.weight", c_.dim);
-      l.wq = matrix(p + "attn_q.weight", c_.dim, c_.q_dim());
-      l.wk = matrix(p + "attn_k.weight", c_.dim, c_.kv_dim());
-      l.wv = matrix(p + "attn_v.weight", c_.dim, c_.kv_dim());
-      l.wo = matrix(p + "attn_output.weight", c_.q_dim(), c_.dim);
+      l.attn_norm = vector_of(TensorKind::AttnNorm);
+      l.wq = matrix_of(TensorKind::AttnQ);
+      l.wk = matrix_of(TensorKind::AttnK);
+      l.wv = matrix_of(TensorKind::AttnV);
+      l.wo = matrix_of(TensorKind::AttnOutput);
       if (c_.qkv_bias) {
-        l.bq = vector(p + "attn_q.bias", c_.q_dim());
-        l.bk = vector(p + "attn_k.bias", c_.kv_dim());
-        l.bv = vector(p + "attn_v.bias", c_.kv_dim());
+        l.bq = vector_of(TensorKind::AttnQBias);
+        l.bk = vector_of(TensorKind::AttnKBias);
+        l.bv = vector_of(TensorKind::AttnVBias);
       }
-      l.ffn_norm = vector(p + "ffn_norm.weight", c_.dim);
-      l.w_gate = matrix(p + "ffn_gate.weight", c_.dim, c_.hidden_dim);
-      l.w_up = matrix(p + "ffn_up.weight", c_.dim, c_.hidden_dim);
-      l.w_down = matrix(p + "ffn_down.weight", c_.hidden_dim, c_.dim);
+      l.ffn_norm = vector_of(TensorKind::FfnNorm);
+      l.w_gate = matrix_of(TensorKind::FfnGate);
+      l.w_up = matrix_of(TensorKind::FfnUp);
+      l.w_down = matrix_of(TensorKind::FfnDown);
     }
   }
 

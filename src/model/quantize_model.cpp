@@ -5,6 +5,7 @@
 #include "aded/model_tools.h"
 #include "aded/thread_pool.h"
 #include "core/quant/quant.h"
+#include "gguf/gguf_keys.h"
 
 namespace aded {
 
@@ -13,10 +14,10 @@ void quantize_model(const std::string& in_path, const std::string& out_path, con
     fail("cannot quantize to {} (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K)",
          tensor_type_name(o.type));
   const GgufFile in = GgufFile::open(in_path);
-  if (!in.find("general.architecture")) fail("{}: not a model (no general.architecture)", in_path);
+  if (!in.find(kArchitectureKey)) fail("{}: not a model (no {})", in_path, kArchitectureKey);
   GgufWriter w;
   w.copy_metadata(in);
-  w.set_u32("general.file_type", file_type_code(o.type));
+  w.set_u32(kFileTypeKey, file_type_code(o.type));
   ThreadPool pool(std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
   const size_t total = in.tensors().size();
   for (size_t t = 0; t < total; ++t) {

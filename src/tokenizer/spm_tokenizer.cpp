@@ -23,13 +23,13 @@
 #include "aded/error.h"
 #include "spm_merge.h"
 #include "spm_piece_trie.h"
+#include "tokenizer/spm_normalizer.h"
 #include "tokenizer_impl.h"
 
 namespace aded {
 
 namespace {
 
-constexpr std::string_view kSpaceSymbol = "\xE2\x96\x81";       // "▁"
 constexpr std::string_view kUnknownSurface = " \xE2\x81\x87 ";  // " ⁇ "
 
 void check_special_id(const Vocab& v, int32_t id, std::string_view name) {
@@ -78,9 +78,9 @@ std::string replace_space_symbols(std::string_view piece) {
   std::string out;
   out.reserve(piece.size());
   while (!piece.empty()) {
-    if (piece.starts_with(kSpaceSymbol)) {
+    if (piece.starts_with(kSpmSpaceSymbol)) {
       out += ' ';
-      piece.remove_prefix(kSpaceSymbol.size());
+      piece.remove_prefix(kSpmSpaceSymbol.size());
     } else {
       out += piece.front();
       piece.remove_prefix(1);
@@ -133,19 +133,6 @@ class SpmTokenizer final : public Tokenizer {
     return replace_space_symbols(piece);
   }
 
-  std::string normalize(std::string_view text) const {
-    std::string out;
-    out.reserve(text.size() + kSpaceSymbol.size());
-    if (vocab_.add_space_prefix) out += kSpaceSymbol;
-    for (const char c : text) {
-      if (c == ' ')
-        out += kSpaceSymbol;
-      else
-        out += c;
-    }
-    return out;
-  }
-
   // Control pieces found in text become their ids; the text between them is encoded as usual.
   void encode_with_control_tokens(std::string_view text, std::vector<int32_t>& ids) const {
     size_t fragment_begin = 0;
@@ -166,7 +153,7 @@ class SpmTokenizer final : public Tokenizer {
 
   void encode_fragment(std::string_view text, std::vector<int32_t>& ids) const {
     if (text.empty()) return;  // no dummy prefix for nothing
-    const std::string normalized = normalize(text);
+    const std::string normalized = spm_normalize(text, vocab_.add_space_prefix);
     for (const SpmPiece& piece : spm_segment(normalized, merges_)) {
       if (piece.id >= 0)
         ids.push_back(piece.id);

@@ -1,6 +1,7 @@
 #include "aded/error.h"
 #include "aded/gguf.h"
 #include "aded/tokenizer.h"
+#include "tokenizer/vocab_metadata.h"
 
 namespace aded {
 
@@ -21,51 +22,56 @@ int32_t special_id(const GgufFile& f, std::string_view key, int32_t n_vocab) {
 
 Vocab Vocab::from_gguf(const GgufFile& f) {
   Vocab v;
-  const auto model = f.string_or("tokenizer.ggml.model");
-  if (!model) fail("{}: no tokenizer in this file (metadata 'tokenizer.ggml.model' is missing)", f.path());
+  const auto model = f.string_or(vocab_key::kModel);
+  if (!model)
+    fail("{}: no tokenizer in this file (metadata '{}' is missing)", f.path(), vocab_key::kModel);
   v.model = std::string(*model);
   if (v.model != "llama" && v.model != "gpt2")
     fail("{}: unsupported tokenizer model '{}' (supported: llama, gpt2)", f.path(), v.model);
-  v.pre = std::string(f.string_or("tokenizer.ggml.pre").value_or(""));
+  v.pre = std::string(f.string_or(vocab_key::kPre).value_or(""));
 
-  const auto& tokens = f.get_string_array("tokenizer.ggml.tokens");
-  if (tokens.empty()) fail("{}: tokenizer.ggml.tokens is empty", f.path());
-  if (tokens.size() > (1u << 24)) fail("{}: tokenizer.ggml.tokens has {} entries (too many)", f.path(), tokens.size());
+  const auto& tokens = f.get_string_array(vocab_key::kTokens);
+  if (tokens.empty()) fail("{}: {} is empty", f.path(), vocab_key::kTokens);
+  if (tokens.size() > (1u << 24))
+    fail("{}: {} has {} entries (too many)", f.path(), vocab_key::kTokens, tokens.size());
   const auto n = static_cast<int32_t>(tokens.size());
   v.pieces.reserve(tokens.size());
   for (auto t : tokens) v.pieces.emplace_back(t);
 
-  if (f.find("tokenizer.ggml.scores")) {
-    v.scores = f.get_f32_array("tokenizer.ggml.scores");
+  if (f.find(vocab_key::kScores)) {
+    v.scores = f.get_f32_array(vocab_key::kScores);
     if (v.scores.size() != tokens.size())
-      fail("{}: tokenizer.ggml.scores has {} entries, tokens has {}", f.path(), v.scores.size(), n);
+      fail("{}: {} has {} entries, tokens has {}", f.path(), vocab_key::kScores, v.scores.size(),
+           n);
   }
   v.kinds.assign(tokens.size(), TokenKind::Normal);
-  if (f.find("tokenizer.ggml.token_type")) {
-    const auto types = f.get_i32_array("tokenizer.ggml.token_type");
+  if (f.find(vocab_key::kTokenType)) {
+    const auto types = f.get_i32_array(vocab_key::kTokenType);
     if (types.size() != tokens.size())
-      fail("{}: tokenizer.ggml.token_type has {} entries, tokens has {}", f.path(), types.size(), n);
+      fail("{}: {} has {} entries, tokens has {}", f.path(), vocab_key::kTokenType, types.size(),
+           n);
     for (size_t i = 0; i < types.size(); ++i) {
       if (types[i] < 0 || types[i] > 6)
-        fail("{}: tokenizer.ggml.token_type[{}] = {} is not a known token type", f.path(), i, types[i]);
+        fail("{}: {}[{}] = {} is not a known token type", f.path(), vocab_key::kTokenType, i,
+             types[i]);
       v.kinds[i] = static_cast<TokenKind>(types[i]);
     }
   }
   if (v.model == "gpt2") {
-    const auto& merges = f.get_string_array("tokenizer.ggml.merges");
+    const auto& merges = f.get_string_array(vocab_key::kMerges);
     v.merges.reserve(merges.size());
     for (auto m : merges) v.merges.emplace_back(m);
   }
 
-  v.bos = special_id(f, "tokenizer.ggml.bos_token_id", n);
-  v.eos = special_id(f, "tokenizer.ggml.eos_token_id", n);
-  v.unk = special_id(f, "tokenizer.ggml.unknown_token_id", n);
-  v.pad = special_id(f, "tokenizer.ggml.padding_token_id", n);
-  v.eot = special_id(f, "tokenizer.ggml.eot_token_id", n);
+  v.bos = special_id(f, vocab_key::kBosId, n);
+  v.eos = special_id(f, vocab_key::kEosId, n);
+  v.unk = special_id(f, vocab_key::kUnknownId, n);
+  v.pad = special_id(f, vocab_key::kPaddingId, n);
+  v.eot = special_id(f, vocab_key::kEotId, n);
   const bool spm = v.model == "llama";
-  v.add_bos = f.bool_or("tokenizer.ggml.add_bos_token").value_or(spm);
-  v.add_eos = f.bool_or("tokenizer.ggml.add_eos_token").value_or(false);
-  v.add_space_prefix = f.bool_or("tokenizer.ggml.add_space_prefix").value_or(spm);
+  v.add_bos = f.bool_or(vocab_key::kAddBos).value_or(spm);
+  v.add_eos = f.bool_or(vocab_key::kAddEos).value_or(false);
+  v.add_space_prefix = f.bool_or(vocab_key::kAddSpacePrefix).value_or(spm);
   if (spm && v.unk < 0) {
     for (int32_t i = 0; i < n; ++i)
       if (v.kinds[i] == TokenKind::Unknown) { v.unk = i; break; }

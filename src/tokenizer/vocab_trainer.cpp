@@ -28,12 +28,13 @@
 #include "aded/error.h"
 #include "aded/gguf.h"
 #include "spm_merge.h"
+#include "tokenizer/spm_normalizer.h"
+#include "tokenizer/vocab_metadata.h"
 
 namespace aded {
 
 namespace {
 
-constexpr std::string_view kSpaceSymbol = "\xE2\x96\x81";  // "▁"
 constexpr int32_t kByteTokens = 256;
 constexpr int32_t kReservedTokens = 3 + kByteTokens;  // <unk> <s> </s> and the bytes
 constexpr int32_t kMinVocabSize = kReservedTokens + 1;
@@ -42,7 +43,7 @@ constexpr int32_t kMaxVocabSize = 65536;
 enum class CharClass { Space, Newline, Other };
 
 CharClass char_class(std::string_view ch) {
-  if (ch == kSpaceSymbol) return CharClass::Space;
+  if (ch == kSpmSpaceSymbol) return CharClass::Space;
   if (ch == "\n") return CharClass::Newline;
   return CharClass::Other;
 }
@@ -530,18 +531,6 @@ std::string read_corpus_file(const std::string& path, uint64_t max_bytes) {
 
 }  // namespace
 
-std::string normalize_with_space_prefix(std::string_view text) {
-  std::string out(kSpaceSymbol);
-  out.reserve(text.size() + text.size() / 4 + kSpaceSymbol.size());
-  for (const char c : text) {
-    if (c == ' ')
-      out += kSpaceSymbol;
-    else
-      out += c;
-  }
-  return out;
-}
-
 std::vector<std::string_view> split_training_words(std::string_view normalized) {
   std::vector<std::string_view> words;
   size_t word_begin = 0;
@@ -560,6 +549,12 @@ std::vector<std::string_view> split_training_words(std::string_view normalized) 
   return words;
 }
 
+std::vector<std::string> training_words(std::string_view document) {
+  const std::string normalized = spm_normalize(document, /*add_space_prefix=*/true);
+  const std::vector<std::string_view> words = split_training_words(normalized);
+  return {words.begin(), words.end()};
+}
+
 VocabTrainer::VocabTrainer(VocabTrainerOptions options) : options_(options) {
   check_options(options_);
 }
@@ -569,9 +564,7 @@ void VocabTrainer::add_text(std::string_view text, std::string_view name) {
   if (nul != std::string_view::npos)
     fail("{}: binary data (a NUL byte at offset {}); the corpus must be text", name, nul);
   if (text.empty()) return;
-  const std::string normalized = normalize_with_space_prefix(text);
-  for (const std::string_view word : split_training_words(normalized))
-    ++word_counts_[std::string(word)];
+  for (std::string& word : training_words(text)) ++word_counts_[std::move(word)];
   ++stats_.documents;
   stats_.corpus_bytes += text.size();
   stats_.corpus_chars += count_characters(text);
@@ -607,22 +600,10 @@ LearnedVocab VocabTrainer::train(const Progress& progress) const {
 }
 
 void set_vocab_metadata(GgufWriter& writer, const Vocab& vocab) {
-  std::vector<int32_t> types;
-  types.reserve(vocab.kinds.size());
-  for (const TokenKind kind : vocab.kinds) types.push_back(static_cast<int32_t>(kind));
-  writer.set_string("tokenizer.ggml.model", vocab.model);
-  writer.set_string_array("tokenizer.ggml.tokens", vocab.pieces);
-  writer.set_f32_array("tokenizer.ggml.scores", vocab.scores);
-  writer.set_i32_array("tokenizer.ggml.token_type", std::move(types));
-  if (vocab.bos >= 0)
-    writer.set_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(vocab.bos));
-  if (vocab.eos >= 0)
-    writer.set_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(vocab.eos));
-  if (vocab.unk >= 0)
-    writer.set_u32("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(vocab.unk));
-  writer.set_bool("tokenizer.ggml.add_bos_token", vocab.add_bos);
-  writer.set_bool("tokenizer.ggml.add_eos_token", vocab.add_eos);
-  writer.set_bool("tokenizer.ggml.add_space_prefix", vocab.add_space_prefix);
+  write_vocab_core(writer, vocab);
+  writer.set_bool(vocab_key::kAddBos, vocab.add_bos);
+  writer.set_bool(vocab_key::kAddEos, vocab.add_eos);
+  writer.set_bool(vocab_key::kAddSpacePrefix, vocab.add_space_prefix);
 }
 
 }  // namespace aded

@@ -1,5 +1,5 @@
-// The text side of vocabulary training (include/aded/vocab_trainer.h): normalization as the SPM
-// tokenizer does it, and the split into words that learned pieces never cross.
+// The text side of vocabulary training (include/aded/vocab_trainer.h): the words of a document
+// that learned pieces never cross.
 #pragma once
 
 #include <string>
@@ -7,9 +7,6 @@
 #include <vector>
 
 namespace aded {
-
-// As SpmTokenizer with add_space_prefix: "▁" + text, every ' ' replaced by "▁" (U+2581).
-std::string normalize_with_space_prefix(std::string_view text);
 
 // Splits normalized text into training words of the form "\n"* "▁"* c* (c: any other character):
 // a newline starts a word unless it follows one; a "▁" starts a word after any character other
@@ -20,5 +17,9 @@ std::string normalize_with_space_prefix(std::string_view text);
 // match across a word boundary, and the SPM tokenizer, which merges over the whole text,
 // segments each word exactly as if it were alone.
 std::vector<std::string_view> split_training_words(std::string_view normalized);
+
+// The words VocabTrainer::add_text counts for one document: the document normalized as the SPM
+// tokenizer normalizes it (spm_normalize, with the dummy prefix), split by split_training_words.
+std::vector<std::string> training_words(std::string_view document);
 
 }  // namespace aded

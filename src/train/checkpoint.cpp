@@ -15,6 +15,23 @@ namespace {
 constexpr uint32_t kVersion = 1;
 const char* const kTensors[] = {"params", "adam.m", "adam.v"};
 
+// The model's shape is stored as these numbers; the rest of it follows by convention
+// (ModelConfig::fill_conventions), as for every model the trainer makes.
+struct ShapeKey {
+  const char* key;
+  int ModelConfig::*field;
+};
+constexpr ShapeKey kShapeKeys[] = {
+    {"aded.checkpoint.dim", &ModelConfig::dim},
+    {"aded.checkpoint.layers", &ModelConfig::n_layers},
+    {"aded.checkpoint.heads", &ModelConfig::n_heads},
+    {"aded.checkpoint.kv_heads", &ModelConfig::n_kv_heads},
+    {"aded.checkpoint.hidden", &ModelConfig::hidden_dim},
+    {"aded.checkpoint.vocab", &ModelConfig::n_vocab},
+    {"aded.checkpoint.ctx", &ModelConfig::ctx_train},
+};
+constexpr const char* kTiedOutputKey = "aded.checkpoint.tied_output";
+
 uint64_t checksum(std::span<const float> a, std::span<const float> b, std::span<const float> c) {
   XXH3_state_t* state = XXH3_createState();
   XXH3_64bits_reset(state);
@@ -26,19 +43,13 @@ uint64_t checksum(std::span<const float> a, std::span<const float> b, std::span<
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, const LlamaShape& shape, const TrainSettings& s,
+void save_checkpoint(const std::string& path, const ModelConfig& shape, const TrainSettings& s,
                      const TrainState& st, std::span<const float> params,
                      std::span<const float> adam_m, std::span<const float> adam_v) {
   GgufWriter w;
   w.set_u32("aded.checkpoint.version", kVersion);
-  w.set_u32("aded.checkpoint.dim", static_cast<uint32_t>(shape.dim));
-  w.set_u32("aded.checkpoint.layers", static_cast<uint32_t>(shape.n_layers));
-  w.set_u32("aded.checkpoint.heads", static_cast<uint32_t>(shape.n_heads));
-  w.set_u32("aded.checkpoint.kv_heads", static_cast<uint32_t>(shape.n_kv_heads));
-  w.set_u32("aded.checkpoint.hidden", static_cast<uint32_t>(shape.hidden_dim));
-  w.set_u32("aded.checkpoint.vocab", static_cast<uint32_t>(shape.n_vocab));
-  w.set_u32("aded.checkpoint.ctx", static_cast<uint32_t>(shape.ctx));
-  w.set_bool("aded.checkpoint.tied_output", shape.tied_output);
+  for (const ShapeKey& k : kShapeKeys) w.set_u32(k.key, static_cast<uint32_t>(shape.*k.field));
+  w.set_bool(kTiedOutputKey, shape.tied_output);
   w.set_u32("aded.train.batch", static_cast<uint32_t>(s.batch));
   w.set_f32("aded.train.lr", s.lr);
   w.set_u64("aded.train.warmup_steps", static_cast<uint64_t>(s.warmup_steps));
@@ -77,14 +88,9 @@ Checkpoint load_checkpoint(const std::string& path) {
     if (v > (1u << 30)) fail("{}: {} = {} is out of range", path, key, v);
     return static_cast<int>(v);
   };
-  c.shape.dim = int_of("aded.checkpoint.dim");
-  c.shape.n_layers = int_of("aded.checkpoint.layers");
-  c.shape.n_heads = int_of("aded.checkpoint.heads");
-  c.shape.n_kv_heads = int_of("aded.checkpoint.kv_heads");
-  c.shape.hidden_dim = int_of("aded.checkpoint.hidden");
-  c.shape.n_vocab = int_of("aded.checkpoint.vocab");
-  c.shape.ctx = int_of("aded.checkpoint.ctx");
-  c.shape.tied_output = f.get_bool("aded.checkpoint.tied_output");
+  for (const ShapeKey& k : kShapeKeys) c.shape.*k.field = int_of(k.key);
+  c.shape.tied_output = f.get_bool(kTiedOutputKey);
+  c.shape.fill_conventions();
   try {
     c.shape.validate();
   } catch (const InputError& e) {

@@ -8,20 +8,20 @@
 #include <string>
 #include <vector>
 
-#include "train/llama_shape.h"
+#include "aded/model.h"
 #include "train/train_settings.h"
 
 namespace aded::train {
 
 struct Checkpoint {
-  LlamaShape shape;
+  ModelConfig shape;
   TrainSettings settings;
   TrainState state;
   std::vector<float> params, adam_m, adam_v;
 };
 
 // Written through a temporary file renamed at the end, so an interruption never leaves half a file.
-void save_checkpoint(const std::string& path, const LlamaShape& shape,
+void save_checkpoint(const std::string& path, const ModelConfig& shape,
                      const TrainSettings& settings, const TrainState& state,
                      std::span<const float> params, std::span<const float> adam_m,
                      std::span<const float> adam_v);

@@ -30,7 +30,7 @@ void LlamaTrainingPass<T>::rows_with_norm_grad(Fn&& fn, T* dweight) {
 template <typename T>
 void LlamaTrainingPass<T>::backward_layers(const T* params, std::span<const int32_t> inputs,
                                            T* grads) {
-  const int rows = rows_, d = shape_.dim, hd = shape_.head_dim(), seq = shape_.ctx,
+  const int rows = rows_, d = shape_.dim, hd = shape_.head_dim, seq = shape_.ctx_train,
             f = shape_.hidden_dim, qkv = shape_.qkv_dim(), heads = shape_.n_heads,
             kv_heads = shape_.n_kv_heads;
   const auto ud = static_cast<size_t>(d);

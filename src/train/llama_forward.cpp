@@ -13,11 +13,11 @@ namespace aded::train {
 
 template <typename T>
 void LlamaTrainingPass<T>::forward_layers(const T* params, std::span<const int32_t> inputs) {
-  const int rows = rows_, d = shape_.dim, hd = shape_.head_dim(), seq = shape_.ctx,
+  const int rows = rows_, d = shape_.dim, hd = shape_.head_dim, seq = shape_.ctx_train,
             f = shape_.hidden_dim, qkv = shape_.qkv_dim(), heads = shape_.n_heads,
             kv_heads = shape_.n_kv_heads;
   const auto ud = static_cast<size_t>(d);
-  const T eps = static_cast<T>(kNormEps);
+  const T eps = static_cast<T>(shape_.norm_eps);
   const T* embedding = params + layout_.embedding();
 
   for_rows([&](int64_t i) {

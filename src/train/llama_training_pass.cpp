@@ -27,8 +27,8 @@ LlamaTrainingPass<T>::LlamaTrainingPass(const ParameterLayout& layout, int max_s
     : layout_(layout),
       shape_(layout.shape()),
       pool_(pool),
-      max_rows_(max_sequences * layout.shape().ctx),
-      rope_(layout.shape().ctx, layout.shape().head_dim(), kRopeBase) {
+      max_rows_(max_sequences * layout.shape().ctx_train),
+      rope_(layout.shape().ctx_train, layout.shape().head_dim, layout.shape().rope_base) {
   if (max_sequences < 1) fail("the batch must hold at least one sequence, not {}", max_sequences);
   const auto n = static_cast<size_t>(max_rows_), d = static_cast<size_t>(shape_.dim),
              layers = static_cast<size_t>(shape_.n_layers),
@@ -36,7 +36,8 @@ LlamaTrainingPass<T>::LlamaTrainingPass(const ParameterLayout& layout, int max_s
              qkv = static_cast<size_t>(shape_.qkv_dim()),
              heads = static_cast<size_t>(shape_.n_heads),
              vocab = static_cast<size_t>(shape_.n_vocab),
-             threads = static_cast<size_t>(pool.size()), seq = static_cast<size_t>(shape_.ctx);
+             threads = static_cast<size_t>(pool.size()),
+             seq = static_cast<size_t>(shape_.ctx_train);
   resid_.resize((layers + 1) * n * d);
   xn_attn_.resize(layers * n * d);
   inv_rms_attn_.resize(layers * n);
@@ -67,11 +68,11 @@ template <typename T>
 double LlamaTrainingPass<T>::run(const T* params, std::span<const int32_t> inputs,
                                  std::span<const int32_t> targets, T* grads) {
   if (inputs.size() != targets.size() || inputs.empty() ||
-      inputs.size() % static_cast<size_t>(shape_.ctx) != 0 ||
+      inputs.size() % static_cast<size_t>(shape_.ctx_train) != 0 ||
       inputs.size() > static_cast<size_t>(max_rows_))
     throw Error(fmt::format(
         "training pass: {} inputs and {} targets do not make whole sequences of {} (at most {})",
-        inputs.size(), targets.size(), shape_.ctx, max_rows_ / shape_.ctx));
+        inputs.size(), targets.size(), shape_.ctx_train, max_rows_ / shape_.ctx_train));
   for (size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i] < 0 || inputs[i] >= shape_.n_vocab || targets[i] < 0 ||
         targets[i] >= shape_.n_vocab)

@@ -26,12 +26,12 @@ struct PassTimes {
 template <typename T>
 class LlamaTrainingPass {
  public:
-  // Room for up to max_sequences sequences of shape.ctx tokens.
+  // Room for up to max_sequences sequences of shape.ctx_train tokens.
   LlamaTrainingPass(const ParameterLayout& layout, int max_sequences, ThreadPool& pool);
 
   // Mean cross-entropy of predicting targets[i] after inputs[0..i] of each sequence (inputs and
-  // targets hold whole sequences of shape.ctx tokens). With grads, also adds the gradient of that
-  // mean with respect to params into grads (same layout).
+  // targets hold whole sequences of shape.ctx_train tokens). With grads, also adds the gradient of
+  // that mean with respect to params into grads (same layout).
   double run(const T* params, std::span<const int32_t> inputs, std::span<const int32_t> targets,
              T* grads);
 
@@ -60,7 +60,7 @@ class LlamaTrainingPass {
   }
 
   ParameterLayout layout_;
-  LlamaShape shape_;
+  ModelConfig shape_;
   ThreadPool& pool_;
   int max_rows_ = 0;
   int rows_ = 0;        // rows of the current batch

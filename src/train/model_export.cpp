@@ -1,55 +1,45 @@
 #include "train/model_export.h"
 
 #include "aded/error.h"
+#include "model/model_metadata.h"
+#include "tokenizer/vocab_metadata.h"
 
 namespace aded::train {
 
 void export_model(const std::string& path, const ParameterLayout& layout,
                   std::span<const float> params, const GgufFile& vocab, const std::string& name) {
-  const LlamaShape& s = layout.shape();
+  const ModelConfig& s = layout.shape();
   if (params.size() != layout.size())
     fail("export: {} parameters do not fit the layout ({})", params.size(), layout.size());
   GgufWriter w;
-  w.set_string("general.architecture", "llama");
-  w.set_string("general.name", name);
-  w.set_u32("general.file_type", 0);  // all F32
-  w.set_u32("llama.context_length", static_cast<uint32_t>(s.ctx));
-  w.set_u32("llama.embedding_length", static_cast<uint32_t>(s.dim));
-  w.set_u32("llama.block_count", static_cast<uint32_t>(s.n_layers));
-  w.set_u32("llama.feed_forward_length", static_cast<uint32_t>(s.hidden_dim));
-  w.set_u32("llama.attention.head_count", static_cast<uint32_t>(s.n_heads));
-  w.set_u32("llama.attention.head_count_kv", static_cast<uint32_t>(s.n_kv_heads));
-  w.set_f32("llama.attention.layer_norm_rms_epsilon", kNormEps);
-  w.set_u32("llama.rope.dimension_count", static_cast<uint32_t>(s.head_dim()));
-  w.set_f32("llama.rope.freq_base", kRopeBase);
-  w.copy_metadata(vocab, "tokenizer.");
+  write_model_config(w, s, name, TensorType::F32);
+  w.copy_metadata(vocab, vocab_key::kPrefix);
 
-  const int64_t d = s.dim, kv = s.kv_dim(), f = s.hidden_dim, v = s.n_vocab;
-  // rows [first_row, first_row + rows) of the tensor at offset, as a ggml {cols, rows} tensor.
-  auto add = [&](std::string tensor, size_t offset, int64_t first_row, int64_t rows, int64_t cols) {
+  // The tensor of this kind: rows from first_row on of the trainer's tensor at offset (fused
+  // tensors hold several).
+  auto add = [&](TensorKind kind, int layer, size_t offset, int64_t first_row = 0) {
+    std::vector<int64_t> dims = tensor_dims(kind, s);
+    const int64_t cols = dims[0], rows = dims.size() == 2 ? dims[1] : 1;
     const float* data = params.data() + offset + static_cast<size_t>(first_row * cols);
-    std::vector<int64_t> dims =
-        rows == 1 ? std::vector<int64_t>{cols} : std::vector<int64_t>{cols, rows};
     w.add_tensor_bytes(
-        std::move(tensor), TensorType::F32, std::move(dims),
+        tensor_name(kind, layer), TensorType::F32, std::move(dims),
         {reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(rows * cols) * sizeof(float)});
   };
-  add("token_embd.weight", layout.embedding(), 0, v, d);
+  add(TensorKind::TokenEmbedding, -1, layout.embedding());
   for (int l = 0; l < s.n_layers; ++l) {
     const LayerOffsets& o = layout.layer(l);
-    const std::string p = "blk." + std::to_string(l) + ".";
-    add(p + "attn_norm.weight", o.attn_norm, 0, 1, d);
-    add(p + "attn_q.weight", o.wqkv, 0, d, d);
-    add(p + "attn_k.weight", o.wqkv, d, kv, d);
-    add(p + "attn_v.weight", o.wqkv, d + kv, kv, d);
-    add(p + "attn_output.weight", o.wo, 0, d, d);
-    add(p + "ffn_norm.weight", o.ffn_norm, 0, 1, d);
-    add(p + "ffn_gate.weight", o.w_gate_up, 0, f, d);
-    add(p + "ffn_down.weight", o.w_down, 0, d, f);
-    add(p + "ffn_up.weight", o.w_gate_up, f, f, d);
+    add(TensorKind::AttnNorm, l, o.attn_norm);
+    add(TensorKind::AttnQ, l, o.wqkv);
+    add(TensorKind::AttnK, l, o.wqkv, s.q_dim());
+    add(TensorKind::AttnV, l, o.wqkv, s.q_dim() + s.kv_dim());
+    add(TensorKind::AttnOutput, l, o.wo);
+    add(TensorKind::FfnNorm, l, o.ffn_norm);
+    add(TensorKind::FfnGate, l, o.w_gate_up);
+    add(TensorKind::FfnDown, l, o.w_down);
+    add(TensorKind::FfnUp, l, o.w_gate_up, s.hidden_dim);
   }
-  add("output_norm.weight", layout.output_norm(), 0, 1, d);
-  if (!s.tied_output) add("output.weight", layout.output(), 0, v, d);
+  add(TensorKind::OutputNorm, -1, layout.output_norm());
+  if (!s.tied_output) add(TensorKind::Output, -1, layout.output());
   w.write(path);
 }
 

@@ -1,5 +1,5 @@
 // Writes trained weights as a GGUF model that `aded run` (and llama.cpp) loads: architecture
-// llama, F32 weights with the tensor names and [cols, rows] dims the llama2.c converter writes,
+// llama, F32 weights with the tensor names and [cols, rows] dims of model_tensors.h,
 // the output tied to the token embedding unless the shape says otherwise, and the tokenizer
 // metadata copied from the vocabulary GGUF.
 #pragma once

@@ -46,26 +46,27 @@ class NormalStream {
 
 }  // namespace
 
-ParameterLayout::ParameterLayout(const LlamaShape& shape) : shape_(shape) {
-  const int64_t d = shape.dim, f = shape.hidden_dim, v = shape.n_vocab;
-  embedding_ = add("token_embd", v, d, true);
+ParameterLayout::ParameterLayout(const ModelConfig& shape) : shape_(shape) {
+  embedding_ = add(TensorKind::TokenEmbedding);
   layers_.resize(static_cast<size_t>(shape.n_layers));
   for (int l = 0; l < shape.n_layers; ++l) {
-    const std::string p = "blk." + std::to_string(l) + ".";
     LayerOffsets& o = layers_[static_cast<size_t>(l)];
-    o.attn_norm = add(p + "attn_norm", 1, d, false);
-    o.wqkv = add(p + "attn_qkv", shape.qkv_dim(), d, true);
-    o.wo = add(p + "attn_output", d, d, true);
-    o.ffn_norm = add(p + "ffn_norm", 1, d, false);
-    o.w_gate_up = add(p + "ffn_gate_up", 2 * f, d, true);
-    o.w_down = add(p + "ffn_down", d, f, true);
+    o.attn_norm = add(TensorKind::AttnNorm, l);
+    o.wqkv = add(TensorKind::AttnQkv, l);
+    o.wo = add(TensorKind::AttnOutput, l);
+    o.ffn_norm = add(TensorKind::FfnNorm, l);
+    o.w_gate_up = add(TensorKind::FfnGateUp, l);
+    o.w_down = add(TensorKind::FfnDown, l);
   }
-  output_norm_ = add("output_norm", 1, d, false);
-  output_ = shape.tied_output ? embedding_ : add("output", v, d, true);
+  output_norm_ = add(TensorKind::OutputNorm);
+  output_ = shape.tied_output ? embedding_ : add(TensorKind::Output);
 }
 
-size_t ParameterLayout::add(std::string name, int64_t rows, int64_t cols, bool is_matrix) {
-  ParameterTensor t{std::move(name), size_, rows, cols, is_matrix};
+size_t ParameterLayout::add(TensorKind kind, int layer) {
+  const std::vector<int64_t> dims = tensor_dims(kind, shape_);
+  const bool is_matrix = dims.size() == 2;
+  const int64_t rows = is_matrix ? dims[1] : 1;
+  ParameterTensor t{kind, tensor_name(kind, layer), size_, rows, dims[0], is_matrix};
   size_ = align_up(size_ + t.size());
   tensors_.push_back(t);
   return t.offset;
@@ -82,7 +83,7 @@ void init_parameters(const ParameterLayout& layout, uint64_t seed, std::span<T> 
       std::fill(out, out + t.size(), T(1));
       continue;
     }
-    const bool residual = t.name.ends_with("attn_output") || t.name.ends_with("ffn_down");
+    const bool residual = t.kind == TensorKind::AttnOutput || t.kind == TensorKind::FfnDown;
     const double std_dev = 0.02 * (residual ? residual_scale : 1.0);
     NormalStream normal(seed * 0x100000001B3ull + i);
     for (size_t j = 0; j < t.size(); ++j) out[j] = static_cast<T>(std_dev * normal.next());

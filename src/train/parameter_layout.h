@@ -10,12 +10,14 @@
 #include <string>
 #include <vector>
 
-#include "train/llama_shape.h"
+#include "aded/model.h"
+#include "model/model_tensors.h"
 
 namespace aded::train {
 
 // A learnable tensor: `rows` rows of `cols` values at `offset`.
 struct ParameterTensor {
+  TensorKind kind = TensorKind::TokenEmbedding;
   std::string name;
   size_t offset = 0;
   int64_t rows = 0;
@@ -36,9 +38,9 @@ struct LayerOffsets {
 
 class ParameterLayout {
  public:
-  explicit ParameterLayout(const LlamaShape& shape);
+  explicit ParameterLayout(const ModelConfig& shape);
 
-  const LlamaShape& shape() const { return shape_; }
+  const ModelConfig& shape() const { return shape_; }
   // Floats in the buffer (tensors start at 64-byte boundaries; the gaps stay zero).
   size_t size() const { return size_; }
   size_t embedding() const { return embedding_; }      // [vocab][dim]
@@ -48,9 +50,10 @@ class ParameterLayout {
   const std::vector<ParameterTensor>& tensors() const { return tensors_; }
 
  private:
-  size_t add(std::string name, int64_t rows, int64_t cols, bool is_matrix);
+  // Appends the tensor of this kind (of layer `layer`, -1 for the model's own).
+  size_t add(TensorKind kind, int layer = -1);
 
-  LlamaShape shape_;
+  ModelConfig shape_;
   size_t size_ = 0;
   size_t embedding_ = 0, output_norm_ = 0, output_ = 0;
   std::vector<LayerOffsets> layers_;

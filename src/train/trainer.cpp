@@ -11,6 +11,7 @@
 #include "aded/error.h"
 #include "aded/gguf.h"
 #include "aded/tokenizer.h"
+#include "tokenizer/vocab_metadata.h"
 #include "train/adamw.h"
 #include "train/batch_sampler.h"
 #include "train/blas.h"
@@ -50,9 +51,7 @@ void check_settings(const TrainSettings& s) {
 
 // The vocabulary file must be a GGUF with tokenizer metadata.
 std::unique_ptr<Tokenizer> open_tokenizer(const GgufFile& vocab) {
-  if (!vocab.find("tokenizer.ggml.model") || !vocab.find("tokenizer.ggml.tokens"))
-    fail("{}: not a vocabulary GGUF (no tokenizer.ggml.model / tokenizer.ggml.tokens)",
-         vocab.path());
+  require_vocabulary(vocab);
   return Tokenizer::from_gguf(vocab);
 }
 
@@ -84,7 +83,7 @@ class Run {
 
   const TrainOptions& o_;
   const TrainEvents& events_;
-  LlamaShape shape_;
+  ModelConfig shape_;
   TrainSettings settings_;
   std::unique_ptr<GgufFile> vocab_;
   std::unique_ptr<Tokenizer> tokenizer_;
@@ -114,7 +113,11 @@ void Run::check_options() {
   tokenizer_ = open_tokenizer(*vocab_);
   shape_ = o_.shape;
   shape_.n_vocab = tokenizer_->size();
+  shape_.fill_conventions();
   shape_.validate();
+  if (shape_.arch != Architecture::Llama) fail("the trainer makes llama models only");
+  if (shape_.ctx_train < 2 || shape_.ctx_train > (1 << 16))
+    fail("the sequence length (--ctx) must be between 2 and 65536, not {}", shape_.ctx_train);
 }
 
 CorpusTokens Run::load(const std::vector<std::string>& files, const char* what) const {
@@ -175,7 +178,7 @@ double Run::progress() const {
 void Run::step() {
   const auto start = Clock::now();
   const double cpu_start = process_cpu_seconds();
-  sample_batch(corpus_.tokens, shape_.ctx, *sampler_, state_.step, settings_.batch, batch_);
+  sample_batch(corpus_.tokens, shape_.ctx_train, *sampler_, state_.step, settings_.batch, batch_);
   pool_->run([&](int t, int nt) {
     int64_t begin, end;
     ThreadPool::split(static_cast<int64_t>(grads_.size()), 1024, t, nt, begin, end);
@@ -234,7 +237,7 @@ void Run::validate() {
   double sum = 0;
   const int per_batch = settings_.batch, total = o_.eval_batches * per_batch;
   for (int b = 0; b < o_.eval_batches; ++b) {
-    evenly_spaced_batch(valid_.tokens, shape_.ctx, b * per_batch, per_batch, total, batch);
+    evenly_spaced_batch(valid_.tokens, shape_.ctx_train, b * per_batch, per_batch, total, batch);
     sum += pass_->run(params_.data(), batch.inputs, batch.targets, nullptr);
   }
   report_.valid_loss = sum / o_.eval_batches;
@@ -275,19 +278,20 @@ TrainReport Run::go() {
   BlasSingleThreaded blas_guard;
 
   corpus_ = load(o_.corpus, "corpus");
-  sampler_ = std::make_unique<WindowSampler>(corpus_.tokens.size(), shape_.ctx, settings_.seed);
+  sampler_ =
+      std::make_unique<WindowSampler>(corpus_.tokens.size(), shape_.ctx_train, settings_.seed);
   if (!o_.valid.empty()) {
     valid_ = load(o_.valid, "validation");
-    if (valid_.tokens.size() < static_cast<size_t>(shape_.ctx) + 1)
+    if (valid_.tokens.size() < static_cast<size_t>(shape_.ctx_train) + 1)
       fail("the validation text has {} tokens, fewer than one window of {} (--ctx + 1)",
-           valid_.tokens.size(), shape_.ctx + 1);
+           valid_.tokens.size(), shape_.ctx_train + 1);
   }
   set_up_weights();
   report_.parameters = shape_.parameter_count();
   report_.checkpoint_path = o_.checkpoint.empty() ? o_.output + ".ckpt" : o_.checkpoint;
   log(fmt::format("model: {:.2f}M parameters ({}); batch {} x {} tokens; {} threads",
                   static_cast<double>(report_.parameters) / 1e6, shape_.describe(), settings_.batch,
-                  shape_.ctx, threads));
+                  shape_.ctx_train, threads));
   pass_ = std::make_unique<LlamaTrainingPass<float>>(*layout_, settings_.batch, *pool_);
 
   run_start_ = Clock::now();

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "train/llama_shape.h"
+#include "aded/model.h"
 #include "train/llama_training_pass.h"
 #include "train/token_corpus.h"
 #include "train/train_settings.h"
@@ -21,7 +21,10 @@ struct TrainOptions {
   std::string vocab;   // vocabulary GGUF (tokenizer.ggml.*); decides n_vocab
   std::vector<std::string> corpus;
   std::vector<std::string> valid;  // validation text (optional)
-  LlamaShape shape;                // shape.n_vocab is replaced by the vocabulary's size
+  // A llama model; n_vocab is replaced by the vocabulary's size, and what follows from the
+  // other numbers is set again (ModelConfig::fill_conventions). The default is code15M's shape.
+  ModelConfig shape =
+      ModelConfig::new_model(Architecture::Llama, 288, 6, 6, 6, 768, 32000, 256, true);
   TrainSettings settings;
   int threads = 0;                // 0: all cores
   std::string resume;             // checkpoint to continue from

@@ -26,7 +26,7 @@ BenchOptions tiny_options(bool greedy_head) {
 
 std::shared_ptr<const Model> random_model(testing::TempDir& dir, TensorType type) {
   RandomModelOptions o;
-  o.shape = ModelShape{"llama", 64, 2, 4, 2, 160, 320, 64, 10000.0f, true, false};
+  o.shape = ModelConfig::new_model(Architecture::Llama, 64, 2, 4, 2, 160, 320, 64, true);
   o.type = type;
   o.seed = 3;
   const auto path = (dir / (std::string(tensor_type_name(type)) + ".gguf")).string();

@@ -17,19 +17,23 @@ namespace {
 
 struct Case {
   const char* name;
-  ModelShape shape;
+  ModelConfig shape;
   TensorType type;
 };
 
-ModelShape llama_gqa() { return ModelShape{"llama", 64, 2, 4, 2, 160, 300, 256, 10000.0f, true, false}; }
-ModelShape llama_untied() { return ModelShape{"llama", 128, 2, 4, 4, 256, 320, 256, 10000.0f, false, false}; }
-ModelShape qwen2_like() { return ModelShape{"qwen2", 64, 2, 4, 1, 96, 300, 256, 1000000.0f, true, true}; }
-ModelShape k_quant_shape() { return ModelShape{"llama", 256, 2, 4, 2, 512, 300, 256, 10000.0f, false, false}; }
+ModelConfig llama_gqa() { return ModelConfig::new_model(Architecture::Llama, 64, 2, 4, 2, 160, 300, 256, true); }
+ModelConfig llama_untied() { return ModelConfig::new_model(Architecture::Llama, 128, 2, 4, 4, 256, 320, 256, false); }
+ModelConfig qwen2_like() {
+  ModelConfig c = ModelConfig::new_model(Architecture::Qwen2, 64, 2, 4, 1, 96, 300, 256, true);
+  c.rope_base = 1000000.0f;
+  return c;
+}
+ModelConfig k_quant_shape() { return ModelConfig::new_model(Architecture::Llama, 256, 2, 4, 2, 512, 300, 256, false); }
 
-std::shared_ptr<const Model> random_model(const ModelShape& shape, TensorType type) {
+std::shared_ptr<const Model> random_model(const ModelConfig& shape, TensorType type) {
   static std::map<std::string, std::shared_ptr<const Model>> cache;
   static testing::TempDir dir;
-  const std::string key = shape.arch + std::to_string(shape.dim) + std::to_string(shape.n_kv_heads) +
+  const std::string key = shape.arch_name + std::to_string(shape.dim) + std::to_string(shape.n_kv_heads) +
                           std::string(tensor_type_name(type)) + (shape.tied_output ? "t" : "u");
   auto& m = cache[key];
   if (!m) {

@@ -27,7 +27,7 @@ struct TinyModel {
   std::shared_ptr<const Model> model;
   TinyModel() {
     RandomModelOptions o;
-    o.shape = ModelShape{"llama", 64, 2, 4, 2, 160, 300, 64, 10000.0f, true, false};
+    o.shape = ModelConfig::new_model(Architecture::Llama, 64, 2, 4, 2, 160, 300, 64, true);
     o.type = TensorType::F32;
     o.seed = 7;
     write_random_model(o, path);

@@ -54,7 +54,7 @@ void expect_same_tokens(const std::shared_ptr<const Model>& model, const std::ve
 TEST(GreedyHeadDecoding, ContextArgmaxIsTheFirstLargestLogit) {
   testing::TempDir dir;
   RandomModelOptions o;
-  o.shape = ModelShape{"llama", 64, 2, 4, 2, 160, 300, 256, 10000.0f, true, false};
+  o.shape = ModelConfig::new_model(Architecture::Llama, 64, 2, 4, 2, 160, 300, 256, true);
   o.seed = 9;
   const auto path = (dir / "m.gguf").string();
   write_random_model(o, path);
@@ -78,7 +78,7 @@ TEST(GreedyHeadDecoding, RandomModelsGiveTheSameTokensAsTheFullHead) {
   testing::TempDir dir;
   for (TensorType type : {TensorType::F32, TensorType::F16, TensorType::BF16}) {
     RandomModelOptions o;
-    o.shape = ModelShape{"llama", 64, 2, 4, 2, 160, 300, 256, 10000.0f, true, false};
+    o.shape = ModelConfig::new_model(Architecture::Llama, 64, 2, 4, 2, 160, 300, 256, true);
     o.type = type;
     o.seed = 7;
     const auto path = (dir / (std::string(tensor_type_name(type)) + ".gguf")).string();

@@ -40,7 +40,7 @@ inline std::shared_ptr<const Model> tiny_model(int n_vocab = 300, uint64_t seed 
   auto& m = cache[key];
   if (!m) {
     RandomModelOptions o;
-    o.shape = ModelShape{"llama", 64, 2, 4, 2, 160, n_vocab, 1024, 10000.0f, true, false};
+    o.shape = ModelConfig::new_model(Architecture::Llama, 64, 2, 4, 2, 160, n_vocab, 1024, true);
     o.type = type;
     o.seed = seed;
     const auto path = (dir / (key + ".gguf")).string();

@@ -13,6 +13,7 @@
 #include "aded/tokenizer.h"
 #include "support/test_support.h"
 #include "tokenizer/spm_merge.h"
+#include "tokenizer/spm_normalizer.h"
 #include "tokenizer/vocab_trainer.h"
 
 namespace aded {
@@ -73,7 +74,7 @@ std::vector<std::string> pieces_of(const Tokenizer& tok, const Ids& ids) {
 // Plain BPE, independent of the SPM encoder: the merges applied one after the other, each to all
 // its occurrences left to right, then the symbols looked up (byte tokens for the rest).
 Ids apply_merges(const LearnedVocab& learned, std::string_view text) {
-  const std::string normalized = normalize_with_space_prefix(text);
+  const std::string normalized = spm_normalize(text, true);
   std::vector<std::string> symbols;
   for (std::string_view rest = normalized; !rest.empty();) {
     const size_t length = utf8_char_length(rest);
@@ -110,23 +111,21 @@ bool is_normal_piece(const Vocab& v, const std::string& piece) {
   return it != v.piece_to_id.end() && v.kinds[it->second] == TokenKind::Normal;
 }
 
-TEST(VocabTrainerText, NormalizesLikeTheSpmTokenizer) {
-  EXPECT_EQ(normalize_with_space_prefix("a b  c"),
-            kSpace + "a" + kSpace + "b" + kSpace + kSpace + "c");
-  EXPECT_EQ(normalize_with_space_prefix("\tx\n"), kSpace + "\tx\n");
+TEST(VocabTrainerText, TrainingWordsAreTheNormalizedDocumentSplit) {
+  EXPECT_EQ(training_words("a b  c"),
+            (std::vector<std::string>{kSpace + "a", kSpace + "b", kSpace + kSpace + "c"}));
+  EXPECT_EQ(training_words("\tx\n"), (std::vector<std::string>{kSpace + "\tx", "\n"}));
 }
 
 TEST(VocabTrainerText, SplitsWordsAtSpacesAndNewlines) {
   const std::string s = kSpace;
-  const std::string text =
-      normalize_with_space_prefix("def f():\n    return x\n\n\nclass A:  pass");
+  const std::string text = spm_normalize("def f():\n    return x\n\n\nclass A:  pass", true);
   EXPECT_EQ(split_training_words(text),
             (Words{s + "def", s + "f():", "\n" + s + s + s + s + "return", s + "x", "\n\n\nclass",
                    s + "A:", s + s + "pass"}));
   // Tabs and carriage returns are ordinary characters; a leading newline follows the prefix.
-  EXPECT_EQ(split_training_words(normalize_with_space_prefix("\n\tx\r\ny")),
-            (Words{s, "\n\tx\r", "\ny"}));
-  EXPECT_EQ(split_training_words(normalize_with_space_prefix("   ")), (Words{s + s + s + s}));
+  EXPECT_EQ(split_training_words(spm_normalize("\n\tx\r\ny", true)), (Words{s, "\n\tx\r", "\ny"}));
+  EXPECT_EQ(split_training_words(spm_normalize("   ", true)), (Words{s + s + s + s}));
   EXPECT_TRUE(split_training_words("").empty());
 }
 

@@ -218,7 +218,7 @@ TEST(TrainGradients, AttentionIsCausal) {
 }
 
 // The whole model: loss = mean cross-entropy of the training pass, every parameter checked.
-void check_model(const LlamaShape& shape, int sequences, int threads) {
+void check_model(const ModelConfig& shape, int sequences, int threads) {
   ThreadPool pool(threads);
   const ParameterLayout layout(shape);
   Vec params(layout.size());
@@ -229,7 +229,7 @@ void check_model(const LlamaShape& shape, int sequences, int threads) {
     for (size_t j = 0; j < t.size(); ++j)
       params[t.offset + j] += noise[t.offset + j] * (t.is_matrix ? 1.0 : 0.5);
   std::mt19937 rng(5);
-  const size_t n = static_cast<size_t>(sequences * shape.ctx);
+  const size_t n = static_cast<size_t>(sequences * shape.ctx_train);
   std::vector<int32_t> inputs(n), targets(n);
   for (size_t i = 0; i < n; ++i) {
     inputs[i] = static_cast<int32_t>(rng() % static_cast<uint32_t>(shape.n_vocab));
@@ -255,27 +255,17 @@ void check_model(const LlamaShape& shape, int sequences, int threads) {
 }
 
 TEST(TrainGradients, WholeModelTiedOutputWithGroupedQueryHeads) {
-  LlamaShape s;
-  s.dim = 8, s.n_layers = 2, s.n_heads = 2, s.n_kv_heads = 1, s.hidden_dim = 12, s.n_vocab = 11,
-  s.ctx = 5;
-  s.tied_output = true;
-  check_model(s, 2, 1);
+  check_model(ModelConfig::new_model(Architecture::Llama, 8, 2, 2, 1, 12, 11, 5, true), 2, 1);
 }
 
 TEST(TrainGradients, WholeModelSeparateOutput) {
-  LlamaShape s;
-  s.dim = 8, s.n_layers = 1, s.n_heads = 2, s.n_kv_heads = 2, s.hidden_dim = 10, s.n_vocab = 9,
-  s.ctx = 4;
-  s.tied_output = false;
-  check_model(s, 3, 2);
+  check_model(ModelConfig::new_model(Architecture::Llama, 8, 1, 2, 2, 10, 9, 4, false), 3, 2);
 }
 
 // float and double passes agree on a model of a realistic aspect ratio.
 TEST(TrainGradients, FloatPassMatchesDouble) {
-  LlamaShape s;
-  s.dim = 64, s.n_layers = 2, s.n_heads = 4, s.n_kv_heads = 2, s.hidden_dim = 96, s.n_vocab = 300,
-  s.ctx = 80;
-  const ParameterLayout layout(s);
+  const ParameterLayout layout(
+      ModelConfig::new_model(Architecture::Llama, 64, 2, 4, 2, 96, 300, 80, true));
   ThreadPool pool(2);
   std::vector<float> pf(layout.size()), gf(layout.size(), 0.0f);
   init_parameters<float>(layout, 7, pf);

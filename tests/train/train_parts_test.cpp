@@ -10,6 +10,7 @@
 #include "train/adamw.h"
 #include "train/batch_sampler.h"
 #include "train/token_corpus.h"
+#include "train/trainer.h"
 #include "train/vector_kernels.h"
 
 namespace aded::train {
@@ -79,11 +80,8 @@ TEST(TrainKernels, FastAdamWMatchesTheReference) {
   EXPECT_EQ(v1, v2);
 }
 
-LlamaShape small_shape() {
-  LlamaShape s;
-  s.dim = 8, s.n_layers = 1, s.n_heads = 2, s.n_kv_heads = 1, s.hidden_dim = 8, s.n_vocab = 5,
-  s.ctx = 4;
-  return s;
+ModelConfig small_shape() {
+  return ModelConfig::new_model(Architecture::Llama, 8, 1, 2, 1, 8, 5, 4, true);
 }
 
 TEST(TrainAdamW, OneStepFollowsTheFormula) {
@@ -129,7 +127,9 @@ TEST(TrainSchedule, WarmupThenCosineToTheFloor) {
 }
 
 TEST(TrainShape, ImpossibleShapesAreInputErrors) {
-  auto expect_error = [](LlamaShape s, const char* text) {
+  // Edited as the command line edits it: fill_conventions, then validate, as the trainer does.
+  auto expect_error = [](ModelConfig s, const char* text) {
+    s.fill_conventions();
     try {
       s.validate();
       ADD_FAILURE() << "no error for " << text;
@@ -137,23 +137,42 @@ TEST(TrainShape, ImpossibleShapesAreInputErrors) {
       EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
     }
   };
-  LlamaShape s;
-  s.validate();
-  EXPECT_EQ(s.parameter_count(), 15191712u);  // code15M
+  const ModelConfig code15m = TrainOptions{}.shape;
+  code15m.validate();
+  EXPECT_EQ(code15m.parameter_count(), 15191712u);
+  EXPECT_EQ(code15m.describe(),
+            "dim 288, 6 layers, 6 heads (6 kv), hidden 768, vocab 32000, ctx 256, tied output");
+  ModelConfig s = code15m;
   s.n_heads = 5;
-  expect_error(s, "--heads 5 does not divide --dim 288");
-  s = LlamaShape{};
+  expect_error(s, "the head count 5 does not divide the model dimension 288");
+  s = code15m;
   s.n_kv_heads = 4;
-  expect_error(s, "--kv-heads 4 does not divide --heads 6");
-  s = LlamaShape{};
+  expect_error(s, "the kv-head count 4 does not divide the head count 6");
+  s = code15m;
   s.dim = 0;
-  expect_error(s, "--dim");
-  s = LlamaShape{};
+  expect_error(s, "the model dimension must be between 1 and 65536, not 0");
+  s = code15m;
   s.dim = 18, s.n_heads = 6;  // head size 3
   expect_error(s, "must be even");
-  s = LlamaShape{};
-  s.ctx = 1;
-  expect_error(s, "--ctx");
+}
+
+// A field edited without fill_conventions leaves head_dim behind: validate says so instead of
+// letting a layout of the wrong size through.
+TEST(TrainShape, StaleHeadSizeIsCaught) {
+  ModelConfig s = TrainOptions{}.shape;
+  s.n_heads = 4, s.n_kv_heads = 2;  // 288 / 4 = 72, but head_dim still says 48
+  try {
+    s.validate();
+    ADD_FAILURE() << "no error for a stale head size";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("the head size 48 is not dim / heads = 72"),
+              std::string::npos)
+        << e.what();
+  }
+  s.fill_conventions();
+  EXPECT_EQ(s.head_dim, 72);
+  EXPECT_EQ(s.rope_dim, 72);
+  EXPECT_NO_THROW(s.validate());
 }
 
 TEST(TrainCorpus, PythonCorpusSectionsAreDocuments) {

@@ -70,12 +70,7 @@ inline TrainOptions tiny_options(const std::filesystem::path& dir, int64_t steps
     aded::testing::write_file(dir / "valid.txt", make_corpus(1500, 2));
   o.corpus = {(dir / "train.txt").string()};
   o.valid = {(dir / "valid.txt").string()};
-  o.shape.dim = 32;
-  o.shape.n_layers = 2;
-  o.shape.n_heads = 4;
-  o.shape.n_kv_heads = 2;
-  o.shape.hidden_dim = 64;
-  o.shape.ctx = 32;
+  o.shape = ModelConfig::new_model(Architecture::Llama, 32, 2, 4, 2, 64, 32000, 32, true);
   o.settings.batch = 4;
   o.settings.lr = 3e-3f;
   o.settings.warmup_steps = 5;

@@ -101,18 +101,18 @@ void check_export(bool tied) {
   const auto model = Model::load(o.output);
   EXPECT_EQ(model->config().tied_output, tied);
   EXPECT_EQ(model->config().n_kv_heads, 2);
-  LlamaShape shape = o.shape;
+  ModelConfig shape = o.shape;
   shape.n_vocab = 354;
   EXPECT_EQ(model->parameter_count(), shape.parameter_count());
 
   // A held-out window from the validation text.
   const std::string text = aded::testing::read_file(o.valid[0]);
   std::vector<int32_t> tokens = model->tokenizer().encode(text.substr(300, 200), true);
-  tokens.resize(static_cast<size_t>(o.shape.ctx) + 1);
+  tokens.resize(static_cast<size_t>(o.shape.ctx_train) + 1);
   const std::vector<int32_t> inputs(tokens.begin(), tokens.end() - 1),
       targets(tokens.begin() + 1, tokens.end());
 
-  Context ctx(model, {.n_ctx = o.shape.ctx, .n_threads = 2});
+  Context ctx(model, {.n_ctx = o.shape.ctx_train, .n_threads = 2});
   ctx.forward(Batch::sequence(inputs, 0, true));
   double engine_loss = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -210,10 +210,13 @@ TEST(Trainer, BadInputGivesClearErrors) {
 
   o = good;
   o.shape.n_heads = 5;
-  EXPECT_INPUT_ERROR(train(o), "--heads 5 does not divide --dim 32");
+  EXPECT_INPUT_ERROR(train(o), "the head count 5 does not divide the model dimension 32");
   o = good;
   o.shape.n_kv_heads = 3;
-  EXPECT_INPUT_ERROR(train(o), "--kv-heads 3 does not divide --heads 4");
+  EXPECT_INPUT_ERROR(train(o), "the kv-head count 3 does not divide the head count 4");
+  o = good;
+  o.shape.ctx_train = 1;  // no next token to predict
+  EXPECT_INPUT_ERROR(train(o), "the sequence length (--ctx) must be between 2 and 65536, not 1");
   o = good;
   o.settings.steps = 0;
   EXPECT_INPUT_ERROR(train(o), "--steps N or --minutes M");
@@ -273,7 +276,8 @@ TEST(TrainerCli, TrainsAndRunsTheModel) {
       fmt::format("train -o '{}' --vocab '{}' --corpus '{}' --dim 100 --steps 1", o.output, o.vocab,
                   o.corpus[0]));
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_NE(bad.err.find("aded: error: --heads 6 does not divide --dim 100"), std::string::npos)
+  EXPECT_NE(bad.err.find("aded: error: the head count 6 does not divide the model dimension 100"),
+            std::string::npos)
       << bad.err;
 }
 

@@ -69,7 +69,7 @@ void add_flags(CLI::App& cmd, Options& o) {
   f["heads"] = cmd.add_option("--heads", t.shape.n_heads, "attention heads")->capture_default_str();
   f["kv-heads"] = cmd.add_option("--kv-heads", o.kv_heads, "key/value heads (default: --heads)");
   f["hidden"] = cmd.add_option("--hidden", o.hidden, "feed-forward size (default: 8 dim / 3)");
-  f["ctx"] = cmd.add_option("--ctx", t.shape.ctx, "sequence length")->capture_default_str();
+  f["ctx"] = cmd.add_option("--ctx", t.shape.ctx_train, "sequence length")->capture_default_str();
   f["untied"] = cmd.add_flag("--untied", o.untied, "a separate output matrix, not the embedding");
   f["batch"] = cmd.add_option("--batch", s.batch, "sequences per step")->capture_default_str();
   f["lr"] = cmd.add_option("--lr", s.lr, "peak learning rate")->capture_default_str();
@@ -108,13 +108,13 @@ void fill_from_checkpoint(Options& o) {
   auto keep = [&](const char* flag, auto& value, const auto& saved) {
     if (o.flags.at(flag)->count() == 0) value = saved;
   };
-  train::LlamaShape& shape = o.train.shape;
+  ModelConfig& shape = o.train.shape;
   keep("dim", shape.dim, c.shape.dim);
   keep("layers", shape.n_layers, c.shape.n_layers);
   keep("heads", shape.n_heads, c.shape.n_heads);
   keep("kv-heads", shape.n_kv_heads, c.shape.n_kv_heads);
   keep("hidden", shape.hidden_dim, c.shape.hidden_dim);
-  keep("ctx", shape.ctx, c.shape.ctx);
+  keep("ctx", shape.ctx_train, c.shape.ctx_train);
   keep("untied", shape.tied_output, c.shape.tied_output);
   train::TrainSettings& s = o.train.settings;
   keep("batch", s.batch, c.settings.batch);
@@ -190,7 +190,7 @@ int run_train(Options& o) {
   if (!t.resume.empty()) fill_from_checkpoint(o);
   InterruptGuard guard;
   const train::TrainReport r = train::train(t, console_events(o.log_seconds));
-  if (r.steps_this_run > 0) print_timing(r, t.settings.batch * t.shape.ctx);
+  if (r.steps_this_run > 0) print_timing(r, t.settings.batch * t.shape.ctx_train);
   if (r.valid_loss >= 0) fmt::print(stderr, "final valid loss {:.4f}\n", r.valid_loss);
   return r.interrupted ? 130 : 0;
 }

@@ -1,0 +1,93 @@
+// ModelConfig's conventions and checks, and the architectures by name.
+#include <fmt/format.h>
+
+#include "aded/error.h"
+#include "aded/model.h"
+
+namespace aded {
+
+std::string_view architecture_name(Architecture arch) {
+  switch (arch) {
+    case Architecture::Llama: return "llama";
+    case Architecture::Qwen2: return "qwen2";
+  }
+  return "unknown";
+}
+
+std::optional<Architecture> architecture_from_name(std::string_view name) {
+  for (const Architecture arch : {Architecture::Llama, Architecture::Qwen2})
+    if (architecture_name(arch) == name) return arch;
+  return std::nullopt;
+}
+
+ModelConfig ModelConfig::new_model(Architecture arch, int dim, int n_layers, int n_heads,
+                                   int n_kv_heads, int hidden_dim, int n_vocab, int ctx_train,
+                                   bool tied_output) {
+  ModelConfig c;
+  c.arch = arch;
+  c.dim = dim;
+  c.n_layers = n_layers;
+  c.n_heads = n_heads;
+  c.n_kv_heads = n_kv_heads;
+  c.hidden_dim = hidden_dim;
+  c.n_vocab = n_vocab;
+  c.ctx_train = ctx_train;
+  c.tied_output = tied_output;
+  c.fill_conventions();
+  return c;
+}
+
+void ModelConfig::fill_conventions() {
+  const bool qwen2 = arch == Architecture::Qwen2;
+  arch_name = std::string(architecture_name(arch));
+  head_dim = n_heads > 0 ? dim / n_heads : 0;
+  rope_dim = head_dim;
+  rope_layout = qwen2 ? RopeLayout::HalfSplit : RopeLayout::Adjacent;
+  norm_eps = qwen2 ? 1e-6f : 1e-5f;
+  qkv_bias = qwen2;
+}
+
+void ModelConfig::validate() const {
+  auto in_range = [](int value, const char* what, int limit) {
+    if (value < 1 || value > limit) fail("{} must be between 1 and {}, not {}", what, limit, value);
+  };
+  in_range(dim, "the model dimension", 1 << 16);
+  in_range(n_layers, "the layer count", 1024);
+  in_range(n_heads, "the head count", 1024);
+  in_range(n_kv_heads, "the kv-head count", 1024);
+  in_range(hidden_dim, "the feed-forward size", 1 << 18);
+  in_range(n_vocab, "the vocabulary size", 1 << 22);
+  in_range(ctx_train, "the context length", 1 << 22);
+  if (dim % n_heads != 0)
+    fail("the head count {} does not divide the model dimension {}", n_heads, dim);
+  if (n_heads % n_kv_heads != 0)
+    fail("the kv-head count {} does not divide the head count {}", n_kv_heads, n_heads);
+  if (head_dim != dim / n_heads)
+    fail("the head size {} is not dim / heads = {} (fill_conventions sets it)", head_dim,
+         dim / n_heads);
+  if (head_dim % 2 != 0)
+    fail("the head size dim / heads = {} must be even (RoPE rotates pairs of dimensions)",
+         head_dim);
+  if (rope_dim < 2 || rope_dim > head_dim || rope_dim % 2 != 0)
+    fail("RoPE over {} dimensions does not fit the head size {}", rope_dim, head_dim);
+  if (!(norm_eps > 0 && norm_eps < 1)) fail("the RMSNorm epsilon {} is out of range", norm_eps);
+  if (!(rope_base > 1)) fail("the RoPE base {} is out of range", rope_base);
+}
+
+uint64_t ModelConfig::parameter_count() const {
+  const auto d = static_cast<uint64_t>(dim), f = static_cast<uint64_t>(hidden_dim),
+             q = static_cast<uint64_t>(q_dim()), kv = static_cast<uint64_t>(kv_dim()),
+             v = static_cast<uint64_t>(n_vocab);
+  const uint64_t norms = 2 * d, attention = 2 * d * q + 2 * d * kv, ffn = 3 * d * f,
+                 biases = qkv_bias ? q + 2 * kv : 0;
+  return v * d * (tied_output ? 1 : 2) +
+         static_cast<uint64_t>(n_layers) * (norms + attention + ffn + biases) + d;
+}
+
+std::string ModelConfig::describe() const {
+  return fmt::format("dim {}, {} layers, {} heads ({} kv), hidden {}, vocab {}, ctx {}, {}", dim,
+                     n_layers, n_heads, n_kv_heads, hidden_dim, n_vocab, ctx_train,
+                     tied_output ? "tied output" : "separate output");
+}
+
+}  // namespace aded

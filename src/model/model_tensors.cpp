@@ -1,0 +1,82 @@
+#include "model/model_tensors.h"
+
+#include <stdexcept>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace aded {
+
+namespace {
+
+// The sizes tensor dims are made of.
+enum class Size { None, Dim, QDim, KvDim, QkvDim, Hidden, TwoHidden, Vocab, HalfRopeDim };
+
+int64_t size_of(Size s, const ModelConfig& c) {
+  switch (s) {
+    case Size::None: return 0;
+    case Size::Dim: return c.dim;
+    case Size::QDim: return c.q_dim();
+    case Size::KvDim: return c.kv_dim();
+    case Size::QkvDim: return c.qkv_dim();
+    case Size::Hidden: return c.hidden_dim;
+    case Size::TwoHidden: return 2 * int64_t{c.hidden_dim};
+    case Size::Vocab: return c.n_vocab;
+    case Size::HalfRopeDim: return c.rope_dim / 2;
+  }
+  throw std::logic_error("unknown tensor size");
+}
+
+struct Entry {
+  std::string_view name;
+  bool per_layer;
+  Size cols;
+  Size rows;  // None for a vector
+};
+
+// A switch, not an array, so that the compiler checks every kind has its entry.
+Entry entry(TensorKind kind) {
+  switch (kind) {
+    case TensorKind::TokenEmbedding: return {"token_embd.weight", false, Size::Dim, Size::Vocab};
+    case TensorKind::OutputNorm: return {"output_norm.weight", false, Size::Dim, Size::None};
+    case TensorKind::Output: return {"output.weight", false, Size::Dim, Size::Vocab};
+    case TensorKind::RopeFreqs: return {"rope_freqs.weight", false, Size::HalfRopeDim, Size::None};
+    case TensorKind::AttnNorm: return {"attn_norm.weight", true, Size::Dim, Size::None};
+    case TensorKind::AttnQ: return {"attn_q.weight", true, Size::Dim, Size::QDim};
+    case TensorKind::AttnK: return {"attn_k.weight", true, Size::Dim, Size::KvDim};
+    case TensorKind::AttnV: return {"attn_v.weight", true, Size::Dim, Size::KvDim};
+    case TensorKind::AttnQBias: return {"attn_q.bias", true, Size::QDim, Size::None};
+    case TensorKind::AttnKBias: return {"attn_k.bias", true, Size::KvDim, Size::None};
+    case TensorKind::AttnVBias: return {"attn_v.bias", true, Size::KvDim, Size::None};
+    case TensorKind::AttnOutput: return {"attn_output.weight", true, Size::QDim, Size::Dim};
+    case TensorKind::FfnNorm: return {"ffn_norm.weight", true, Size::Dim, Size::None};
+    case TensorKind::FfnGate: return {"ffn_gate.weight", true, Size::Dim, Size::Hidden};
+    case TensorKind::FfnUp: return {"ffn_up.weight", true, Size::Dim, Size::Hidden};
+    case TensorKind::FfnDown: return {"ffn_down.weight", true, Size::Hidden, Size::Dim};
+    case TensorKind::AttnQkv: return {"attn_qkv.weight", true, Size::Dim, Size::QkvDim};
+    case TensorKind::FfnGateUp: return {"ffn_gate_up.weight", true, Size::Dim, Size::TwoHidden};
+  }
+  throw std::logic_error("unknown tensor kind");
+}
+
+}  // namespace
+
+bool is_layer_tensor(TensorKind kind) {
+  return entry(kind).per_layer;
+}
+
+std::string tensor_name(TensorKind kind, int layer) {
+  const Entry e = entry(kind);
+  if (e.per_layer != (layer >= 0))
+    throw std::logic_error(fmt::format("tensor_name: '{}' with layer {}", e.name, layer));
+  if (!e.per_layer) return std::string(e.name);
+  return fmt::format("blk.{}.{}", layer, e.name);
+}
+
+std::vector<int64_t> tensor_dims(TensorKind kind, const ModelConfig& config) {
+  const Entry e = entry(kind);
+  if (e.rows == Size::None) return {size_of(e.cols, config)};
+  return {size_of(e.cols, config), size_of(e.rows, config)};
+}
+
+}  // namespace aded

@@ -1,0 +1,48 @@
+// The tensors of a Llama-family model in GGUF: their names (llama.cpp's) and their dims for a
+// configuration, in one table that the loader, every writer and the trainer ask.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "aded/model.h"
+
+namespace aded {
+
+enum class TensorKind {
+  // One per model.
+  TokenEmbedding,
+  OutputNorm,
+  Output,
+  RopeFreqs,
+  // One per layer: "blk.N." + the name.
+  AttnNorm,
+  AttnQ,
+  AttnK,
+  AttnV,
+  AttnQBias,
+  AttnKBias,
+  AttnVBias,
+  AttnOutput,
+  FfnNorm,
+  FfnGate,
+  FfnUp,
+  FfnDown,
+  // Fused per-layer forms the trainer keeps its weights in (never in a model file aded writes).
+  AttnQkv,    // rows of q, then k, then v
+  FfnGateUp,  // rows of gate, then up
+};
+
+// True for the kinds that exist once per layer.
+bool is_layer_tensor(TensorKind kind);
+
+// "token_embd.weight" (layer -1), "blk.3.attn_q.weight" (layer 3). Throws std::logic_error for
+// a per-layer kind without a layer, or a layer given to a kind of the whole model.
+std::string tensor_name(TensorKind kind, int layer = -1);
+
+// The tensor's dims in ggml order for a model of this configuration: {cols, rows} for a matrix
+// (each of the rows output features reads cols inputs), {n} for a vector.
+std::vector<int64_t> tensor_dims(TensorKind kind, const ModelConfig& config);
+
+}  // namespace aded

@@ -1,0 +1,108 @@
+// The one table of tensor names and dims, and the model metadata that every writer writes with
+// write_model_config and the loader reads back with read_model_config.
+#include "model/model_metadata.h"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "aded/error.h"
+#include "aded/model_tools.h"
+#include "model/model_tensors.h"
+#include "support/test_support.h"
+
+namespace aded {
+namespace {
+
+GgufFile parse(const GgufWriter& w) {
+  return GgufFile::parse(MappedFile::from_bytes(w.to_bytes(), "config.gguf"));
+}
+
+// Writes the configuration and reads it back; n_vocab and tied_output belong to the tensors.
+ModelConfig round_trip(const ModelConfig& c) {
+  GgufWriter w;
+  write_model_config(w, c, "round trip", TensorType::Q8_0);
+  ModelConfig back = read_model_config(parse(w));
+  back.n_vocab = c.n_vocab;
+  back.tied_output = c.tied_output;
+  return back;
+}
+
+TEST(ModelMetadata, WhatIsWrittenIsReadBack) {
+  const ModelConfig llama =
+      ModelConfig::new_model(Architecture::Llama, 64, 2, 4, 2, 160, 512, 256, true);
+  EXPECT_EQ(round_trip(llama), llama);
+  ModelConfig qwen2 = *named_model_shape("qwen2-0.5b");
+  EXPECT_EQ(round_trip(qwen2), qwen2);
+  // What the conventions do not give: heads of another size than dim / heads, RoPE over part of
+  // the head, linear RoPE scaling.
+  qwen2.head_dim = 128;
+  qwen2.rope_dim = 32;
+  qwen2.rope_scale = 4.0f;
+  qwen2.norm_eps = 1e-5f;
+  EXPECT_EQ(round_trip(qwen2), qwen2);
+}
+
+TEST(ModelMetadata, GeneralKeys) {
+  GgufWriter w;
+  write_model_config(w, *named_model_shape("tiny"), "a name", TensorType::Q4_K);
+  const GgufFile f = parse(w);
+  EXPECT_EQ(f.get_string(kArchitectureKey), "llama");
+  EXPECT_EQ(f.get_string(kModelNameKey), "a name");
+  EXPECT_EQ(f.get_uint(kFileTypeKey), file_type_code(TensorType::Q4_K));
+  EXPECT_EQ(f.get_uint("llama.embedding_length"), 64u);
+  EXPECT_FALSE(f.find("llama.attention.key_length"));  // dim / heads: left to the reader
+}
+
+TEST(ModelTensors, NamesAreLlamaCppNames) {
+  EXPECT_EQ(tensor_name(TensorKind::TokenEmbedding), "token_embd.weight");
+  EXPECT_EQ(tensor_name(TensorKind::Output), "output.weight");
+  EXPECT_EQ(tensor_name(TensorKind::AttnQ, 3), "blk.3.attn_q.weight");
+  EXPECT_EQ(tensor_name(TensorKind::AttnKBias, 0), "blk.0.attn_k.bias");
+  EXPECT_EQ(tensor_name(TensorKind::FfnDown, 11), "blk.11.ffn_down.weight");
+  EXPECT_TRUE(is_layer_tensor(TensorKind::FfnNorm));
+  EXPECT_FALSE(is_layer_tensor(TensorKind::OutputNorm));
+  EXPECT_THROW((void)tensor_name(TensorKind::AttnNorm), std::logic_error);
+  EXPECT_THROW((void)tensor_name(TensorKind::OutputNorm, 2), std::logic_error);
+}
+
+TEST(ModelTensors, DimsFollowTheConfiguration) {
+  ModelConfig c = ModelConfig::new_model(Architecture::Qwen2, 64, 2, 4, 1, 96, 300, 256, true);
+  using Dims = std::vector<int64_t>;
+  EXPECT_EQ(tensor_dims(TensorKind::TokenEmbedding, c), (Dims{64, 300}));
+  EXPECT_EQ(tensor_dims(TensorKind::AttnK, c), (Dims{64, 16}));
+  EXPECT_EQ(tensor_dims(TensorKind::AttnVBias, c), (Dims{16}));
+  EXPECT_EQ(tensor_dims(TensorKind::FfnDown, c), (Dims{96, 64}));
+  EXPECT_EQ(tensor_dims(TensorKind::AttnQkv, c), (Dims{64, 64 + 2 * 16}));
+  c.head_dim = 32;  // wider heads than dim / heads: q and the output projection follow
+  EXPECT_EQ(tensor_dims(TensorKind::AttnQ, c), (Dims{64, 128}));
+  EXPECT_EQ(tensor_dims(TensorKind::AttnOutput, c), (Dims{128, 64}));
+}
+
+// A random model holds exactly the table's tensors for its configuration.
+TEST(ModelTensors, RandomModelsHoldTheTablesTensors) {
+  testing::TempDir dir;
+  RandomModelOptions o;
+  o.shape = ModelConfig::new_model(Architecture::Qwen2, 32, 2, 4, 2, 48, 300, 64, false);
+  const std::string path = (dir / "m.gguf").string();
+  write_random_model(o, path);
+  const GgufFile f = GgufFile::open(path);
+  size_t expected = 0;
+  for (int k = 0; k <= static_cast<int>(TensorKind::FfnGateUp); ++k) {
+    const auto kind = static_cast<TensorKind>(k);
+    if (kind == TensorKind::RopeFreqs || kind == TensorKind::AttnQkv ||
+        kind == TensorKind::FfnGateUp)
+      continue;
+    for (int l = 0; l < (is_layer_tensor(kind) ? o.shape.n_layers : 1); ++l) {
+      const std::string name = tensor_name(kind, is_layer_tensor(kind) ? l : -1);
+      const GgufTensor* t = f.find_tensor(name);
+      ASSERT_NE(t, nullptr) << name;
+      EXPECT_EQ(t->dims, tensor_dims(kind, o.shape)) << name;
+      ++expected;
+    }
+  }
+  EXPECT_EQ(f.tensors().size(), expected);
+}
+
+}  // namespace
+}  // namespace aded
