@@ -54,6 +54,7 @@ class Sampler {
   SamplingParams params_;
   mutable std::vector<float> scratch_;
   mutable std::vector<TokenProb> dist_;
+  mutable std::vector<double> weights_;
 };
 
 }  // namespace aded

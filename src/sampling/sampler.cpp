@@ -60,9 +60,14 @@ void Sampler::distribution(std::span<const float> logits, std::span<const int32_
     out.push_back({argmax(l), 1.0f});
     return;
   }
+  // Candidates ordered by logit (dividing by the temperature keeps the order), then the softmax of
+  // logit / temperature in double, relative to the largest: defined at any temperature > 0 (a tiny
+  // one makes the top token certain instead of overflowing to inf / NaN).
   out.reserve(l.size());
-  for (size_t i = 0; i < l.size(); ++i) out.push_back({static_cast<int32_t>(i), l[i] / params_.temperature});
-  // Sort (partially when top-k bounds the candidates) by scaled logit.
+  for (size_t i = 0; i < l.size(); ++i) {
+    if (std::isnan(l[i])) throw Error(fmt::format("the model's logits contain NaN (at token {}): its weights are broken", i));
+    out.push_back({static_cast<int32_t>(i), l[i]});
+  }
   size_t keep = out.size();
   if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < keep) {
     keep = static_cast<size_t>(params_.top_k);
@@ -71,14 +76,18 @@ void Sampler::distribution(std::span<const float> logits, std::span<const int32_
   } else {
     std::sort(out.begin(), out.end(), by_prob);
   }
-  // Softmax over the survivors.
-  const float max = out.front().p;
+  const double top = out.front().p, inv_t = 1.0 / static_cast<double>(params_.temperature);
   double sum = 0;
-  for (auto& c : out) {
-    c.p = std::exp(c.p - max);
-    sum += c.p;
+  std::vector<double>& e = weights_;
+  e.resize(out.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    const double x = out[i].p;
+    // Infinite logits: the +inf ones share the mass; with a finite top, -inf ones get none.
+    e[i] = std::isinf(top) ? (x == top ? 1.0 : 0.0) : std::exp((x - top) * inv_t);
+    sum += e[i];
   }
-  for (auto& c : out) c.p = static_cast<float>(c.p / sum);
+  for (size_t i = 0; i < out.size(); ++i) out[i].p = static_cast<float>(e[i] / sum);
+  while (out.size() > 1 && !(out.back().p > 0)) out.pop_back();  // only candidates that can be drawn
   // Top-p: the shortest prefix whose mass reaches p.
   if (params_.top_p < 1.0f) {
     double cum = 0;

@@ -42,11 +42,15 @@ void check_settings(const TrainSettings& s) {
     fail("--steps and --minutes must not be negative");
   if (s.steps == 0 && s.minutes == 0) fail("say how long to train: --steps N or --minutes M");
   if (s.warmup_steps < 0) fail("--warmup must not be negative");
-  if (s.min_lr_fraction < 0 || s.min_lr_fraction > 1)
-    fail("the final learning-rate fraction must be in [0, 1]");
-  if (s.weight_decay < 0 || s.beta1 < 0 || s.beta1 >= 1 || s.beta2 < 0 || s.beta2 >= 1 ||
-      s.grad_clip < 0)
-    fail("invalid optimizer settings (weight decay >= 0, 0 <= betas < 1, clip >= 0)");
+  // Written as "not inside" so that NaN, which fails every comparison, is refused too.
+  if (!(s.min_lr_fraction >= 0 && s.min_lr_fraction <= 1))
+    fail("--min-lr-fraction must be in [0, 1], not {}", s.min_lr_fraction);
+  if (!(s.weight_decay >= 0 && std::isfinite(s.weight_decay)))
+    fail("--weight-decay must be a finite number >= 0, not {}", s.weight_decay);
+  if (!(s.grad_clip >= 0 && std::isfinite(s.grad_clip)))
+    fail("--grad-clip must be a finite number >= 0, not {}", s.grad_clip);
+  if (!(s.beta1 >= 0 && s.beta1 < 1 && s.beta2 >= 0 && s.beta2 < 1))
+    fail("the AdamW betas must be in [0, 1), not {} and {}", s.beta1, s.beta2);
 }
 
 // The vocabulary file must be a GGUF with tokenizer metadata.

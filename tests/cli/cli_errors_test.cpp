@@ -3,6 +3,8 @@
 // names the problem.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <initializer_list>
 #include <string>
@@ -166,6 +168,47 @@ TEST_F(CliErrors, ConvertWithTheWrongTokenizer) {
                                     " --tokenizer " + quoted(llama2_tokenizer) + out),
                             {"tokenizer.bin", "wrong tokenizer"}));
   EXPECT_FALSE(std::filesystem::exists(scratch("c.gguf")));
+}
+
+// Numbers that are not numbers: NaN and infinity fail every range check they are given.
+TEST_F(CliErrors, NonFiniteTrainingSettingsAreRefusedBeforeTraining) {
+  const std::string base = "train -o " + quoted(scratch("t.gguf")) + " --vocab " + quoted(model()) + " --corpus " +
+                           quoted(text_file()) + " --steps 1 --dim 16 --layers 1 --heads 2 --ctx 8 --batch 1 ";
+  for (const std::string flag : {"--weight-decay nan", "--weight-decay inf", "--min-lr-fraction nan",
+                                 "--grad-clip inf", "--lr nan", "--minutes inf"}) {
+    EXPECT_TRUE(fails_cleanly(run_cli(base + flag), {flag.substr(0, flag.find(' '))})) << flag;
+    EXPECT_FALSE(std::filesystem::exists(scratch("t.gguf"))) << flag;
+  }
+}
+
+TEST_F(CliErrors, AnyTemperatureSamples) {
+  for (const std::string t : {"1e-38", "1e-45", "1e30"}) {
+    const CommandResult r = run_cli(run_model("-p 'Once' -n 8 --seed 3 --temp " + t));
+    EXPECT_EQ(r.exit_code, 0) << t << ": " << r.err;
+  }
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 --temp nan")), {"--temp"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 --temp inf")), {"--temp"}));
+}
+
+// Method strings carry numbers too: they are checked against the same ranges as the flags.
+TEST_F(CliErrors, MethodSettingsAreRangeChecked) {
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 --spec pld:max=2147483647")), {"max", "0 to 256", "2147483647"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 --spec aded:depth=1000000")), {"depth", "1 to 64"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 --spec aded:iterations=")), {"iterations"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 --spec aded:top-k=-1")), {"top-k", "0 to 1024"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 --spec pld --draft-max 300")), {"--draft-max", "0 to 256"}));
+  const auto prompts = scratch("p.jsonl");
+  testing::write_file(prompts, "{\"prompt\": \"hello\"}\n");
+  EXPECT_TRUE(fails_cleanly(run_cli("bench-spec -m " + quoted(model()) + " --prompts " + quoted(prompts) +
+                                    " -n 4 --methods pld,pld"),
+                            {"'pld' is listed twice"}));
+}
+
+// A named pipe given as a model is refused at once instead of waiting for a writer.
+TEST_F(CliErrors, ANamedPipeIsNotAModel) {
+  const auto fifo = scratch("pipe.gguf");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_TRUE(fails_cleanly(run_cli("run -m " + quoted(fifo) + " -p x"), {"pipe.gguf", "named pipe"}));
 }
 
 TEST_F(CliErrors, ConvertATruncatedCheckpoint) {
