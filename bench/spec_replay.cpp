@@ -9,7 +9,6 @@
 //       --methods pld,aded,aded:search=mcts [--ngram TABLE.bin] [-n 256]
 //   aded_spec_replay corpus-probe -m MODEL.gguf --seqs SEQS.txt --corpus FILE... (corpus_probe.h)
 #include <CLI/CLI.hpp>
-#include <chrono>
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
@@ -22,6 +21,7 @@
 #include "aded/model.h"
 #include "aded/spec_bench.h"
 #include "aded/tree_verifier.h"
+#include "core/stopwatch.h"
 #include "corpus_probe.h"
 #include "recorded_sequences.h"
 #include "spec_options.h"
@@ -55,10 +55,6 @@ void record(const std::string& model_path, const std::string& prompts_path, int 
     fmt::print(stderr, "\rrecorded {}/{}", i + 1, prompts.size());
   }
   fmt::print(stderr, "\n");
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 std::map<int, double> parse_costs(const std::string& s) {
@@ -104,9 +100,9 @@ void replay(const std::string& model_path, const std::string& seqs_path, const s
       }
       while (context.size() < end) {
         DraftTree tree;
-        const auto draft_start = std::chrono::steady_clock::now();
+        const Stopwatch draft_start;
         if (speculator) speculator->draft(context, choice.limits.max_nodes, tree);
-        draft_seconds += seconds_since(draft_start);
+        draft_seconds += draft_start.seconds();
         // The target accepts the path that follows the recorded continuation, then adds its token.
         VerifyResult result;
         int32_t node = DraftTree::kRoot;
@@ -128,9 +124,9 @@ void replay(const std::string& model_path, const std::string& seqs_path, const s
         ++steps;
         tokens += static_cast<int64_t>(result.emitted.size());
         context.insert(context.end(), result.emitted.begin(), result.emitted.end());
-        const auto observe_start = std::chrono::steady_clock::now();
+        const Stopwatch observe_start;
         if (speculator) speculator->observe(context, tree, result, verify);
-        draft_seconds += seconds_since(observe_start);
+        draft_seconds += observe_start.seconds();
       }
       if (speculator) speculator->end();
     }

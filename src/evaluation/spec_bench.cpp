@@ -1,10 +1,10 @@
 #include "aded/spec_bench.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include "aded/error.h"
 #include "aded/generator.h"
+#include "core/stopwatch.h"
 
 namespace aded {
 
@@ -20,9 +20,9 @@ Generation generate(Generator& generator, const std::vector<int32_t>& prompt, co
   o.max_new_tokens = n;
   o.stop_at_end_of_generation = false;
   o.reuse_prefix = false;  // every method pays for its prefill alike
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch start;
   Generation g = generator.generate(prompt, o);
-  seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  seconds = start.seconds();
   return g;
 }
 

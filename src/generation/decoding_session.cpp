@@ -1,16 +1,14 @@
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <numeric>
 
 #include "aded/decoding.h"
 #include "aded/error.h"
+#include "core/stopwatch.h"
 
 namespace aded {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 // Prompts are evaluated in slices so activation buffers stay bounded.
 constexpr size_t kPrefillChunk = 256;
 }  // namespace
@@ -38,11 +36,11 @@ void DecodingSession::calibrate_costs() {
     if (n > static_cast<int>(filler.size()) || ctx_.n_past() + n > ctx_.n_ctx()) break;
     std::array<double, 3> times{};
     for (int rep = -1; rep < static_cast<int>(times.size()); ++rep) {  // rep -1 warms up
-      const auto start = Clock::now();
+      const Stopwatch start;
       Batch batch = Batch::sequence(std::span<const int32_t>(filler.data(), static_cast<size_t>(n)), ctx_.n_past(), true);
       batch.greedy_only = sampler_.params().argmax_only() && !token_probabilities_;  // as the verifier runs it
       ctx_.forward(batch);
-      if (rep >= 0) times[static_cast<size_t>(rep)] = seconds_since(start);
+      if (rep >= 0) times[static_cast<size_t>(rep)] = start.seconds();
       ctx_.truncate(ctx_.n_past());
     }
     std::sort(times.begin(), times.end());
@@ -58,7 +56,7 @@ void DecodingSession::prefill(std::span<const int32_t> prompt, int cached) {
   if (cached < 0 || cached > ctx_.n_past() || static_cast<size_t>(cached) >= prompt.size())
     throw Error("prefill: the cached prefix must be shorter than the prompt and inside the cache");
   finish();
-  const auto start = Clock::now();
+  const Stopwatch start;
   ctx_.truncate(cached);
   sequence_.assign(prompt.begin(), prompt.end());
   size_t n = 0;
@@ -78,7 +76,7 @@ void DecodingSession::prefill(std::span<const int32_t> prompt, int cached) {
   stats_ = {};
   stats_.prompt_tokens = static_cast<int>(prompt.size());
   stats_.prompt_tokens_cached = cached;
-  stats_.prefill_seconds = seconds_since(start);
+  stats_.prefill_seconds = start.seconds();
   if (speculator_) {
     speculator_->begin(prompt);
     speculator_->observe_prefill(sequence_);
@@ -101,16 +99,16 @@ bool DecodingSession::step(std::vector<int32_t>& out) {
   // The last emitted token is not in the cache yet: it is the root of this step's tree.
   const int room = ctx_.n_ctx() - ctx_.n_past() - 1;
   if (room < 1) return false;
-  const auto step_start = Clock::now();
+  const Stopwatch step_start;
   tree_.clear();
   if (speculator_) {
-    const auto draft_start = Clock::now();
+    const Stopwatch draft_start;
     speculator_->draft(sequence_, room - 1, tree_);
-    stats_.draft_seconds += seconds_since(draft_start);
+    stats_.draft_seconds += draft_start.seconds();
   }
-  const auto verify_start = Clock::now();
+  const Stopwatch verify_start;
   const VerifyResult result = verifier_.verify(tree_, sequence_);
-  const double verify_seconds = seconds_since(verify_start);
+  const double verify_seconds = verify_start.seconds();
   stats_.verify_seconds += verify_seconds;
 
   const size_t depth_slots = static_cast<size_t>(speculator_ ? speculator_->max_depth() : 1) + 2;
@@ -129,13 +127,13 @@ bool DecodingSession::step(std::vector<int32_t>& out) {
   last_drafted_ = static_cast<int>(result.accepted_nodes.size());
   last_probabilities_ = result.probabilities;
   if (speculator_) {
-    const auto observe_start = Clock::now();
+    const Stopwatch observe_start;
     speculator_->observe(sequence_, tree_, result, verify_seconds);
-    stats_.draft_seconds += seconds_since(observe_start);
+    stats_.draft_seconds += observe_start.seconds();
   }
   stats_.generated += static_cast<int>(result.emitted.size());
   ++stats_.steps;
-  stats_.decode_seconds += seconds_since(step_start);
+  stats_.decode_seconds += step_start.seconds();
   return true;
 }
 

@@ -1,15 +1,13 @@
 #include "aded/speculator.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include "aded/error.h"
+#include "core/stopwatch.h"
 
 namespace aded {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 // Sizes of the target's cost curve: a root and the largest draft a method may verify.
 constexpr int kMaxForward = 257;
 }  // namespace
@@ -77,16 +75,16 @@ void Speculator::begin(std::span<const int32_t> prompt) {
   if (arms_.empty()) throw Error("speculator: no drafters");
   if (arms_.size() > 1 && !selector_) throw Error("speculator: several drafters need a selector");
   request_draft_seconds_ = 0;
-  const auto start = Clock::now();
+  const Stopwatch start;
   for (auto& a : arms_) a->drafter->begin(prompt);
-  request_draft_seconds_ += seconds_since(start);
+  request_draft_seconds_ += start.seconds();
   if (selector_) selector_->begin(*this, prompt);
 }
 
 void Speculator::observe_prefill(std::span<const int32_t> context) {
-  const auto start = Clock::now();
+  const Stopwatch start;
   for (auto& a : arms_) a->drafter->observe(DraftFeedback{context, 1, nullptr, {}});
-  request_draft_seconds_ += seconds_since(start);
+  request_draft_seconds_ += start.seconds();
 }
 
 int Speculator::draft(std::span<const int32_t> context, int room, DraftTree& tree) {
@@ -102,11 +100,11 @@ int Speculator::draft(std::span<const int32_t> context, int room, DraftTree& tre
   current_ = chosen;
   if (request < 1) return -1;
   asked_ = true;
-  const auto start = Clock::now();
+  const Stopwatch start;
   a.drafter->propose(DraftRequest{context, request, a.budget.limits().max_depth}, tree);
   tree.limit_depth(a.budget.limits().max_depth);  // drafters are trusted for speed, not for limits
   tree.truncate(std::min(tree.size(), request));
-  current_draft_ = seconds_since(start);
+  current_draft_ = start.seconds();
   a.cost.record(request, current_draft_);
   tree.truncate(a.budget.choose(tree, target_cost_, current_draft_));
   ++a.stats.drafted_steps;
@@ -130,10 +128,10 @@ void Speculator::observe(std::span<const int32_t> context, const DraftTree& tree
   for (int i = 0; i < arms(); ++i) {
     Arm& a = arm(i);
     const bool own = i == drafted && !tree.empty();
-    const auto start = Clock::now();
+    const Stopwatch start;
     a.drafter->observe(DraftFeedback{context, added, own ? &tree : nullptr,
                                      own ? std::span<const int>(result.accepted_nodes) : std::span<const int>()});
-    const double seconds = seconds_since(start);
+    const double seconds = start.seconds();
     a.stats.observe_seconds += seconds;
     request_draft_seconds_ += seconds;
   }

@@ -6,6 +6,7 @@
 
 #include "aded/drafter_registry.h"
 #include "aded/error.h"
+#include "speculative/method_settings.h"
 #include "speculative/spec_support.h"
 
 namespace aded {
@@ -116,13 +117,7 @@ TEST(DrafterRegistry, RegisteredMethodsAndRealSettings) {
   DrafterMethod m;
   m.name = "echo";
   m.summary = "test";
-  SettingSpec threshold;
-  threshold.key = "threshold";
-  threshold.kind = SettingSpec::Kind::Real;
-  threshold.min_real = 0;
-  threshold.max_real = 1;
-  threshold.default_value = "0.5";
-  m.settings = {threshold};
+  m.settings = {real_setting("threshold", 0, 1, 0.5, "a probability")};
   m.create = [](const MethodSettings& s, DrafterEnvironment&) {
     EXPECT_DOUBLE_EQ(s.real("threshold"), 0.25);
     return make_prompt_lookup_drafter();

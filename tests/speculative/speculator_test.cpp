@@ -9,6 +9,7 @@
 #include "aded/drafter_registry.h"
 #include "aded/error.h"
 #include "aded/speculator.h"
+#include "speculative/method_settings.h"
 #include "speculative/spec_support.h"
 
 namespace aded {
@@ -47,12 +48,7 @@ DrafterRegistry registry_with_slow_pld() {
   DrafterMethod m;
   m.name = "slow-pld";
   m.summary = "prompt lookup slowed down (test)";
-  SettingSpec delay;
-  delay.key = "delay-us";
-  delay.min = 0;
-  delay.max = 1000000;
-  delay.default_value = "0";
-  m.settings = {delay};
+  m.settings = {integer_setting("delay-us", 0, 1000000, 0, "extra time per proposal")};
   m.create = [](const MethodSettings& s, DrafterEnvironment&) -> std::unique_ptr<Drafter> {
     return std::make_unique<SlowDrafter>(make_prompt_lookup_drafter(), std::chrono::microseconds(s.integer("delay-us")));
   };
