@@ -204,6 +204,19 @@ TEST_F(CliErrors, MethodSettingsAreRangeChecked) {
                             {"'pld' is listed twice"}));
 }
 
+// Output files that cannot be written are refused before the benchmark runs, not after it.
+TEST_F(CliErrors, BenchSpecOutputsAreCheckedFirst) {
+  const auto prompts = scratch("q.jsonl");
+  testing::write_file(prompts, "{\"prompt\": \"hello\"}\n");
+  const std::string base = "bench-spec -m " + quoted(model()) + " --prompts " + quoted(prompts) + " -n 4 --methods pld ";
+  EXPECT_TRUE(fails_cleanly(run_cli(base + "--json " + quoted(scratch("no/such/dir/out.json"))), {"--json", "does not exist"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(base + "--json " + quoted(scratch(""))), {"--json", "folder"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(base + "--plot " + quoted(scratch("no/such/dir/p.png"))), {"--plot", "does not exist"}));
+  const CommandResult ok = run_cli(base + "--json " + quoted(scratch("out.json")));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(testing::read_file(scratch("out.json")).find("\"identical\": true"), std::string::npos);
+}
+
 // A named pipe given as a model is refused at once instead of waiting for a writer.
 TEST_F(CliErrors, ANamedPipeIsNotAModel) {
   const auto fifo = scratch("pipe.gguf");

@@ -1,5 +1,9 @@
 #include "common_options.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -51,6 +55,17 @@ ContextOptions context_options(const ModelOptions& o) {
   c.n_threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
   c.greedy_head = !o.full_head;
   return c;
+}
+
+void check_output_path(const std::string& path, const std::string& flag) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (path.empty()) fail("{}: no file name", flag);
+  if (fs::is_directory(path, ec)) fail("{} {}: is a folder; give a file name", flag, path);
+  const fs::path parent = fs::absolute(path, ec).parent_path();
+  if (!fs::is_directory(parent, ec)) fail("{} {}: the folder {} does not exist", flag, path, parent.string());
+  if (::access(parent.c_str(), W_OK) != 0)
+    fail("{} {}: cannot write in {}: {}", flag, path, parent.string(), std::strerror(errno));
 }
 
 std::string read_text_file(const std::string& path) {

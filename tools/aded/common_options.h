@@ -26,5 +26,8 @@ void add_sampling_options(CLI::App& cmd, SamplingParams& s);
 std::shared_ptr<const Model> load_model(const ModelOptions& o);
 ContextOptions context_options(const ModelOptions& o);
 std::string read_text_file(const std::string& path);
+// Refuses, before any long work, an output path that cannot be written: a folder, a missing
+// folder, a folder without write permission. flag names the option in the message.
+void check_output_path(const std::string& path, const std::string& flag);
 
 }  // namespace aded::cli
