@@ -54,6 +54,12 @@ struct ContextOptions {
   // and compute only the tokens that can be it exactly (same tokens, a fraction of the work);
   // false: always the full float product.
   bool greedy_head = true;
+  // The threads to run on; null: the context starts a pool of n_threads of its own. Contexts that
+  // run one after another (a draft model's and the target's) or on several threads (requests of a
+  // server) can share one pool instead of starting threads each: their parallel regions then take
+  // turns (see ThreadPool), while the serial parts of a forward, and the layers of a model too
+  // small for a team, run on each caller's own thread. n_threads must be 0 or the pool's size.
+  std::shared_ptr<ThreadPool> pool = nullptr;
 };
 
 class Context {
@@ -87,12 +93,15 @@ class Context {
   uint64_t greedy_weight_bytes_per_token() const;
 
   const Model& model() const { return *model_; }
+  // The pool the context runs on: its own or the one of ContextOptions::pool.
   ThreadPool& pool() { return *pool_; }
+  // The same pool, to create further contexts on it (ContextOptions::pool).
+  const std::shared_ptr<ThreadPool>& shared_pool() const { return pool_; }
 
  private:
   struct State;
   std::shared_ptr<const Model> model_;
-  std::unique_ptr<ThreadPool> pool_;
+  std::shared_ptr<ThreadPool> pool_;
   std::unique_ptr<State> state_;
   int32_t n_ctx_ = 0;
   int32_t n_past_ = 0;

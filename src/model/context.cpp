@@ -18,6 +18,17 @@ namespace aded {
 
 namespace {
 
+std::shared_ptr<ThreadPool> make_or_share_pool(const ContextOptions& o) {
+  if (o.pool) {
+    if (o.n_threads > 0 && o.n_threads != o.pool->size())
+      throw Error(fmt::format("context options: {} threads asked for, but the shared pool has {}", o.n_threads,
+                              o.pool->size()));
+    return o.pool;
+  }
+  const int threads = o.n_threads > 0 ? o.n_threads : static_cast<int>(std::thread::hardware_concurrency());
+  return std::make_shared<ThreadPool>(std::max(1, threads));
+}
+
 int32_t context_size(const ContextOptions& o, const ModelConfig& c) {
   const int32_t n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min(c.ctx_train, 4096);
   if (n_ctx < 1 || n_ctx > (1 << 22)) fail("context size {} is out of range", n_ctx);
@@ -44,8 +55,7 @@ Context::Context(std::shared_ptr<const Model> model, ContextOptions options) : m
   const kernels::KernelTable& kt = options.scalar_kernels ? kernels::scalar_kernels() : kernels::best_kernels();
   if (kt.uses_packed_weights) model_->pack_weights();
   n_ctx_ = context_size(options, model_->config());
-  const int threads = options.n_threads > 0 ? options.n_threads : static_cast<int>(std::thread::hardware_concurrency());
-  pool_ = std::make_unique<ThreadPool>(std::max(1, threads));
+  pool_ = make_or_share_pool(options);
   state_ = std::make_unique<State>(*model_, kt, options, pool_->size(), n_ctx_);
 }
 
