@@ -92,6 +92,12 @@ class Context {
   // float output matrix when the greedy head is in use.
   uint64_t greedy_weight_bytes_per_token() const;
 
+  // Batch tokens forwarded so far (every token of every batch, committed or not; batches that
+  // failed validation do not count), and the number of forwards: how much work requests did, e.g.
+  // whether a shared prompt prefix was reused or computed again.
+  uint64_t tokens_forwarded() const { return tokens_forwarded_; }
+  uint64_t forwards() const { return forwards_; }
+
   const Model& model() const { return *model_; }
   // The pool the context runs on: its own or the one of ContextOptions::pool.
   ThreadPool& pool() { return *pool_; }
@@ -106,6 +112,8 @@ class Context {
   int32_t n_ctx_ = 0;
   int32_t n_past_ = 0;
   int32_t last_batch_ = 0;
+  uint64_t tokens_forwarded_ = 0;
+  uint64_t forwards_ = 0;
 };
 
 }  // namespace aded

@@ -70,6 +70,9 @@ void Context::forward(const Batch& b) {
   pass.embed();
   pass.run_layers(*pool_);
   s.head.project(*pool_, pass.residual(), b);  // final norm, output head
+
+  forwards_ += 1;
+  tokens_forwarded_ += b.tokens.size();
 }
 
 std::span<const float> Context::logits(int i) const { return state_->head.logits(i); }
