@@ -32,6 +32,26 @@ struct AttentionMask {
   static AttentionMask tree(int32_t n_past, std::span<const int32_t> parents);
 };
 
+// Which sublayers of the model a forward runs: the hook of self-speculative decoding (Draft &
+// Verify, arXiv 2309.08168), where the model drafts with a subset of its own layers and then
+// verifies with all of them. A skipped sublayer adds nothing to the residual stream (it passes
+// through). A skipped attention sublayer does not write that layer's cache cells for the batch
+// tokens, nor do the layers after an early exit: a later forward that attends to those cells needs
+// them written by a forward that ran the layer (committing the cells of such a batch leaves them
+// stale). The default plan runs every layer, bitwise as a batch without a plan.
+struct LayerPlan {
+  std::vector<uint8_t> attention{};  // per layer: run its attention sublayer; empty = every layer
+  std::vector<uint8_t> mlp{};        // per layer: run its MLP (feed-forward) sublayer; empty = every layer
+  // k > 0: early exit after the first k layers (the final norm and the output head read the
+  // residual stream there); 0 = all layers.
+  int32_t exit_after = 0;
+
+  bool runs_attention(int layer) const { return attention.empty() || attention[static_cast<size_t>(layer)] != 0; }
+  bool runs_mlp(int layer) const { return mlp.empty() || mlp[static_cast<size_t>(layer)] != 0; }
+  // Layers that run at all (exit_after, or n_layers for 0).
+  int32_t depth(int32_t n_layers) const { return exit_after > 0 ? exit_after : n_layers; }
+};
+
 struct Batch {
   std::vector<int32_t> tokens;
   std::vector<int32_t> positions;    // RoPE positions
@@ -40,6 +60,7 @@ struct Batch {
   // Only the first index of each row's largest logit matters (greedy decoding): logits() may then
   // be -inf at tokens that cannot be it; the others are exact (see ContextOptions::greedy_head).
   bool greedy_only = false;
+  LayerPlan plan{};  // which sublayers run (default: all)
 
   // A plain continuation of the committed sequence: positions n_past.., causal mask.
   static Batch sequence(std::span<const int32_t> tokens, int32_t n_past, bool all_logits);
@@ -70,7 +91,8 @@ class Context {
   Context& operator=(const Context&) = delete;
 
   // Runs the model over the batch. Token i writes its keys and values to cell n_past() + i.
-  // Throws Error if the batch does not fit in the context or the mask refers to unknown cells.
+  // Throws Error if the batch does not fit in the context, the mask refers to unknown cells or the
+  // layer plan does not fit the model.
   void forward(const Batch& batch);
   // Logits of batch token i from the last forward (only for tokens that wanted them).
   std::span<const float> logits(int i) const;

@@ -54,6 +54,24 @@ Batch Batch::sequence(std::span<const int32_t> tokens, int32_t n_past, bool all_
   return b;
 }
 
+namespace {
+
+// A plan is the caller's, not the user's: a bad one is an Error, not an InputError.
+void check_plan(const LayerPlan& plan, int n_layers) {
+  const auto layers = static_cast<size_t>(n_layers);
+  if (!plan.attention.empty() && plan.attention.size() != layers)
+    throw Error(fmt::format("forward: the layer plan has {} attention flags for a model of {} layers (one per layer, or none)",
+                            plan.attention.size(), n_layers));
+  if (!plan.mlp.empty() && plan.mlp.size() != layers)
+    throw Error(fmt::format("forward: the layer plan has {} MLP flags for a model of {} layers (one per layer, or none)",
+                            plan.mlp.size(), n_layers));
+  if (plan.exit_after < 0 || plan.exit_after > n_layers)
+    throw Error(fmt::format("forward: the layer plan exits after {} layers, outside [0, {}] (0: all of them)",
+                            plan.exit_after, n_layers));
+}
+
+}  // namespace
+
 void check_batch(const Batch& b, int32_t n_past, int32_t n_ctx, const ModelConfig& config) {
   const auto n = static_cast<int32_t>(b.tokens.size());
   if (n == 0) throw Error("forward: empty batch");
@@ -74,6 +92,7 @@ void check_batch(const Batch& b, int32_t n_past, int32_t n_ctx, const ModelConfi
   for (size_t i = 0; i + 1 < b.mask.offsets.size(); ++i)
     if (b.mask.offsets[i] > b.mask.offsets[i + 1] || b.mask.offsets[i + 1] > static_cast<int32_t>(b.mask.cells.size()))
       throw Error("forward: malformed mask offsets");
+  check_plan(b.plan, config.n_layers);
 }
 
 void shared_prefixes(const AttentionMask& mask, int group_size, std::vector<int32_t>& out) {

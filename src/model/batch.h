@@ -12,7 +12,7 @@
 namespace aded {
 
 // Throws Error (InputError for user-facing problems: a full context, unknown tokens) unless the
-// batch fits after n_past committed cells of an n_ctx-cell cache.
+// batch fits after n_past committed cells of an n_ctx-cell cache and its plan fits the model.
 void check_batch(const Batch& batch, int32_t n_past, int32_t n_ctx, const ModelConfig& config);
 
 // For each group of `group_size` consecutive queries of the mask: the end of the cells all of

@@ -1,5 +1,6 @@
 // The forward pass over a batch, top to bottom:
-//   embed -> for each layer: attention block, FFN block -> (final norm, output head: OutputHead).
+//   embed -> for each layer: attention block, FFN block -> (final norm, output head: OutputHead),
+// where the batch's LayerPlan may skip blocks and exit early.
 // The layers run as one team region: each member runs every block and computes, within it, the
 // part TeamPartition gives it, and the members meet at four barriers per layer. Every value is
 // computed by the same code in the same order whichever member computes it, so results do not
@@ -72,11 +73,14 @@ void ForwardPass::run_layers(ThreadPool& pool) {
   const TeamPartition partition(d_, n_, team);
   own_heads_ = partition.own_heads();
   TeamBarrier barrier(team);
+  const LayerPlan& plan = batch_.plan;
+  const auto depth = static_cast<size_t>(plan.depth(c_.n_layers));
   const auto layers = [&](int t, int) {
     Member me{partition.share(t), act_.members[static_cast<size_t>(t)], barrier};
-    for (size_t l = 0; l < d_.n_layers; ++l) {
-      attention_block(l, me);
-      ffn_block(l, me);
+    // Every member skips what the plan skips, barriers included, so the members still meet.
+    for (size_t l = 0; l < depth; ++l) {
+      if (plan.runs_attention(static_cast<int>(l))) attention_block(l, me);
+      if (plan.runs_mlp(static_cast<int>(l))) ffn_block(l, me);
     }
   };
   if (team == 1)

@@ -52,9 +52,9 @@ class ForwardPass {
 
   // x = the embeddings of the batch tokens; the RoPE angles of their positions.
   void embed();
-  // The layers, on `pool` as one team region (or on the calling thread).
+  // The layers of the batch's plan, on `pool` as one team region (or on the calling thread).
   void run_layers(ThreadPool& pool);
-  // The residual stream after the last layer: n rows of dim floats.
+  // The residual stream after the last layer that ran: n rows of dim floats.
   const float* residual() const { return act_.x.data(); }
 
  private:
