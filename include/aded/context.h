@@ -32,6 +32,26 @@ struct AttentionMask {
   static AttentionMask tree(int32_t n_past, std::span<const int32_t> parents);
 };
 
+// Which sublayers of the model a forward runs: the hook of self-speculative decoding (Draft &
+// Verify, arXiv 2309.08168), where the model drafts with a subset of its own layers and then
+// verifies with all of them. A skipped sublayer adds nothing to the residual stream (it passes
+// through). A skipped attention sublayer does not write that layer's cache cells for the batch
+// tokens, nor do the layers after an early exit: a later forward that attends to those cells needs
+// them written by a forward that ran the layer (committing the cells of such a batch leaves them
+// stale). The default plan runs every layer, bitwise as a batch without a plan.
+struct LayerPlan {
+  std::vector<uint8_t> attention{};  // per layer: run its attention sublayer; empty = every layer
+  std::vector<uint8_t> mlp{};        // per layer: run its MLP (feed-forward) sublayer; empty = every layer
+  // k > 0: early exit after the first k layers (the final norm and the output head read the
+  // residual stream there); 0 = all layers.
+  int32_t exit_after = 0;
+
+  bool runs_attention(int layer) const { return attention.empty() || attention[static_cast<size_t>(layer)] != 0; }
+  bool runs_mlp(int layer) const { return mlp.empty() || mlp[static_cast<size_t>(layer)] != 0; }
+  // Layers that run at all (exit_after, or n_layers for 0).
+  int32_t depth(int32_t n_layers) const { return exit_after > 0 ? exit_after : n_layers; }
+};
+
 struct Batch {
   std::vector<int32_t> tokens;
   std::vector<int32_t> positions;    // RoPE positions
@@ -40,6 +60,7 @@ struct Batch {
   // Only the first index of each row's largest logit matters (greedy decoding): logits() may then
   // be -inf at tokens that cannot be it; the others are exact (see ContextOptions::greedy_head).
   bool greedy_only = false;
+  LayerPlan plan{};  // which sublayers run (default: all)
 
   // A plain continuation of the committed sequence: positions n_past.., causal mask.
   static Batch sequence(std::span<const int32_t> tokens, int32_t n_past, bool all_logits);
@@ -54,6 +75,12 @@ struct ContextOptions {
   // and compute only the tokens that can be it exactly (same tokens, a fraction of the work);
   // false: always the full float product.
   bool greedy_head = true;
+  // The threads to run on; null: the context starts a pool of n_threads of its own. Contexts that
+  // run one after another (a draft model's and the target's) or on several threads (requests of a
+  // server) can share one pool instead of starting threads each: their parallel regions then take
+  // turns (see ThreadPool), while the serial parts of a forward, and the layers of a model too
+  // small for a team, run on each caller's own thread. n_threads must be 0 or the pool's size.
+  std::shared_ptr<ThreadPool> pool = nullptr;
 };
 
 class Context {
@@ -64,7 +91,8 @@ class Context {
   Context& operator=(const Context&) = delete;
 
   // Runs the model over the batch. Token i writes its keys and values to cell n_past() + i.
-  // Throws Error if the batch does not fit in the context or the mask refers to unknown cells.
+  // Throws Error if the batch does not fit in the context, the mask refers to unknown cells or the
+  // layer plan does not fit the model.
   void forward(const Batch& batch);
   // Logits of batch token i from the last forward (only for tokens that wanted them).
   std::span<const float> logits(int i) const;
@@ -86,17 +114,28 @@ class Context {
   // float output matrix when the greedy head is in use.
   uint64_t greedy_weight_bytes_per_token() const;
 
+  // Batch tokens forwarded so far (every token of every batch, committed or not; batches that
+  // failed validation do not count), and the number of forwards: how much work requests did, e.g.
+  // whether a shared prompt prefix was reused or computed again.
+  uint64_t tokens_forwarded() const { return tokens_forwarded_; }
+  uint64_t forwards() const { return forwards_; }
+
   const Model& model() const { return *model_; }
+  // The pool the context runs on: its own or the one of ContextOptions::pool.
   ThreadPool& pool() { return *pool_; }
+  // The same pool, to create further contexts on it (ContextOptions::pool).
+  const std::shared_ptr<ThreadPool>& shared_pool() const { return pool_; }
 
  private:
   struct State;
   std::shared_ptr<const Model> model_;
-  std::unique_ptr<ThreadPool> pool_;
+  std::shared_ptr<ThreadPool> pool_;
   std::unique_ptr<State> state_;
   int32_t n_ctx_ = 0;
   int32_t n_past_ = 0;
   int32_t last_batch_ = 0;
+  uint64_t tokens_forwarded_ = 0;
+  uint64_t forwards_ = 0;
 };
 
 }  // namespace aded

@@ -5,6 +5,12 @@
 // same whichever thread runs them. Workers spin briefly between regions (a decode step runs ~100
 // of them) and sleep when idle, so an idle engine costs no CPU.
 //
+// Several threads may submit regions to one pool (contexts of a draft and a target model, or of
+// several requests, share one): the regions run one at a time, in the order they were submitted,
+// and the other submitters sleep until their turn. The pool never has more than its size() threads
+// computing in regions, and it never starts threads beyond the size()-1 workers it starts at once.
+// A region must not submit another region to its own pool (it would wait for itself).
+//
 // A team region (run_team) instead runs every slice at once on its own thread, so that slices can
 // wait for each other at a TeamBarrier: a whole forward pass is one team region whose phases are
 // separated by barriers, with no serial sections between them.
@@ -48,6 +54,7 @@ class ThreadPool {
   using Task = void (*)(void*, int, int);
   template <typename F>
   void launch(F& fn, bool team) {
+    const Turn turn(*this);
     if (n_threads_ == 1) {
       fn(0, 1);
       return;
@@ -55,7 +62,23 @@ class ThreadPool {
     auto trampoline = [](void* ctx, int t, int n) { (*static_cast<F*>(ctx))(t, n); };
     dispatch(trampoline, const_cast<void*>(static_cast<const void*>(&fn)), team);
   }
+  // Holds the pool for one region: waits (asleep) until the regions submitted before are done,
+  // and lets the next submitter in when it goes out of scope.
+  class Turn {
+   public:
+    explicit Turn(ThreadPool& pool) : pool_(pool), ticket_(pool.begin_turn()) {}
+    ~Turn() { pool_.end_turn(ticket_); }
+    Turn(const Turn&) = delete;
+    Turn& operator=(const Turn&) = delete;
+
+   private:
+    ThreadPool& pool_;
+    uint32_t ticket_;
+  };
+  uint32_t begin_turn();
+  void end_turn(uint32_t ticket);
   void dispatch(Task task, void* ctx, bool team);
+  void wait_for_slices();
   void worker();
   // Claims and runs slices of the current region until none is left (one slice in a team region).
   void run_slices();
@@ -69,6 +92,9 @@ class ThreadPool {
   alignas(64) std::atomic<int> next_slice_{0};  // slices claimed in the current region
   alignas(64) std::atomic<int> done_slices_{0};
   std::atomic<bool> stop_{false};
+  // A ticket lock: submitter k waits until serving_ == k.
+  alignas(64) std::atomic<uint32_t> next_ticket_{0};
+  alignas(64) std::atomic<uint32_t> serving_{0};
 };
 
 // Makes the n threads of a team region wait until all of them have arrived. Spins (a phase of a

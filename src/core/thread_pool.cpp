@@ -42,10 +42,31 @@ void ThreadPool::run_slices() {
     const int slice = next_slice_.fetch_add(1, std::memory_order_acq_rel);
     if (slice >= n_threads_) return;
     const bool team = team_;
-    task_(ctx_, slice, n_threads_);
-    done_slices_.fetch_add(1, std::memory_order_acq_rel);
+    {
+      // Counted also when the slice throws (on the calling thread: dispatch then still waits).
+      struct Done {
+        std::atomic<int>& slices;
+        ~Done() { slices.fetch_add(1, std::memory_order_acq_rel); }
+      } done{done_slices_};
+      task_(ctx_, slice, n_threads_);
+    }
     if (team) return;  // each member of a team runs exactly one slice
   }
+}
+
+uint32_t ThreadPool::begin_turn() {
+  const uint32_t ticket = next_ticket_.fetch_add(1, std::memory_order_seq_cst);
+  for (uint32_t serving; (serving = serving_.load(std::memory_order_seq_cst)) != ticket;)
+    serving_.wait(serving, std::memory_order_seq_cst);  // asleep until a turn ends
+  return ticket;
+}
+
+void ThreadPool::end_turn(uint32_t ticket) {
+  serving_.store(ticket + 1, std::memory_order_seq_cst);
+  // Someone took a ticket after this one: wake the waiters (the one served next goes on). A
+  // submitter that takes its ticket after this check sees serving_ already advanced (both sides
+  // are sequentially consistent), so no wake-up is lost and a lone submitter makes no system call.
+  if (next_ticket_.load(std::memory_order_seq_cst) != ticket + 1) serving_.notify_all();
 }
 
 void ThreadPool::dispatch(Task task, void* ctx, bool team) {
@@ -56,9 +77,18 @@ void ThreadPool::dispatch(Task task, void* ctx, bool team) {
   next_slice_.store(0, std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
+  // The region ends when every slice is done, also when the calling thread's slice throws (the
+  // other slices still use fn, and the next region must not start before they finish).
+  struct WaitForSlices {
+    ThreadPool& pool;
+    ~WaitForSlices() { pool.wait_for_slices(); }
+  } wait{*this};
   run_slices();
-  // Every slice is claimed; wait for the ones other threads are still running. Spin briefly, then
-  // yield: on a loaded machine the thread running one may be waiting for this very core.
+}
+
+void ThreadPool::wait_for_slices() {
+  // Spin briefly, then yield: on a loaded machine the thread running one may be waiting for this
+  // very core.
   for (int spins = 0; done_slices_.load(std::memory_order_acquire) != n_threads_; ++spins) {
     if (spins < kSpinsBeforeYield)
       ADED_CPU_RELAX();

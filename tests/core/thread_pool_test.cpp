@@ -2,7 +2,12 @@
 // there are more threads than cores (slices then move to the threads that are running).
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
 #include <vector>
 
 #include "aded/thread_pool.h"
@@ -88,6 +93,87 @@ TEST(ThreadPool, TeamMembersMeetAtBarriers) {
       }
     EXPECT_EQ(a, e) << threads << " threads";
   }
+}
+
+int process_threads() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+// Several threads submit ordinary and team regions to one pool at the same time: the regions run
+// one at a time (a slice never sees another submitter's region in progress), each runs every slice
+// exactly once with its own data, and the pool starts no threads beyond its workers.
+TEST(ThreadPool, ConcurrentSubmittersTakeTurns) {
+  for (int threads : {1, 2, 3}) {
+    const int before = process_threads();
+    ThreadPool pool(threads);
+    EXPECT_EQ(process_threads(), before + threads - 1);
+    constexpr int kSubmitters = 4, kRegions = 400;
+    std::atomic<int> active{-1};  // the submitter whose region is running, -1 between regions
+    std::atomic<int> overlaps{0}, peak_threads{0};
+    std::vector<int64_t> slices_run(kSubmitters, 0);
+    std::vector<std::thread> submitters;
+    for (int me = 0; me < kSubmitters; ++me) {
+      submitters.emplace_back([&, me] {
+        std::vector<std::atomic<int>> runs(static_cast<size_t>(threads));
+        for (int r = 0; r < kRegions; ++r) {
+          std::atomic<int> finished{0};
+          TeamBarrier barrier(threads);
+          const auto slice = [&](int t, int n) {
+            int expected = -1;
+            if (!active.compare_exchange_strong(expected, me) && expected != me) overlaps.fetch_add(1);
+            runs[static_cast<size_t>(t)].fetch_add(1);
+            if (r % 2 == 1) barrier.arrive_and_wait();  // team regions: all slices at once
+            if (t == 0 && r % 50 == 0) peak_threads.store(std::max(peak_threads.load(), process_threads()));
+            if (finished.fetch_add(1) == n - 1) active.store(-1);  // the last slice ends the region
+          };
+          if (r % 2 == 0)
+            pool.run(slice);
+          else
+            pool.run_team(slice);
+        }
+        for (auto& c : runs) slices_run[static_cast<size_t>(me)] += c.load() == kRegions ? 1 : 0;
+      });
+    }
+    for (auto& s : submitters) s.join();
+    EXPECT_EQ(overlaps.load(), 0) << threads << " threads";
+    for (int me = 0; me < kSubmitters; ++me) EXPECT_EQ(slices_run[static_cast<size_t>(me)], threads) << me;
+    // The submitters themselves, and no thread of the pool's own beyond its workers.
+    EXPECT_LE(peak_threads.load(), before + threads - 1 + kSubmitters);
+  }
+}
+
+// A submitter whose turn has not come sleeps: while another thread's region holds the pool for
+// 300 ms, it uses a small fraction of that in CPU time.
+TEST(ThreadPool, WaitingSubmittersSleep) {
+  ThreadPool pool(2);
+  std::atomic<bool> started{false};
+  std::thread holder([&] {
+    pool.run([&](int, int) {
+      started.store(true);
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    });
+  });
+  while (!started.load()) std::this_thread::yield();
+  const auto cpu_seconds = [] {
+    rusage u{};
+    getrusage(RUSAGE_THREAD, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+  };
+  const auto wall = std::chrono::steady_clock::now();
+  const double cpu = cpu_seconds();
+  bool ran = false;
+  pool.run([&](int t, int) {
+    if (t == 0) ran = true;
+  });
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count();
+  const double used = cpu_seconds() - cpu;
+  holder.join();
+  EXPECT_TRUE(ran);
+  EXPECT_GT(waited, 0.1);       // it did wait for the other region
+  EXPECT_LT(used, 0.3 * waited);  // mostly asleep (a spinning waiter would use about all of it)
 }
 
 }  // namespace

@@ -1,0 +1,230 @@
+// The forward pass over a batch, top to bottom:
+//   embed -> for each layer: attention block, FFN block -> (final norm, output head: OutputHead),
+// where the batch's LayerPlan may skip blocks and exit early.
+// The layers run as one team region: each member runs every block and computes, within it, the
+// part TeamPartition gives it, and the members meet at four barriers per layer. Every value is
+// computed by the same code in the same order whichever member computes it, so results do not
+// depend on the team (docs/architecture.md). Nothing in the region may throw (a member that did
+// would leave the others at a barrier): batches are checked before it, model shapes at load.
+#include "model/forward.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/quant/quant.h"
+#include "model/batch.h"
+#include "model/ops.h"
+
+namespace aded {
+
+namespace {
+constexpr size_t kQueries = kernels::kMaxAttentionQueries;  // queries of an attention group
+}  // namespace
+
+Activations::Activations(int pool_size, size_t n_ctx) : members(static_cast<size_t>(pool_size)), scores_stride(n_ctx) {
+  for (Own& m : members) m.scores.resize(kQueries * n_ctx);
+}
+
+void Activations::reserve(const ModelDims& d, size_t n) {
+  if (n <= capacity_) return;
+  x.resize(n * d.dim);
+  proj.resize(n * d.dim);
+  q.resize(n * d.q_dim);
+  att.resize(n * d.q_dim);
+  k.resize(n * d.kv_dim);
+  v.resize(n * d.kv_dim);
+  gate.resize(n * d.hidden);
+  up.resize(n * d.hidden);
+  rope_cos.resize(n * d.rope_pairs);
+  rope_sin.resize(n * d.rope_pairs);
+  for (Own& m : members) m.xn.resize(n * d.dim);
+  capacity_ = n;
+}
+
+// A thread of the forward's team: its share of each layer, its own buffers, the team's barrier.
+struct ForwardPass::Member {
+  TeamShare share;
+  Activations::Own& own;
+  TeamBarrier& barrier;
+};
+
+ForwardPass::ForwardPass(const Model& model, const ModelDims& dims, const kernels::KernelTable& kt,
+                         const Batch& batch, int32_t n_past, Activations& act, KvCache& cache)
+    : model_(model), c_(model.config()), d_(dims), kt_(kt), batch_(batch), n_(batch.tokens.size()),
+      n_rows_(static_cast<int>(batch.tokens.size())), n_past_(static_cast<size_t>(n_past)), act_(act),
+      cache_(cache) {
+  act_.reserve(d_, n_);
+  shared_prefixes(batch_.mask, static_cast<int>(kQueries), act_.group_prefixes);
+}
+
+void ForwardPass::embed() {
+  const Matrix& embd = model_.token_embedding();
+  for (size_t i = 0; i < n_; ++i) {
+    const auto token = static_cast<size_t>(batch_.tokens[i]);
+    quant::dequantize_row(embd.type, embd.data + token * embd.row_bytes, act_.x.data() + i * d_.dim, c_.dim);
+  }
+  for (size_t i = 0; i < n_; ++i)
+    ops::rope_angles(c_, model_.rope_freq_factors(), batch_.positions[i], act_.rope_cos.data() + i * d_.rope_pairs,
+                     act_.rope_sin.data() + i * d_.rope_pairs);
+}
+
+void ForwardPass::run_layers(ThreadPool& pool) {
+  const int team = TeamPartition::team_size(d_, n_, pool.size());
+  const TeamPartition partition(d_, n_, team);
+  own_heads_ = partition.own_heads();
+  TeamBarrier barrier(team);
+  const LayerPlan& plan = batch_.plan;
+  const auto depth = static_cast<size_t>(plan.depth(c_.n_layers));
+  const auto layers = [&](int t, int) {
+    Member me{partition.share(t), act_.members[static_cast<size_t>(t)], barrier};
+    // Every member skips what the plan skips, barriers included, so the members still meet.
+    for (size_t l = 0; l < depth; ++l) {
+      if (plan.runs_attention(static_cast<int>(l))) attention_block(l, me);
+      if (plan.runs_mlp(static_cast<int>(l))) ffn_block(l, me);
+    }
+  };
+  if (team == 1)
+    layers(0, 1);
+  else
+    pool.run_team(layers);
+}
+
+// ------------------------------------------------------------------------------------ blocks
+
+void ForwardPass::attention_block(size_t l, Member& me) {
+  const LayerWeights& w = model_.layers()[l];
+  normalize(w.attn_norm, me);
+  if (own_heads_)
+    qkv_and_attention_own_heads(l, w, me);
+  else
+    qkv_and_attention_shared(l, w, me);
+  me.barrier.arrive_and_wait();  // att complete
+
+  me.own.input.reset(act_.att.data(), d_.q_dim, n_rows_, c_.q_dim());
+  product(me, w.wo, act_.proj, d_.dim, me.share.columns);  // output projection
+  residual_add(me.share.columns);
+  me.barrier.arrive_and_wait();  // x complete
+}
+
+void ForwardPass::ffn_block(size_t l, Member& me) {
+  const LayerWeights& w = model_.layers()[l];
+  normalize(w.ffn_norm, me);
+  product(me, w.w_gate, act_.gate, d_.hidden, me.share.hidden);
+  product(me, w.w_up, act_.up, d_.hidden, me.share.hidden);
+  swiglu(me.share.hidden);
+  me.barrier.arrive_and_wait();  // gate complete
+
+  me.own.input.reset(act_.gate.data(), d_.hidden, n_rows_, c_.hidden_dim);
+  product(me, w.w_down, act_.proj, d_.dim, me.share.columns);
+  residual_add(me.share.columns);
+  me.barrier.arrive_and_wait();  // x complete
+}
+
+// ------------------------------------------------------------------------------------- steps
+
+// The member's own copy of rms_norm(x) · weight, the input of the block's first products. Every
+// member normalizes the whole stream: that costs little and keeps each one writing only its lines.
+void ForwardPass::normalize(const std::vector<float>& weight, Member& me) {
+  float* xn = me.own.xn.data();
+  ops::rms_norm_rows(act_.x.data(), d_.dim, weight.data(), c_.dim, c_.norm_eps, n_rows_, xn, d_.dim);
+  me.own.input.reset(xn, d_.dim, n_rows_, c_.dim);
+}
+
+// The member's heads from start to end, for every token: their q/k/v rows, bias, RoPE, cache
+// columns, attention.
+void ForwardPass::qkv_and_attention_own_heads(size_t l, const LayerWeights& w, Member& me) {
+  const Range qh = me.share.q_heads, kh = me.share.kv_heads;
+  const size_t hd = d_.head_dim;
+  product(me, w.wq, act_.q, d_.q_dim, {qh.begin * hd, qh.end * hd});
+  product(me, w.wk, act_.k, d_.kv_dim, {kh.begin * hd, kh.end * hd});
+  product(me, w.wv, act_.v, d_.kv_dim, {kh.begin * hd, kh.end * hd});
+  for (size_t i = 0; i < n_; ++i) bias_rope_cache(l, i, qh, kh);
+  for (size_t h = qh.begin; h < qh.end; ++h)
+    for (size_t i0 = 0; i0 < n_; i0 += kQueries) attend(l, h, i0, me.own.scores.data());
+}
+
+// Fewer kv heads than members: q/k/v rows, then tokens, then (query group, head) tasks.
+void ForwardPass::qkv_and_attention_shared(size_t l, const LayerWeights& w, Member& me) {
+  const MatMulJob qkv[] = {{&w.wq, act_.q.data(), d_.q_dim}, {&w.wk, act_.k.data(), d_.kv_dim},
+                           {&w.wv, act_.v.data(), d_.kv_dim}};
+  const Range rows = me.share.qkv_rows;
+  run_matmul_rows(kt_, me.own.input, qkv, static_cast<int64_t>(rows.begin), static_cast<int64_t>(rows.end));
+  me.barrier.arrive_and_wait();  // q, k, v complete
+  for (size_t i = me.share.tokens.begin; i < me.share.tokens.end; ++i)
+    bias_rope_cache(l, i, {0, d_.n_heads}, {0, d_.n_kv_heads});
+  me.barrier.arrive_and_wait();  // every token's keys and values cached
+  for (size_t task = me.share.attention_tasks.begin; task < me.share.attention_tasks.end; ++task)
+    attend(l, task % d_.n_heads, task / d_.n_heads * kQueries, me.own.scores.data());
+}
+
+// Bias, RoPE and the cache write of token i's query heads qh and kv heads kh.
+void ForwardPass::bias_rope_cache(size_t l, size_t i, Range qh, Range kh) {
+  const LayerWeights& w = model_.layers()[l];
+  float* qi = act_.q.data() + i * d_.q_dim;
+  float* ki = act_.k.data() + i * d_.kv_dim;
+  float* vi = act_.v.data() + i * d_.kv_dim;
+  const size_t q0 = qh.begin * d_.head_dim, q1 = qh.end * d_.head_dim;
+  const size_t k0 = kh.begin * d_.head_dim, k1 = kh.end * d_.head_dim;
+  if (c_.qkv_bias) {
+    for (size_t j = q0; j < q1; ++j) qi[j] += w.bq[j];
+    for (size_t j = k0; j < k1; ++j) ki[j] += w.bk[j];
+    for (size_t j = k0; j < k1; ++j) vi[j] += w.bv[j];
+  }
+  const float* cs = act_.rope_cos.data() + i * d_.rope_pairs;
+  const float* sn = act_.rope_sin.data() + i * d_.rope_pairs;
+  ops::rope_apply(c_, qi + q0, static_cast<int>(qh.size()), cs, sn);
+  ops::rope_apply(c_, ki + k0, static_cast<int>(kh.size()), cs, sn);
+  const size_t cell = n_past_ + i;
+  std::memcpy(cache_.keys(l, cell) + k0, ki + k0, (k1 - k0) * sizeof(float));
+  std::memcpy(cache_.values(l, cell) + k0, vi + k0, (k1 - k0) * sizeof(float));
+}
+
+// Attention of query head h for the group of up to kQueries queries starting at token i0.
+void ForwardPass::attend(size_t l, size_t h, size_t i0, float* scores) {
+  const size_t count = std::min(kQueries, n_ - i0);
+  const size_t kv_head = h / d_.group;
+  const AttentionMask& mask = batch_.mask;
+  const int32_t shared = act_.group_prefixes[i0 / kQueries];
+  kernels::AttentionArgs args[kQueries];
+  for (size_t j = 0; j < count; ++j) {
+    const size_t i = i0 + j;
+    const auto lo = static_cast<size_t>(mask.offsets[i] + shared - mask.prefix);
+    const auto hi = static_cast<size_t>(mask.offsets[i + 1]);
+    args[j] = {act_.q.data() + i * d_.q_dim + h * d_.head_dim,
+               c_.head_dim,
+               cache_.keys(l, 0) + kv_head * d_.head_dim,
+               cache_.values(l, 0) + kv_head * d_.head_dim,
+               d_.kv_dim,
+               shared,
+               mask.cells.data() + lo,
+               hi - lo,
+               scores + j * act_.scores_stride,
+               act_.att.data() + i * d_.q_dim + h * d_.head_dim};
+  }
+  kt_.attend_many(args, static_cast<int>(count));
+}
+
+// gate = silu(gate) * up for the hidden units of the range, every token.
+void ForwardPass::swiglu(Range units) {
+  if (units.empty()) return;
+  for (size_t i = 0; i < n_; ++i)
+    kt_.swiglu(act_.gate.data() + i * d_.hidden + units.begin, act_.up.data() + i * d_.hidden + units.begin,
+               static_cast<int64_t>(units.size()));
+}
+
+// Rows [rows.begin, rows.end) of y = input · w^T (the member's prepared input), every token.
+void ForwardPass::product(Member& me, const Matrix& w, std::vector<float>& y, size_t ldy, Range rows) {
+  if (rows.empty()) return;
+  kt_.matmul(me.own.input.args_for(w, kt_, y.data(), ldy), static_cast<int64_t>(rows.begin),
+             static_cast<int64_t>(rows.end));
+}
+
+// x += proj in the columns of the range, every token.
+void ForwardPass::residual_add(Range columns) {
+  float* x = act_.x.data();
+  const float* proj = act_.proj.data();
+  for (size_t i = 0; i < n_; ++i)
+    for (size_t j = columns.begin; j < columns.end; ++j) x[i * d_.dim + j] += proj[i * d_.dim + j];
+}
+
+}  // namespace aded
