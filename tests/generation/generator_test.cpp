@@ -219,9 +219,14 @@ TEST(Generator, ASharedPrefixIsNotRecomputed) {
   std::vector<int32_t> second_prompt = first_prompt;
   second_prompt.insert(second_prompt.end(), first.tokens.begin(), first.tokens.end());
   for (int32_t t : {100, 101, 102, 103}) second_prompt.push_back(t);
+  const uint64_t forwarded_before = ctx.tokens_forwarded();
   const Generation second = g.generate(second_prompt, o);
   // The cache holds the first prompt and all generated tokens but the last (never forwarded).
-  EXPECT_EQ(second.stats.prompt_tokens_cached, static_cast<int>(first_prompt.size() + first.tokens.size()) - 1);
+  const int cached = static_cast<int>(first_prompt.size() + first.tokens.size()) - 1;
+  EXPECT_EQ(second.stats.prompt_tokens_cached, cached);
+  // The context forwarded the new prompt tokens, then one token per step, and nothing else.
+  EXPECT_EQ(ctx.tokens_forwarded() - forwarded_before,
+            static_cast<uint64_t>(static_cast<int>(second_prompt.size()) - cached + second.stats.steps));
   Context fresh_ctx(model, {.n_ctx = 1024, .n_threads = 2});
   Generator fresh(fresh_ctx);
   EXPECT_EQ(first_difference(second.tokens, fresh.generate(second_prompt, o).tokens), -1);

@@ -1,4 +1,4 @@
-// The forward pass is batch-invariant (docs/VERIFY.md): the logits of a token are bitwise the same
+// The forward pass is batch-invariant (../shared/docs/VERIFY.md): the logits of a token are bitwise the same
 // whether it is evaluated alone, in a batch, or as a node of a draft tree, for every tensor type,
 // every kernel table and any thread count.
 #include <gtest/gtest.h>
