@@ -60,6 +60,9 @@ struct Batch {
   // Only the first index of each row's largest logit matters (greedy decoding): logits() may then
   // be -inf at tokens that cannot be it; the others are exact (see ContextOptions::greedy_head).
   bool greedy_only = false;
+  // With greedy_only: also estimate each row's top probability (Context::top_probability), which
+  // keeps the int8 logits of tokens near the top instead of -inf. For drafters' early exit.
+  bool top_probability = false;
   LayerPlan plan{};  // which sublayers run (default: all)
 
   // A plain continuation of the committed sequence: positions n_past.., causal mask.
@@ -108,6 +111,9 @@ class Context {
   // For a greedy_only batch the greedy head projected: the first index of batch token i's largest
   // logit (what a scan of logits(i) finds, without reading the row). -1 for other batches.
   int32_t greedy_argmax(int i) const;
+  // The softmax probability of batch token i's most likely token: estimated by the greedy head for
+  // greedy_only batches that asked for it (Batch::top_probability), else computed from the row.
+  float top_probability(int i) const;
   // How many tokens the greedy head computed exactly, over how many rows (0, 0 if unused).
   std::pair<int64_t, int64_t> greedy_head_candidates() const;
   // Weight bytes one greedy decoding step reads: the model's, with the int8 copy in place of the

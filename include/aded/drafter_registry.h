@@ -20,6 +20,7 @@
 
 namespace aded {
 
+class Context;
 class Model;
 class TrigramTable;
 class TrigramOverlay;
@@ -68,8 +69,14 @@ class MethodSettings {
 // tables opened once, and the reference sequence oracle drafters follow. One environment serves
 // every method of a run.
 struct DrafterEnvironment {
-  explicit DrafterEnvironment(const Model* target_model = nullptr) : target(target_model) {}
+  explicit DrafterEnvironment(const Model* target_model = nullptr, Context* context = nullptr)
+      : target(target_model), target_context(context) {}
   const Model* target;
+  // The context the session verifies with: drafters that run a model need it (its pool, its
+  // size; self-speculation drafts in it). Null where nothing is forwarded (the replay tool).
+  Context* target_context;
+  // Drafting models loaded once per run: draft models by path, quantized copies by type.
+  std::map<std::string, std::shared_ptr<const Model>> models;
   std::shared_ptr<TrigramOverlay> shared_overlay;  // made when a method first asks for it
   // bench-spec sets it to the plain output of each prompt; without it "oracle" is refused.
   std::shared_ptr<const std::vector<int32_t>> reference;
@@ -99,7 +106,7 @@ struct MethodChoice {
 class DrafterRegistry {
  public:
   DrafterRegistry();  // only "none"
-  // none, pld, aded, oracle.
+  // none, pld, aded, oracle, draft, self.
   static DrafterRegistry with_builtin_methods();
 
   // Registers a method (a name already taken is an Error).

@@ -3,6 +3,8 @@
 // threads in team_partition.cpp, the output head in output_head.cpp).
 #include "aded/context.h"
 
+#include <cmath>
+
 #include <algorithm>
 #include <thread>
 
@@ -98,6 +100,18 @@ void Context::truncate(int32_t n) {
 }
 
 int32_t Context::greedy_argmax(int i) const { return state_->head.greedy_argmax(i); }
+
+float Context::top_probability(int i) const {
+  const float estimate = state_->head.greedy_top_probability(i);
+  if (estimate >= 0) return estimate;
+  const std::span<const float> row = logits(i);
+  float top = -INFINITY;
+  for (float v : row) top = std::max(top, v);
+  if (!std::isfinite(top)) return 1.0f;
+  double sum = 0;
+  for (float v : row) sum += std::exp(static_cast<double>(v) - top);
+  return static_cast<float>(1.0 / sum);
+}
 
 std::pair<int64_t, int64_t> Context::greedy_head_candidates() const {
   const GreedyHead* head = state_->head.greedy_head();

@@ -11,6 +11,15 @@ namespace aded {
 
 namespace {
 
+// Softmax probability of token `at` in a row of logits (the top one, in practice).
+float softmax_of_top(std::span<const float> y, int32_t at) {
+  const double top = y[static_cast<size_t>(at)];
+  if (!std::isfinite(top)) return 1.0f;
+  double sum = 0;
+  for (float v : y) sum += std::exp(static_cast<double>(v) - top);
+  return sum > 0 ? static_cast<float>(1.0 / sum) : 1.0f;
+}
+
 // Rounds a non-negative double up to a float that is not below it.
 float round_up(double v) {
   const auto f = static_cast<float>(v);
@@ -91,7 +100,8 @@ void GreedyHead::project_exact(const float* x, float* y) const {
   kt_.matmul(args, 0, exact_->rows);
 }
 
-int32_t GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch& scratch, Stats& stats) const {
+int32_t GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch& scratch, Stats& stats,
+                           float* top_probability) const {
   const int64_t K = exact_->cols, V = exact_->rows;
   ++stats.rows;
   // The activation row and its int8 copy: |h|_1, |ĥ|_1 and the largest element error e_h.
@@ -113,7 +123,9 @@ int32_t GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch&
   if (!finite) {
     ++stats.full_rows;
     project_exact(x, y);
-    return argmax(std::span<const float>(y, static_cast<size_t>(V)));
+    const int32_t at = argmax(std::span<const float>(y, static_cast<size_t>(V)));
+    if (top_probability) *top_probability = softmax_of_top(std::span<const float>(y, static_cast<size_t>(V)), at);
+    return at;
   }
   // Rounding of both accumulations (K fmas; a product and an fma per block): gamma_m = m u / (1 - m u)
   // <= 1.01 m u, with m counting both chains.
@@ -133,7 +145,9 @@ int32_t GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch&
   const float floor = y_top - widest;
   const float cut = floor - widest;  // no token below this can be a candidate: one compare each
   scratch.keep.resize(static_cast<size_t>(V));
-  const int64_t kept = kt_.keep_at_least(y, V, cut, scratch.keep.data());
+  // For the top probability the scan also keeps the tokens near enough the top to weigh in it.
+  const float scan_cut = top_probability ? std::min(cut, y_top - kNearLogits) : cut;
+  const int64_t kept = kt_.keep_at_least(y, V, scan_cut, scratch.keep.data());
   // Every token left out is below the exact maximum, so the row's argmax is the first of the
   // candidates (visited in increasing order) with the largest exact logit.
   float best = -INFINITY;
@@ -141,6 +155,7 @@ int32_t GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch&
   for (int64_t i = 0; i < kept; ++i) {
     const int64_t j = scratch.keep[static_cast<size_t>(i)];
     const auto u = static_cast<size_t>(j);
+    if (y[j] < cut) continue;  // kept for the top probability only: its int8 logit stays
     if (y[j] + bound(l1_[u], err_[u], reach_[u]) >= floor) {
       y[j] = exact_logit(j, x, scratch.row_f32);
       ++stats.candidates;
@@ -148,16 +163,22 @@ int32_t GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch&
         best = y[j];
         at = static_cast<int32_t>(j);
       }
-    } else {
+    } else if (!top_probability) {
       y[j] = -INFINITY;
     }
   }
   // (No candidate beat -inf: every exact logit is -inf.)
-  return at >= 0 ? at : argmax(std::span<const float>(y, static_cast<size_t>(V)));
+  if (at < 0) at = argmax(std::span<const float>(y, static_cast<size_t>(V)));
+  if (top_probability) {
+    double sum = 0;
+    for (int64_t i = 0; i < kept; ++i) sum += std::exp(static_cast<double>(y[scratch.keep[static_cast<size_t>(i)]]) - best);
+    *top_probability = std::isfinite(best) && sum > 0 ? static_cast<float>(1.0 / sum) : 1.0f;
+  }
+  return at;
 }
 
 void GreedyHead::project(ThreadPool& pool, const float* x, size_t ldx, int n, float* logits, size_t ldy,
-                         int32_t* argmax) {
+                         int32_t* argmax, float* top_probability) {
   const int64_t K = exact_->cols;
   // The int8 logits of every row (the products run across the pool).
   PreparedInput input;
@@ -175,7 +196,8 @@ void GreedyHead::project(ThreadPool& pool, const float* x, size_t ldx, int n, fl
     Scratch scratch;
     for (int64_t r = begin; r < end; ++r)
       argmax[r] = refine(x + static_cast<size_t>(r) * ldx, xq + static_cast<size_t>(r) * stride,
-                         logits + static_cast<size_t>(r) * ldy, scratch, per_slice[static_cast<size_t>(t)]);
+                         logits + static_cast<size_t>(r) * ldy, scratch, per_slice[static_cast<size_t>(t)],
+                         top_probability ? top_probability + r : nullptr);
   };
   if (n == 1)
     work(0, 1);

@@ -40,7 +40,13 @@ class GreedyHead {
   // every token that can be the argmax of the exact logits and below it at every other token.
   // argmax[r]: the first index of row r's largest logit (what a scan of the row would find; the
   // head knows it from its candidates, and a scan would read the whole row back).
-  void project(ThreadPool& pool, const float* x, size_t ldx, int n, float* logits, size_t ldy, int32_t* argmax);
+  // top_probability (optional): per row, the softmax probability of the argmax, estimated from
+  // the exact logits of the candidates and the int8 logits of every token within kNearLogits of
+  // the top (the rest weigh less than e^-kNearLogits each). Rows then keep those int8 logits
+  // (still below the maximum) instead of -inf, for a drafter that wants to know how sure it is.
+  static constexpr float kNearLogits = 20.0f;
+  void project(ThreadPool& pool, const float* x, size_t ldx, int n, float* logits, size_t ldy, int32_t* argmax,
+               float* top_probability = nullptr);
 
   const Stats& stats() const { return stats_; }
   int64_t rows() const { return exact_->rows; }
@@ -57,7 +63,8 @@ class GreedyHead {
   };
   // Candidate selection and exact recompute for one activation row whose int8 logits are in y.
   // Returns the row's argmax.
-  int32_t refine(const float* x, const uint8_t* xq, float* y, Scratch& scratch, Stats& stats) const;
+  int32_t refine(const float* x, const uint8_t* xq, float* y, Scratch& scratch, Stats& stats,
+                 float* top_probability) const;
   // Exact logit of output row j (the canonical float rule).
   float exact_logit(int64_t j, const float* x, std::vector<float>& row_f32) const;
 

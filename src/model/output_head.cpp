@@ -16,6 +16,7 @@ void OutputHead::project(ThreadPool& pool, const float* x, const Batch& b) {
   const size_t n = b.tokens.size();
   logit_row_.assign(n, -1);
   row_argmax_.clear();
+  row_top_p_.clear();
   int rows = 0;
   for (size_t i = 0; i < n; ++i)
     if (b.want_logits.empty() || b.want_logits[i]) logit_row_[i] = rows++;
@@ -33,7 +34,9 @@ void OutputHead::project(ThreadPool& pool, const float* x, const Batch& b) {
   logits_.resize(n_rows * d_.n_vocab);
   if (b.greedy_only && greedy_head_) {
     row_argmax_.resize(n_rows);
-    greedy_head_->project(pool, final_x_.data(), d_.dim, rows, logits_.data(), d_.n_vocab, row_argmax_.data());
+    if (b.top_probability) row_top_p_.resize(n_rows);
+    greedy_head_->project(pool, final_x_.data(), d_.dim, rows, logits_.data(), d_.n_vocab, row_argmax_.data(),
+                          b.top_probability ? row_top_p_.data() : nullptr);
     return;
   }
   input_.reset(final_x_.data(), d_.dim, rows, c_.dim);
@@ -49,6 +52,11 @@ size_t OutputHead::row_of(int i) const {
 
 std::span<const float> OutputHead::logits(int i) const {
   return {logits_.data() + row_of(i) * d_.n_vocab, d_.n_vocab};
+}
+
+float OutputHead::greedy_top_probability(int i) const {
+  if (row_top_p_.empty()) return -1.0f;
+  return row_top_p_[row_of(i)];
 }
 
 int32_t OutputHead::greedy_argmax(int i) const {

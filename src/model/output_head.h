@@ -30,6 +30,8 @@ class OutputHead {
   std::span<const float> logits(int i) const;
   // The greedy head's argmax of batch token i's logits, -1 when the head did not project them.
   int32_t greedy_argmax(int i) const;
+  // The greedy head's estimate of batch token i's top probability; negative when it made none.
+  float greedy_top_probability(int i) const;
   const GreedyHead* greedy_head() const { return greedy_head_.get(); }
 
  private:
@@ -44,6 +46,7 @@ class OutputHead {
   std::vector<float> final_x_;       // normed rows that want logits
   std::vector<float> logits_;        // [rows with logits][n_vocab]
   std::vector<int32_t> row_argmax_;  // per logits row, when the greedy head made them
+  std::vector<float> row_top_p_;     // per logits row, when the greedy head estimated them
   PreparedInput input_;
 };
 

@@ -6,6 +6,7 @@
 #include "aded/oracle_drafter.h"
 #include "speculative/context_model.h"
 #include "speculative/method_settings.h"
+#include "speculative/model_methods.h"
 
 namespace aded {
 
@@ -93,6 +94,8 @@ DrafterRegistry DrafterRegistry::with_builtin_methods() {
   r.add(prompt_lookup_method());
   r.add(aded_method());
   r.add(oracle_method());
+  r.add(draft_model_method());
+  r.add(self_draft_method());
   return r;
 }
 

@@ -131,7 +131,7 @@ Command add_bench_spec(CLI::App& app) {
                    model->config().ctx_train);
     }
     Context ctx(model, copts);
-    DrafterEnvironment env(model.get());
+    DrafterEnvironment env(model.get(), &ctx);
     auto reference = std::make_shared<std::vector<int32_t>>();
     env.reference = reference;  // what oracle drafters follow
     std::vector<MethodSetup> methods;

@@ -59,7 +59,7 @@ Command add_run(CLI::App& app) {
     if (!o->prompt_file.empty()) o->prompt = read_text_file(o->prompt_file);
     auto model = load_model(o->model);
     Context ctx(model, context_options(o->model));
-    DrafterEnvironment env(model.get());
+    DrafterEnvironment env(model.get(), &ctx);
     const auto speculator = drafter_registry().make_speculator(method, env);
     GenerateOptions g;
     g.sampling = o->sampling;

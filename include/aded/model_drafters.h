@@ -1,0 +1,68 @@
+// Drafters that run a model: a smaller draft model, a low-bit copy of the target, or the target
+// itself with some of its sublayers skipped (self-speculative decoding, Zhang et al., "Draft &
+// Verify", arXiv 2309.08168). Each drafts a greedy chain with the drafting model and stops early
+// when that model becomes unsure of its next token (adaptive draft exit).
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "aded/context.h"
+#include "aded/drafter.h"
+#include "aded/model.h"
+
+namespace aded {
+
+// Draft & Verify's adaptive draft exit: drafting stops after a token whose top-1 probability is
+// below the threshold. After each verification the rate of accepted drafts is smoothed,
+//   rate <- rate_smoothing * rate + (1 - rate_smoothing) * accepted / drafted,
+// and the threshold moves toward threshold + step when the rate is below target_rate (draft less),
+// toward threshold - step when it is above and the draft stopped early (draft more), by
+//   threshold <- threshold_smoothing * threshold + (1 - threshold_smoothing) * moved.
+// Defaults are the constants of the authors' released code.
+struct DraftExitOptions {
+  float threshold = 0.8f;
+  bool adaptive = true;
+  float target_rate = 0.9f;
+  float step = 0.01f;
+  float rate_smoothing = 0.5f;
+  float threshold_smoothing = 0.9f;
+};
+
+class DraftExit {
+ public:
+  explicit DraftExit(DraftExitOptions o = {}) : o_(o), threshold_(o.threshold) {}
+  float threshold() const { return threshold_; }
+  // After a verification of `drafted` nodes of which `accepted` were accepted; full: the draft
+  // ran to its length limit instead of exiting.
+  void update(int drafted, int accepted, bool full);
+
+ private:
+  DraftExitOptions o_;
+  float threshold_;
+  float rate_ = 0;
+};
+
+// Which sublayers a skip specification leaves out: "" or "none" (none), "every-other" (the
+// attention and MLP of every second layer, starting with the second), or a comma-separated list of
+// a<layer> (attention) and m<layer> (MLP), layers counted from 0. Throws InputError naming the item.
+LayerPlan parse_skip_plan(std::string_view spec, int n_layers);
+
+struct ModelDraftOptions {
+  DraftExitOptions exit;
+  LayerPlan plan{};  // sublayers the drafting model runs (default: all)
+};
+
+// A drafter with its own model (a draft model with the target's vocabulary, or a low-bit copy of
+// the target) in its own context: context.pool should be the target context's shared pool so the
+// two take turns on the same threads. The draft context keeps the request's tokens in its cache
+// and catches up on the accepted ones before each proposal, in one batch.
+std::unique_ptr<Drafter> make_model_drafter(std::shared_ptr<const Model> draft, ContextOptions context,
+                                            ModelDraftOptions options = {});
+
+// Self-speculation by layer skipping: drafts with the target's own context and weights, running
+// only the sublayers of options.plan over the same KV cache (the verification rewrites the cells
+// the drafts used). The context must outlive the drafter and be the one the session verifies with.
+std::unique_ptr<Drafter> make_layer_skip_drafter(Context& target, ModelDraftOptions options);
+
+}  // namespace aded

@@ -1,0 +1,72 @@
+// Self-speculation by layer skipping (model_drafters.h). The draft forwards run on the target's own
+// context past its committed cells: each drafted token is committed so the next one sees it, and
+// the context is truncated back afterwards; the verification then forwards the root and the tree
+// over the same cells with every sublayer, rewriting what the drafts wrote.
+#include <algorithm>
+
+#include "aded/error.h"
+#include "aded/model_drafters.h"
+#include "speculative/draft_chain.h"
+
+namespace aded {
+
+namespace {
+
+class LayerSkipDrafter final : public Drafter {
+ public:
+  LayerSkipDrafter(Context& target, ModelDraftOptions o) : ctx_(target), plan_(o.plan), exit_(o.exit) {
+    const int layers = ctx_.model().config().n_layers;
+    if ((!plan_.attention.empty() && static_cast<int>(plan_.attention.size()) != layers) ||
+        (!plan_.mlp.empty() && static_cast<int>(plan_.mlp.size()) != layers) || plan_.exit_after < 0 ||
+        plan_.exit_after > layers)
+      fail("self-speculation: the skip set does not fit the model's {} layers", layers);
+  }
+
+  std::string_view name() const override { return "self"; }
+  void begin(std::span<const int32_t>) override {}
+
+  void propose(const DraftRequest& r, DraftTree& out) override {
+    const int32_t n0 = ctx_.n_past();
+    // The session verifies with this context: the cache holds every token but the root.
+    if (r.context.empty() || static_cast<int64_t>(r.context.size()) != n0 + 1) return;
+    const int limit = std::min({r.max_nodes, r.max_depth, ctx_.n_ctx() - n0 - 1});
+    const auto step = [&](int32_t token) {
+      Batch b = Batch::sequence(std::span<const int32_t>(&token, 1), ctx_.n_past(), true);
+      b.greedy_only = true;
+      b.top_probability = true;
+      b.plan = plan_;
+      ctx_.forward(b);
+      const Guess g{ctx_.greedy_argmax(0) >= 0 ? ctx_.greedy_argmax(0) : argmax_of(ctx_.logits(0)), ctx_.top_probability(0)};
+      const int32_t keep = 0;
+      ctx_.commit(std::span<const int32_t>(&keep, 1));
+      return g;
+    };
+    last_full_ = draft_chain(r.context.back(), limit, exit_.threshold(), step, out);
+    ctx_.truncate(n0);
+  }
+
+  void observe(const DraftFeedback& f) override {
+    if (f.verified) exit_.update(f.verified->size(), static_cast<int>(f.accepted_nodes.size()), last_full_);
+  }
+
+ private:
+  static int32_t argmax_of(std::span<const float> row) {
+    int32_t best = 0;
+    for (size_t i = 1; i < row.size(); ++i)
+      if (row[i] > row[static_cast<size_t>(best)]) best = static_cast<int32_t>(i);
+    return best;
+  }
+
+  Context& ctx_;
+  LayerPlan plan_;
+  DraftExit exit_;
+  bool last_full_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Drafter> make_layer_skip_drafter(Context& target, ModelDraftOptions options) {
+  return std::make_unique<LayerSkipDrafter>(target, std::move(options));
+}
+
+}  // namespace aded

@@ -1,0 +1,119 @@
+// The methods whose drafters run a model: "draft" (a draft model with the target's vocabulary)
+// and "self" (the target drafting for itself: with sublayers skipped, with a low-bit copy of its
+// weights, or both).
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "aded/context.h"
+#include "aded/drafter_registry.h"
+#include "aded/error.h"
+#include "aded/model_drafters.h"
+#include "aded/model_tools.h"
+#include "speculative/method_settings.h"
+#include "speculative/model_methods.h"
+
+namespace aded {
+
+namespace {
+
+std::vector<SettingSpec> exit_settings() {
+  SettingSpec adaptive = switch_setting("adaptive-exit", true, "move the exit threshold with the acceptance rate");
+  return {real_setting("exit", 0, 1, 0.8, "stop drafting after a token less likely than this", "--draft-exit"), adaptive};
+}
+
+ModelDraftOptions draft_options(const MethodSettings& s, const Model& drafting) {
+  ModelDraftOptions o;
+  o.exit.threshold = static_cast<float>(s.real("exit"));
+  o.exit.adaptive = s.on("adaptive-exit");
+  o.plan = parse_skip_plan(s.text("skip"), drafting.config().n_layers);
+  return o;
+}
+
+Context& target_context(DrafterEnvironment& env, std::string_view method) {
+  if (!env.target_context || !env.target)
+    fail("method '{}' runs a model: it needs the target's context (aded run, bench-spec)", method);
+  return *env.target_context;
+}
+
+// The drafting context: the target's threads and context size, the greedy head for its argmax.
+ContextOptions drafting_context(Context& target) {
+  ContextOptions o;
+  o.n_ctx = target.n_ctx();
+  o.pool = target.shared_pool();
+  return o;
+}
+
+void check_vocabulary(const Model& target, const Model& draft, const std::string& path) {
+  const Vocab& a = target.tokenizer().vocab();
+  const Vocab& b = draft.tokenizer().vocab();
+  if (a.size() != b.size() || a.pieces != b.pieces)
+    fail("{}: the draft model's vocabulary ({} tokens) is not the target's ({} tokens): drafts must be the "
+         "target's tokens",
+         path, b.size(), a.size());
+}
+
+// A copy of the target with its matrices in `type`, written to a temporary file and loaded (the
+// mapping outlives the file's name).
+std::shared_ptr<const Model> quantized_copy(const Model& target, const std::string& type_name) {
+  const auto type = parse_tensor_type(type_name == "q8_0" ? "Q8_0" : type_name == "q4_0" ? "Q4_0" : "Q4_K");
+  if (!type) fail("unknown quantization '{}'", type_name);
+  const auto path = std::filesystem::temp_directory_path() /
+                    fmt::format("aded-self-{}-{}.gguf", type_name, static_cast<long>(::getpid()));
+  QuantizeOptions q;
+  q.type = *type;
+  quantize_model(target.gguf().path(), path.string(), q);
+  try {
+    auto model = Model::load(path.string());
+    std::filesystem::remove(path);
+    return model;
+  } catch (...) {
+    std::filesystem::remove(path);
+    throw;
+  }
+}
+
+}  // namespace
+
+DrafterMethod draft_model_method() {
+  DrafterMethod m;
+  m.name = "draft";
+  m.summary = "a draft model with the target's vocabulary drafts a chain, exiting early when unsure";
+  m.settings = {text_setting("model", "the draft model (GGUF)", "--model-draft"),
+                text_setting("skip", "sublayers the drafting model skips: every-other, or a0,m3,... (none by default)")};
+  for (auto& s : exit_settings()) m.settings.push_back(s);
+  m.create = [](const MethodSettings& s, DrafterEnvironment& env) {
+    Context& target = target_context(env, "draft");
+    const std::string& path = s.text("model");
+    if (path.empty()) fail("method 'draft' needs a draft model (--model-draft PATH or draft:model=PATH)");
+    auto& model = env.models[path];
+    if (!model) model = Model::load(path);
+    check_vocabulary(*env.target, *model, path);
+    return make_model_drafter(model, drafting_context(target), draft_options(s, *model));
+  };
+  return m;
+}
+
+DrafterMethod self_draft_method() {
+  DrafterMethod m;
+  m.name = "self";
+  m.summary = "the target drafts for itself with sublayers skipped and/or a low-bit copy of its weights";
+  m.settings = {text_setting("skip", "sublayers the drafts skip: every-other, or a0,m3,... (none by default)", "--skip"),
+                choice_setting("quant", {"none", "q8_0", "q4_0", "q4_k"}, "none",
+                               "draft with a copy of the weights in this type (made at load)")};
+  for (auto& s : exit_settings()) m.settings.push_back(s);
+  m.create = [](const MethodSettings& s, DrafterEnvironment& env) -> std::unique_ptr<Drafter> {
+    Context& target = target_context(env, "self");
+    const std::string& quant = s.text("quant");
+    if (quant == "none") {
+      if (s.text("skip").empty()) fail("method 'self' drafts with the target itself: give skip= or quant= (or both)");
+      return make_layer_skip_drafter(target, draft_options(s, *env.target));
+    }
+    auto& model = env.models["quant:" + quant];
+    if (!model) model = quantized_copy(*env.target, quant);
+    return make_model_drafter(model, drafting_context(target), draft_options(s, *model));
+  };
+  return m;
+}
+
+}  // namespace aded

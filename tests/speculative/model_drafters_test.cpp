@@ -1,0 +1,136 @@
+// Drafters that run a model: the target with sublayers skipped, a low-bit copy of the target, a
+// separate draft model. Lossless like every drafter (greedy and seeded sampling give the plain
+// tokens); a draft model identical to the target has every draft accepted, which checks that its
+// cache follows the request across steps and requests; the adaptive exit and skip sets.
+#include <gtest/gtest.h>
+
+#include "aded/drafter_registry.h"
+#include "aded/error.h"
+#include "aded/model_drafters.h"
+#include "speculative/spec_support.h"
+
+namespace aded {
+namespace {
+
+using spec_testing::accepted_drafts;
+using spec_testing::first_difference;
+using spec_testing::generate;
+using spec_testing::generate_with;
+using spec_testing::greedy_params;
+using spec_testing::random_prompt;
+using spec_testing::repeating_prompt;
+using spec_testing::tiny_model;
+
+// Each update moves the threshold by (1 - 0.9) * 0.01 at most.
+TEST(DraftExit, FollowsTheAcceptanceRate) {
+  DraftExit poor;
+  for (int i = 0; i < 100; ++i) poor.update(8, 1, true);
+  EXPECT_NEAR(poor.threshold(), 0.9f, 1e-4) << "drafts mostly rejected: stop earlier";
+  DraftExit good;
+  for (int i = 0; i < 100; ++i) good.update(4, 4, false);
+  EXPECT_LT(good.threshold(), 0.71f) << "accepted drafts that exited early: draft more";
+  EXPECT_GT(good.threshold(), 0.69f);
+  DraftExit at_limit;
+  for (int i = 0; i < 50; ++i) at_limit.update(8, 8, true);
+  const float settled = at_limit.threshold();
+  EXPECT_LT(settled, 0.81f) << "it rose only while the smoothed rate was still low";
+  for (int i = 0; i < 50; ++i) at_limit.update(8, 8, true);
+  EXPECT_FLOAT_EQ(at_limit.threshold(), settled) << "accepted and already at the limit: stay";
+  DraftExit fixed(DraftExitOptions{.threshold = 0.6f, .adaptive = false});
+  fixed.update(8, 0, true);
+  EXPECT_FLOAT_EQ(fixed.threshold(), 0.6f);
+}
+
+TEST(SkipPlan, ParsesSetsAndNamesBadItems) {
+  EXPECT_TRUE(parse_skip_plan("", 4).attention.empty());
+  EXPECT_TRUE(parse_skip_plan("none", 4).mlp.empty());
+  const LayerPlan every = parse_skip_plan("every-other", 4);
+  EXPECT_EQ(every.attention, (std::vector<uint8_t>{1, 0, 1, 0}));
+  EXPECT_EQ(every.mlp, (std::vector<uint8_t>{1, 0, 1, 0}));
+  const LayerPlan list = parse_skip_plan("a0,m3,a2", 4);
+  EXPECT_EQ(list.attention, (std::vector<uint8_t>{0, 1, 0, 1}));
+  EXPECT_EQ(list.mlp, (std::vector<uint8_t>{1, 1, 1, 0}));
+  for (const char* bad : {"a4", "x1", "m-1", "a", "a1,,m2", "a1x", "every"}) EXPECT_THROW(parse_skip_plan(bad, 4), InputError) << bad;
+}
+
+struct Drafting {
+  std::shared_ptr<const Model> model = tiny_model();
+  Context ctx{model, {.n_ctx = 1024, .n_threads = 2}};
+  DrafterRegistry registry = DrafterRegistry::with_builtin_methods();
+  DrafterEnvironment env{model.get(), &ctx};
+};
+
+std::vector<std::vector<int32_t>> prompts() {
+  return {random_prompt(20, 300, 11), repeating_prompt({40, 41, 42, 43, 44}, 5), random_prompt(5, 300, 12)};
+}
+
+// Every model drafter, greedy: the plain tokens, whatever the skip set, copy or exit rule.
+TEST(ModelDrafters, GreedyOutputIsThePlainOutput) {
+  Drafting s;
+  for (const std::string method : {"self:skip=every-other", "self:skip=a0,m1", "self:skip=m0:exit=0.5:adaptive-exit=off",
+                                   "self:quant=q8_0", "self:quant=q4_0:skip=a1", "self:skip=every-other:max=4:budget=fixed"}) {
+    const auto speculator = s.registry.make_speculator(s.registry.parse(method), s.env);
+    for (const auto& p : prompts()) {
+      const auto plain = generate(s.ctx, greedy_params(), {}, p, 200).tokens;
+      const auto r = generate_with(s.ctx, greedy_params(), speculator.get(), p, 200);
+      EXPECT_EQ(first_difference(r.tokens, plain), -1) << method;
+    }
+    EXPECT_GT(speculator->arm_stats(0).drafted_steps, 0) << method;
+  }
+}
+
+// Seeded sampling with deterministic drafts: the same tokens as plain sampling with that seed.
+TEST(ModelDrafters, SampledOutputIsThePlainOutput) {
+  Drafting s;
+  SamplingParams sampling;
+  sampling.temperature = 0.8f;
+  sampling.seed = 7;
+  for (const std::string method : {"self:skip=every-other", "self:quant=q8_0"}) {
+    const auto speculator = s.registry.make_speculator(s.registry.parse(method), s.env);
+    for (const auto& p : prompts()) {
+      const auto plain = generate(s.ctx, sampling, {}, p, 150).tokens;
+      EXPECT_EQ(first_difference(generate_with(s.ctx, sampling, speculator.get(), p, 150).tokens, plain), -1) << method;
+    }
+  }
+}
+
+// The target itself as the draft model: greedy drafts are the target's own tokens, so every
+// verified node is accepted, step after step and request after request.
+TEST(ModelDrafters, TheTargetAsDraftModelHasEveryDraftAccepted) {
+  Drafting s;
+  testing::TempDir dir;
+  const std::string path = s.model->gguf().path();
+  const auto speculator = s.registry.make_speculator(
+      s.registry.parse("draft:model=" + path + ":budget=fixed:max=6:adaptive-exit=off:exit=0"), s.env);
+  for (int round = 0; round < 2; ++round)
+    for (const auto& p : prompts()) {
+      const auto plain = generate(s.ctx, greedy_params(), {}, p, 120).tokens;
+      const auto r = generate_with(s.ctx, greedy_params(), speculator.get(), p, 120);
+      EXPECT_EQ(first_difference(r.tokens, plain), -1);
+      EXPECT_GT(r.stats.nodes_verified, 0);
+      EXPECT_EQ(accepted_drafts(r.stats), r.stats.nodes_verified) << "round " << round;
+    }
+}
+
+TEST(ModelDrafters, MethodsSayWhatTheyNeed) {
+  Drafting s;
+  const auto message = [&](const std::string& method, DrafterEnvironment& env) -> std::string {
+    try {
+      s.registry.create(s.registry.parse(method), env);
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "(accepted)";
+  };
+  EXPECT_NE(message("self", s.env).find("give skip= or quant="), std::string::npos);
+  EXPECT_NE(message("draft", s.env).find("needs a draft model"), std::string::npos);
+  DrafterEnvironment no_context(s.model.get());
+  EXPECT_NE(message("self:skip=a0", no_context).find("needs the target's context"), std::string::npos);
+  EXPECT_NE(message("self:skip=a9", s.env).find("a9"), std::string::npos);
+  // A draft model of another vocabulary cannot draft the target's tokens.
+  const auto other = tiny_model(320);
+  EXPECT_NE(message("draft:model=" + other->gguf().path(), s.env).find("vocabulary"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace aded
