@@ -13,7 +13,7 @@
 #include "aded/error.h"
 #include "report/chart_check.h"
 #include "report/gnuplot_script.h"
-#include "report/output_file.h"
+#include "core/output_file.h"
 #include "report/run_program.h"
 
 namespace aded {
@@ -116,7 +116,7 @@ void render_chart(const Chart& chart, const std::string& path, const PlotOptions
   const std::string bytes = read_bytes(image);
   if (bytes.empty())
     throw Error(fmt::format("gnuplot drew nothing for '{}': {}", path, one_line(r.err)));
-  report::publish_file(bytes, path);
+  write_output_file(path, bytes);
 }
 
 }  // namespace aded

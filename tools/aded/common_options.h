@@ -26,8 +26,9 @@ void add_sampling_options(CLI::App& cmd, SamplingParams& s);
 std::shared_ptr<const Model> load_model(const ModelOptions& o);
 ContextOptions context_options(const ModelOptions& o);
 std::string read_text_file(const std::string& path);
-// Refuses, before any long work, an output path that cannot be written: a folder, a missing
-// folder, a folder without write permission. flag names the option in the message.
+// Refuses, before any long work, an output path that cannot be written (core/output_target.h:
+// a folder, a missing folder, a place where no file can be created). flag names the option when
+// no path is given.
 void check_output_path(const std::string& path, const std::string& flag);
 
 }  // namespace aded::cli

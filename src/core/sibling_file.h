@@ -1,0 +1,16 @@
+// A new, empty file next to another one: where a replacement is written before it is renamed
+// over the original (a rename is only atomic within one file system, so it must be the same
+// folder).
+#pragma once
+
+#include <filesystem>
+
+namespace aded {
+
+// Creates `.NAME.TAG-PID-N` beside `target` (hidden, and never an existing file: O_EXCL) for
+// writing, mode 0666 less the umask. Returns its descriptor and sets `created`, or returns -1
+// with errno set.
+int create_sibling_file(const std::filesystem::path& target, const char* tag,
+                        std::filesystem::path& created);
+
+}  // namespace aded
