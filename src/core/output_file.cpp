@@ -41,17 +41,22 @@ OutputFile::OutputFile(fs::path destination)
   if (fd_ < 0) {
     const int error_number = errno;
     temporary_.clear();
-    fail_with(fmt::format("cannot create a file in '{}'", target_.path.parent_path().string()).c_str(),
-              error_number);
+    fail_with(
+        fmt::format("cannot create a file in '{}'", target_.path.parent_path().string()).c_str(),
+        error_number);
   }
   cleanup_slot_ = register_temporary_file(temporary_.string());
-  if (target_.exists && ::fchmod(fd_, target_.mode) != 0) fail_with("cannot set its permissions", errno);
+  if (target_.exists && ::fchmod(fd_, target_.mode) != 0)
+    fail_with("cannot set its permissions", errno);
 }
 
-OutputFile::~OutputFile() { discard(); }
+OutputFile::~OutputFile() {
+  discard();
+}
 
 void OutputFile::write(const void* data, size_t size) {
-  if (fd_ < 0) throw Error(fmt::format("'{}': written after it was finished", destination_.string()));
+  if (fd_ < 0)
+    throw Error(fmt::format("'{}': written after it was finished", destination_.string()));
   const auto* bytes = static_cast<const char*>(data);
   size_t done = 0;
   while (done < size) {

@@ -33,10 +33,12 @@ void check_folder_of(const fs::path& destination) {
   const fs::path folder = given.empty() ? fs::path(".") : given;
   struct stat st {};
   if (::stat(folder.c_str(), &st) != 0) {
-    if (errno == ENOENT) refuse(destination, fmt::format("the folder '{}' does not exist", folder.string()));
+    if (errno == ENOENT)
+      refuse(destination, fmt::format("the folder '{}' does not exist", folder.string()));
     refuse(destination, std::strerror(errno));
   }
-  if (!S_ISDIR(st.st_mode)) refuse(destination, fmt::format("'{}' is not a folder", folder.string()));
+  if (!S_ISDIR(st.st_mode))
+    refuse(destination, fmt::format("'{}' is not a folder", folder.string()));
 }
 
 fs::path absolute_or_refuse(const fs::path& destination, bool follow_links) {
@@ -84,7 +86,8 @@ OutputTarget resolve_output(const fs::path& destination) {
 }
 
 bool same_file(const fs::path& a, const fs::path& b) {
-  struct stat sa {}, sb {};
+  struct stat sa {
+  }, sb{};
   const bool a_exists = ::stat(a.c_str(), &sa) == 0, b_exists = ::stat(b.c_str(), &sb) == 0;
   if (a_exists && b_exists) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
   if (a_exists != b_exists) return false;
@@ -98,15 +101,16 @@ void check_output_file(const fs::path& destination, std::span<const fs::path> in
   const OutputTarget t = resolve_output(destination);
   for (const fs::path& input : inputs) {
     if (!input.empty() && same_file(destination, input))
-      refuse(destination, fmt::format("it is the input file '{}' (the output must be a different file)",
-                                      input.string()));
+      refuse(destination,
+             fmt::format("it is the input file '{}' (the output must be a different file)",
+                         input.string()));
   }
   if (t.kind != OutputTarget::Kind::kReplace) return;
   fs::path probe;
   const int fd = create_sibling_file(t.path, "probe", probe);
   if (fd < 0)
-    refuse(destination, fmt::format("cannot create a file in '{}': {}", t.path.parent_path().string(),
-                                    std::strerror(errno)));
+    refuse(destination, fmt::format("cannot create a file in '{}': {}",
+                                    t.path.parent_path().string(), std::strerror(errno)));
   ::close(fd);
   ::unlink(probe.c_str());
 }

@@ -126,8 +126,12 @@ GracefulStop::~GracefulStop() {
     if (g_ignored_before_stop[i]) set_disposition(kGracefulSignals[i], SIG_IGN);
 }
 
-bool GracefulStop::requested() const { return g_stop_signal.load() != 0; }
+bool GracefulStop::requested() const {
+  return g_stop_signal.load() != 0;
+}
 
-int GracefulStop::signal() const { return g_stop_signal.load(); }
+int GracefulStop::signal() const {
+  return g_stop_signal.load();
+}
 
 }  // namespace aded

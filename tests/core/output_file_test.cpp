@@ -3,9 +3,8 @@
 // file, and an output that is one of the inputs is refused whatever its spelling.
 #include "core/output_file.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
-#include <sys/resource.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,6 +14,7 @@
 #include <cstring>
 
 #include "aded/error.h"
+#include "core/file_size_limit.h"
 #include "core/output_target.h"
 #include "support/test_support.h"
 
@@ -136,8 +136,10 @@ TEST(OutputFile, RefusesWhatItCannotReplace) {
   fs::create_directory(dir / "folder");
   EXPECT_TRUE(mentions(write_error(dir / "folder"), {"folder", "is a folder"}));
   fs::create_symlink(dir / "missing.txt", dir / "dangling.txt");
-  EXPECT_TRUE(mentions(write_error(dir / "dangling.txt"), {"dangling.txt", "symbolic link to a missing file"}));
-  EXPECT_TRUE(mentions(write_error(dir / "no-folder" / "out.txt"), {"out.txt", "no-folder", "does not exist"}));
+  EXPECT_TRUE(mentions(write_error(dir / "dangling.txt"),
+                       {"dangling.txt", "symbolic link to a missing file"}));
+  EXPECT_TRUE(mentions(write_error(dir / "no-folder" / "out.txt"),
+                       {"out.txt", "no-folder", "does not exist"}));
   testing::write_file(dir / "file.txt", "a file");
   EXPECT_TRUE(mentions(write_error(dir / "file.txt" / "out.txt"), {"out.txt", "Not a directory"}));
   EXPECT_TRUE(mentions(write_error(""), {"no output file name"}));
@@ -163,8 +165,10 @@ TEST(OutputFile, RefusesSockets) {
 TEST(OutputFile, AReadOnlyPlaceIsReportedWithItsReason) {
   if (!fs::is_directory("/sys")) GTEST_SKIP() << "no /sys here";
   const std::string message = write_error("/sys/aded-output-test.bin");
-  EXPECT_TRUE(mentions(message, {"/sys/aded-output-test.bin", "cannot create a file in '/sys'"})) << message;
-  EXPECT_TRUE(mentions(check_error("/sys/aded-output-test.bin"), {"cannot create a file in '/sys'"}));
+  EXPECT_TRUE(mentions(message, {"/sys/aded-output-test.bin", "cannot create a file in '/sys'"}))
+      << message;
+  EXPECT_TRUE(
+      mentions(check_error("/sys/aded-output-test.bin"), {"cannot create a file in '/sys'"}));
 }
 
 TEST(OutputFile, AReadOnlyFileIsKept) {
@@ -176,33 +180,12 @@ TEST(OutputFile, AReadOnlyFileIsKept) {
   EXPECT_EQ(testing::read_file(dir / "kept.txt"), "old");
 }
 
-// A full disk for one process: the file-size limit. The write fails with EFBIG (SIGXFSZ
-// ignored), as it would with ENOSPC on a full disk, half-way through the file.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &saved_);
-    rlimit limit = saved_;
-    limit.rlim_cur = bytes;
-    ::setrlimit(RLIMIT_FSIZE, &limit);
-    previous_ = std::signal(SIGXFSZ, SIG_IGN);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &saved_);
-    std::signal(SIGXFSZ, previous_);
-  }
-
- private:
-  rlimit saved_{};
-  void (*previous_)(int) = nullptr;
-};
-
 TEST(OutputFile, AFailedWriteLeavesTheOldFileAndNoTemporary) {
   testing::TempDir dir;
   testing::write_file(dir / "out.bin", "old contents");
   std::string message;
   {
-    FileSizeLimit limit(4096);
+    testing::FileSizeLimit limit(4096);
     message = write_error(dir / "out.bin", std::string(100000, 'x'));
   }
   EXPECT_TRUE(mentions(message, {"out.bin", "File too large"})) << message;
@@ -231,7 +214,8 @@ TEST(CheckOutputFile, RefusesAnInputWhateverItsSpelling) {
   const fs::path other_spelling = dir.path() / "." / "m.gguf";
   for (const fs::path& output : {input, other_spelling, dir / "link.gguf", dir / "hard.gguf"}) {
     const std::string message = check_error(output, {dir / "other.txt", input});
-    EXPECT_TRUE(mentions(message, {"is the input file", "m.gguf", "different file"})) << output << ": " << message;
+    EXPECT_TRUE(mentions(message, {"is the input file", "m.gguf", "different file"}))
+        << output << ": " << message;
   }
   EXPECT_EQ(check_error(dir / "q.gguf", {input}), "(no error)");
   EXPECT_EQ(files_in(dir.path()), 3u) << "the check leaves nothing behind";

@@ -32,7 +32,9 @@ int in_child(const std::function<void()>& body) {
   return status;
 }
 
-bool ended_by(int status, int sig) { return WIFSIGNALED(status) && WTERMSIG(status) == sig; }
+bool ended_by(int status, int sig) {
+  return WIFSIGNALED(status) && WTERMSIG(status) == sig;
+}
 
 TEST(TerminationSignals, RemoveTheTemporaryFileOfAnUnfinishedWrite) {
   for (const int sig : {SIGTERM, SIGINT, SIGHUP}) {
