@@ -146,7 +146,7 @@ void Run::check_outputs() {
          o_.output);
   report_.checkpoint_path = o_.checkpoint.empty() ? o_.output + ".ckpt" : o_.checkpoint;
   check_output_file(report_.checkpoint_path, inputs);
-  if (same_file(o_.output, report_.checkpoint_path))
+  if (output_is_file_ && same_file(o_.output, report_.checkpoint_path))  // a device may take both
     fail("the model (-o {}) and the checkpoint (--checkpoint {}) must be different files", o_.output,
          report_.checkpoint_path);
 }

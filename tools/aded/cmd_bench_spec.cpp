@@ -111,8 +111,8 @@ Command add_bench_spec(CLI::App& app) {
         if (c.text == name) fail("--methods: '{}' is listed twice", name);
       choices.push_back(drafter_registry().parse(name, o->spec.settings));
     }
-    if (!o->json.empty()) check_output_path(o->json, "--json");
-    if (!o->plot.empty()) check_output_path(o->plot, "--plot");
+    if (!o->json.empty()) check_output_path(o->json, "--json", {o->model.path, o->prompts});
+    if (!o->plot.empty()) check_output_path(o->plot, "--plot", {o->model.path, o->prompts});
     auto prompts = read_bench_prompts(o->prompts);
     if (o->limit > 0 && static_cast<size_t>(o->limit) < prompts.size()) prompts.resize(static_cast<size_t>(o->limit));
     auto model = load_model(o->model);

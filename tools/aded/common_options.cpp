@@ -54,10 +54,11 @@ ContextOptions context_options(const ModelOptions& o) {
   return c;
 }
 
-void check_output_path(const std::string& path, const std::string& flag) {
+void check_output_path(const std::string& path, const std::string& flag,
+                       std::initializer_list<std::filesystem::path> inputs) {
   if (path.empty()) fail("{}: no file name", flag);
   try {
-    check_output_file(path);
+    check_output_file(path, inputs);
   } catch (const InputError& e) {
     fail("{}: {}", flag, e.what());
   }
