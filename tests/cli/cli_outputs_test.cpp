@@ -76,11 +76,14 @@ std::set<std::string> temporaries_under(const fs::path& dir) {
 
 // A failure found late, after a command has logged its progress: exit code 1 and a last stderr
 // line "aded: error: ..." that mentions each of `mentions`.
-::testing::AssertionResult fails_at_the_end(const CommandResult& r, std::initializer_list<std::string> mentions) {
-  if (r.exit_code != 1) return ::testing::AssertionFailure() << "exit code " << r.exit_code << ", stderr: " << r.err;
+::testing::AssertionResult fails_at_the_end(const CommandResult& r,
+                                            std::initializer_list<std::string> mentions) {
+  if (r.exit_code != 1)
+    return ::testing::AssertionFailure() << "exit code " << r.exit_code << ", stderr: " << r.err;
   const size_t start = r.err.rfind('\n', r.err.size() >= 2 ? r.err.size() - 2 : 0);
   const std::string last = r.err.substr(start == std::string::npos ? 0 : start + 1);
-  if (last.rfind("aded: error: ", 0) != 0) return ::testing::AssertionFailure() << "stderr: " << r.err;
+  if (last.rfind("aded: error: ", 0) != 0)
+    return ::testing::AssertionFailure() << "stderr: " << r.err;
   for (const auto& m : mentions)
     if (last.find(m) == std::string::npos)
       return ::testing::AssertionFailure() << "the error does not mention '" << m << "': " << last;
@@ -102,7 +105,8 @@ pid_t spawn_cli(const std::string& args, const fs::path& err_path) {
                               " >/dev/null 2>" + quoted(err_path) + " </dev/null";
   const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
   pid_t pid = -1;
-  if (posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) return -1;
+  if (posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) != 0)
+    return -1;
   return pid;
 }
 
@@ -114,10 +118,10 @@ int wait_status(pid_t pid) {
 
 // Text with enough variety for tri-gram tables and vocabularies of a few kilobytes.
 std::string varied_text(size_t words) {
-  static const char* const kWords[] = {"the", "model", "reads", "a", "long", "story", "about",
-                                       "small", "cats", "and", "their", "garden", "where",
-                                       "every", "morning", "birds", "sing", "quietly", "under",
-                                       "green", "trees", "while", "rain", "falls", "softly"};
+  static const char* const kWords[] = {
+      "the",   "model", "reads",  "a",     "long",  "story",   "about", "small", "cats",
+      "and",   "their", "garden", "where", "every", "morning", "birds", "sing",  "quietly",
+      "under", "green", "trees",  "while", "rain",  "falls",   "softly"};
   std::mt19937 random(7);
   std::string text;
   for (size_t i = 0; i < words; ++i) {
@@ -174,9 +178,13 @@ class CliOutputs : public ::testing::Test {
         {"gen-model", [](const std::string& out) { return "gen-model -o " + out; }},
         {"quantize", [m](const std::string& out) { return "quantize " + m + " " + out + " Q8_0"; }},
         {"ngram build",
-         [m, c](const std::string& out) { return "ngram build -m " + m + " --corpus " + c + " -o " + out; }},
+         [m, c](const std::string& out) {
+           return "ngram build -m " + m + " --corpus " + c + " -o " + out;
+         }},
         {"vocab train",
-         [c](const std::string& out) { return "vocab train --size 300 --corpus " + c + " -o " + out; }},
+         [c](const std::string& out) {
+           return "vocab train --size 300 --corpus " + c + " -o " + out;
+         }},
         {"train", [checkpoint](const std::string& out) { return train_args(out, checkpoint); }},
         {"train (checkpoint)",
          [](const std::string& out) { return train_args(quoted(*dir_ / "ckpt" / "t.gguf"), out); }},
@@ -191,8 +199,8 @@ class CliOutputs : public ::testing::Test {
     if (!shared.empty()) {
       const fs::path stories = shared / "models" / "stories260K";
       w.push_back({"convert", [stories](const std::string& out) {
-                     return "convert --llama2c " + quoted(stories / "stories260K.bin") + " --tokenizer " +
-                            quoted(stories / "tok512.bin") + " -o " + out;
+                     return "convert --llama2c " + quoted(stories / "stories260K.bin") +
+                            " --tokenizer " + quoted(stories / "tok512.bin") + " -o " + out;
                    }});
     }
     return w;
@@ -233,7 +241,8 @@ TEST_F(CliOutputs, AReadOnlyPlaceIsRefusedWithItsReason) {
   if (!fs::is_directory("/sys")) GTEST_SKIP() << "no /sys here";
   for (const Writer& w : writers()) {
     const CommandResult r = run_cli(w.args("/sys/aded-output-test"));
-    EXPECT_TRUE(fails_cleanly(r, {"/sys/aded-output-test", "cannot create a file in '/sys'"})) << w.name;
+    EXPECT_TRUE(fails_cleanly(r, {"/sys/aded-output-test", "cannot create a file in '/sys'"}))
+        << w.name;
   }
 }
 
@@ -283,7 +292,8 @@ TEST_F(CliOutputs, AFullDiskLeavesNoTemporaryFile) {
     // train writes its checkpoint first: that is the file named when it is not `out`.
     EXPECT_TRUE(fails_at_the_end(r, {"cannot write '", "File too large"})) << w.name;
     EXPECT_TRUE(names_in(d).empty()) << w.name << ": " << joined(names_in(d));
-    EXPECT_TRUE(temporaries_under(d.parent_path()).empty()) << joined(temporaries_under(d.parent_path()));
+    EXPECT_TRUE(temporaries_under(d.parent_path()).empty())
+        << joined(temporaries_under(d.parent_path()));
   }
 }
 
@@ -295,18 +305,24 @@ TEST_F(CliOutputs, AnInputIsNeverTheOutput) {
   fs::copy_file(corpus(), text);
   fs::create_symlink("m.gguf", d / "m-link.gguf");
   const std::string model_bytes = testing::read_file(m), text_bytes = testing::read_file(text);
-  const std::string dot_m = quoted(fs::path(d.string() + "/./m.gguf")), link = quoted(d / "m-link.gguf");
+  const std::string dot_m = quoted(fs::path(d.string() + "/./m.gguf")),
+                    link = quoted(d / "m-link.gguf");
   const std::string train = " --vocab " + quoted(m) + " --corpus " + quoted(text) +
-                            " --token-cache " + quoted(cache()) + " --steps 2 --dim 16 --layers 1 --heads 2 --ctx 8";
+                            " --token-cache " + quoted(cache()) +
+                            " --steps 2 --dim 16 --layers 1 --heads 2 --ctx 8";
   const std::vector<std::string> cases = {
       "quantize " + quoted(m) + " " + dot_m + " Q8_0",
       "quantize " + quoted(m) + " " + link + " Q8_0",
       "gen-model --vocab " + quoted(m) + " -o " + dot_m,
       "ngram build -m " + quoted(m) + " --corpus " + quoted(text) + " -o " + dot_m,
-      "ngram build -m " + quoted(m) + " --corpus " + quoted(text) + " -o " + quoted(fs::path(d.string() + "/./text.txt")),
-      "vocab train --size 300 --corpus " + quoted(text) + " -o " + quoted(fs::path(d.string() + "//text.txt")),
+      "ngram build -m " + quoted(m) + " --corpus " + quoted(text) + " -o " +
+          quoted(fs::path(d.string() + "/./text.txt")),
+      "vocab train --size 300 --corpus " + quoted(text) + " -o " +
+          quoted(fs::path(d.string() + "//text.txt")),
       "train -o " + link + train,
       "train -o " + quoted(d / "t.gguf") + " --checkpoint " + quoted(text) + train,
+      "bench-spec -m " + quoted(m) + " --prompts " + quoted(text) + " -n 4 --methods pld --json " +
+          link,
   };
   for (const std::string& c : cases) {
     EXPECT_TRUE(fails_cleanly(run_cli(c), {"is the input file", "different file"})) << c;
@@ -327,8 +343,9 @@ TEST_F(CliOutputs, ConvertNeverOverwritesItsInput) {
   fs::copy_file(stories / "tok512.bin", d / "tok.bin");
   const std::string bytes = testing::read_file(d / "s.bin");
   for (const std::string out : {"s.bin", "tok.bin"}) {
-    const CommandResult r = run_cli("convert --llama2c " + quoted(d / "s.bin") + " --tokenizer " +
-                                    quoted(d / "tok.bin") + " -o " + quoted(fs::path(d.string() + "/./" + out)));
+    const CommandResult r =
+        run_cli("convert --llama2c " + quoted(d / "s.bin") + " --tokenizer " +
+                quoted(d / "tok.bin") + " -o " + quoted(fs::path(d.string() + "/./" + out)));
     EXPECT_TRUE(fails_cleanly(r, {"is the input file", "different file"})) << out;
   }
   EXPECT_EQ(testing::read_file(d / "s.bin"), bytes);
@@ -341,23 +358,52 @@ TEST_F(CliOutputs, TrainChecksItsOutputsBeforeTraining) {
   fs::create_directory(d / "sub");
   const std::string ok_ckpt = quoted(d / "t.ckpt");
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_TRUE(fails_cleanly(run_cli(train_args(quoted(d / "no" / "t.gguf"), ok_ckpt)), {"does not exist"}));
+  EXPECT_TRUE(
+      fails_cleanly(run_cli(train_args(quoted(d / "no" / "t.gguf"), ok_ckpt)), {"does not exist"}));
   EXPECT_TRUE(fails_cleanly(run_cli(train_args(quoted(d / "sub"), ok_ckpt)), {"is a folder"}));
   EXPECT_TRUE(fails_cleanly(run_cli(train_args(quoted(d / "t.gguf"), quoted(d / "no" / "t.ckpt"))),
                             {"t.ckpt", "does not exist"}));
   // A device has no folder for the default checkpoint beside it.
   const std::string no_checkpoint = "train -o /dev/null --vocab " + quoted(model()) + " --corpus " +
-                                    quoted(corpus()) + " --steps 2 --dim 16 --layers 1 --heads 2 --ctx 8";
+                                    quoted(corpus()) +
+                                    " --steps 2 --dim 16 --layers 1 --heads 2 --ctx 8";
   EXPECT_TRUE(fails_cleanly(run_cli(no_checkpoint), {"/dev/null", "--checkpoint"}));
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 30.0);
   EXPECT_EQ(names_in(d), std::set<std::string>{"sub"});
+}
+
+// The token cache is a convenience: a place where it cannot be written costs a warning naming the
+// file and the reason, never the training run, and leaves no temporary file.
+TEST_F(CliOutputs, AnUnwritableTokenCacheIsAWarning) {
+  const fs::path d = folder("cache-warning");
+  fs::create_directory(d / "cache");
+  const std::string base =
+      "train -o " + quoted(d / "t.gguf") + " --vocab " + quoted(model()) + " --corpus " +
+      quoted(corpus()) +
+      " --steps 2 --dim 16 --layers 1 --heads 2 --ctx 8 --batch 1 --token-cache ";
+  if (fs::is_directory("/sys")) {
+    const CommandResult r = run_cli(base + "/sys");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("warning: tokens not cached: cannot write '/sys/aded-tokens-"),
+              std::string::npos)
+        << r.err;
+  }
+  // The model and checkpoint go to /dev/null: a device, which the file-size limit does not cover.
+  const std::string to_devices =
+      "train -o /dev/null --checkpoint /dev/null" + base.substr(base.find(" --vocab"));
+  const CommandResult full =
+      run_cli_with("ulimit -f 16; trap '' XFSZ;", to_devices + quoted(d / "cache"));
+  EXPECT_EQ(full.exit_code, 0) << full.err;
+  EXPECT_NE(full.err.find("File too large"), std::string::npos) << full.err;
+  EXPECT_TRUE(names_in(d / "cache").empty()) << joined(names_in(d / "cache"));
 }
 
 // The temporary file of a long write goes when SIGTERM or SIGINT ends the process.
 TEST_F(CliOutputs, ASignalDuringALongWriteLeavesNoTemporaryFile) {
   for (const int sig : {SIGTERM, SIGINT}) {
     const fs::path d = folder(sig == SIGTERM ? "sigterm" : "sigint");
-    const pid_t pid = spawn_cli("gen-model --shape llama-110m -o " + quoted(d / "big.gguf"), d.parent_path() / "gen.err");
+    const pid_t pid = spawn_cli("gen-model --shape llama-110m -o " + quoted(d / "big.gguf"),
+                                d.parent_path() / "gen.err");
     ASSERT_GT(pid, 0);
     const bool writing = wait_until([&] { return !names_in(d).empty(); }, 60);
     ::kill(pid, sig);
@@ -373,19 +419,24 @@ TEST_F(CliOutputs, ASignalDuringALongWriteLeavesNoTemporaryFile) {
 TEST_F(CliOutputs, TrainCheckpointsOnSigterm) {
   const fs::path d = folder("train-sigterm");
   const fs::path err = d.parent_path() / "train-sigterm.err";
-  const std::string args = "train -o " + quoted(d / "t.gguf") + " --vocab " + quoted(model()) + " --corpus " +
-                           quoted(corpus()) + " --token-cache " + quoted(cache()) +
-                           " --steps 1000000 --dim 16 --layers 1 --heads 2 --ctx 8 --batch 1 --log-seconds 0";
+  const std::string args =
+      "train -o " + quoted(d / "t.gguf") + " --vocab " + quoted(model()) + " --corpus " +
+      quoted(corpus()) + " --token-cache " + quoted(cache()) +
+      " --steps 1000000 --dim 16 --layers 1 --heads 2 --ctx 8 --batch 1 --log-seconds 0";
   const pid_t pid = spawn_cli(args, err);
   ASSERT_GT(pid, 0);
   const bool training = wait_until(
-      [&] { return fs::exists(err) && testing::read_file(err).find("step 3") != std::string::npos; }, 120);
+      [&] {
+        return fs::exists(err) && testing::read_file(err).find("step 3") != std::string::npos;
+      },
+      120);
   ::kill(pid, SIGTERM);
   const int status = wait_status(pid);
   ASSERT_TRUE(training) << testing::read_file(err);
   ASSERT_TRUE(WIFEXITED(status)) << "ended by signal " << WTERMSIG(status);
   EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
-  EXPECT_NE(testing::read_file(err).find("interrupted: checkpoint"), std::string::npos) << testing::read_file(err);
+  EXPECT_NE(testing::read_file(err).find("interrupted: checkpoint"), std::string::npos)
+      << testing::read_file(err);
   EXPECT_EQ(names_in(d), (std::set<std::string>{"t.gguf", "t.gguf.ckpt"}));
   EXPECT_EQ(run_cli("info " + quoted(d / "t.gguf")).exit_code, 0);
 }
@@ -396,12 +447,14 @@ TEST_F(CliOutputs, StdoutToAFullDiskFails) {
   const std::string m = quoted(model());
   const CommandResult info = run_cli_with("", "info " + m, "/dev/full");
   EXPECT_TRUE(fails_cleanly(info, {"cannot write to standard output", "No space left on device"}));
-  for (const std::string& args : std::vector<std::string>{"run -m " + m + " -p once -n 4 --temp 0",
-                                                          "bench -m " + m + " -p 8 -n 8 -r 1",
-                                                          "ngram build -m " + m + " --corpus " + quoted(corpus()) +
-                                                              " -o " + quoted(scratch("stdout-case.bin")),
-                                                          "--help", "--version"}) {
-    EXPECT_TRUE(fails_at_the_end(run_cli_with("", args, "/dev/full"), {"cannot write to standard output"})) << args;
+  for (const std::string& args : std::vector<std::string>{
+           "run -m " + m + " -p once -n 4 --temp 0", "bench -m " + m + " -p 8 -n 8 -r 1",
+           "ngram build -m " + m + " --corpus " + quoted(corpus()) + " -o " +
+               quoted(scratch("stdout-case.bin")),
+           "--help", "--version"}) {
+    EXPECT_TRUE(
+        fails_at_the_end(run_cli_with("", args, "/dev/full"), {"cannot write to standard output"}))
+        << args;
   }
 }
 
