@@ -10,6 +10,7 @@
 
 #include "aded/error.h"
 #include "core/sibling_file.h"
+#include "core/termination_signals.h"
 
 namespace aded {
 
@@ -111,8 +112,10 @@ void check_output_file(const fs::path& destination, std::span<const fs::path> in
   if (fd < 0)
     refuse(destination, fmt::format("cannot create a file in '{}': {}",
                                     t.path.parent_path().string(), std::strerror(errno)));
+  const int cleanup_slot = register_temporary_file(probe.string());
   ::close(fd);
   ::unlink(probe.c_str());
+  unregister_temporary_file(cleanup_slot);
 }
 
 void check_output_file(const fs::path& destination, std::initializer_list<fs::path> inputs) {
