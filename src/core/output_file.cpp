@@ -33,11 +33,17 @@ void sync_folder(const fs::path& folder) {
 OutputFile::OutputFile(fs::path destination)
     : destination_(std::move(destination)), target_(resolve_output(destination_)) {
   if (target_.kind == OutputTarget::Kind::kWriteThrough) {
-    fd_ = ::open(target_.path.c_str(), O_WRONLY | O_CLOEXEC);
+    // O_NONBLOCK: a named pipe nobody reads would otherwise block the open forever. The writes
+    // then block as usual, following the reader.
+    fd_ = ::open(target_.path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd_ < 0 && errno == ENXIO) fail_with("it is a named pipe with no reader", ENXIO);
     if (fd_ < 0) fail_with("cannot open it", errno);
+    const int flags = ::fcntl(fd_, F_GETFL);
+    if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) != 0)
+      fail_with("cannot open it", errno);
     return;
   }
-  fd_ = create_sibling_file(target_.path, "tmp", temporary_);
+  fd_ = create_sibling_file(target_.path, "tmp", temporary_, cleanup_slot_);
   if (fd_ < 0) {
     const int error_number = errno;
     temporary_.clear();
@@ -45,7 +51,6 @@ OutputFile::OutputFile(fs::path destination)
         fmt::format("cannot create a file in '{}'", target_.path.parent_path().string()).c_str(),
         error_number);
   }
-  cleanup_slot_ = register_temporary_file(temporary_.string());
   if (target_.exists && ::fchmod(fd_, target_.mode) != 0)
     fail_with("cannot set its permissions", errno);
 }

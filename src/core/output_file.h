@@ -5,11 +5,12 @@
 // and renamed over it at commit(); the file's permission bits are kept. A symbolic link is
 // followed: the file it points to gets the new contents, the link stays. A character device
 // (/dev/null, /dev/full) or a pipe is written through, never replaced (renaming over it would
-// replace the node itself, even as root). Folders, dangling links, block devices and sockets
-// are refused. Every write, sync, close and rename is checked; a failure throws aded::Error
-// naming the destination and the reason (strerror), and removes the temporary file. So does an
-// OutputFile destroyed without commit() (an exception while producing the contents), and so does
-// SIGINT, SIGTERM or SIGHUP while it is being written (core/termination_signals.h).
+// replace the node itself, even as root); a named pipe nobody reads is refused, not waited for.
+// Folders, dangling links, block devices and sockets are refused. Every write, sync, close and
+// rename is checked; a failure throws aded::Error naming the destination and the reason (strerror),
+// and removes the temporary file. So does an OutputFile destroyed without commit() (an exception
+// while producing the contents), and so does SIGINT, SIGTERM or SIGHUP while it is being written
+// (core/termination_signals.h).
 #pragma once
 
 #include <cstddef>

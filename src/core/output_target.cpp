@@ -108,11 +108,11 @@ void check_output_file(const fs::path& destination, std::span<const fs::path> in
   }
   if (t.kind != OutputTarget::Kind::kReplace) return;
   fs::path probe;
-  const int fd = create_sibling_file(t.path, "probe", probe);
+  int cleanup_slot = -1;
+  const int fd = create_sibling_file(t.path, "probe", probe, cleanup_slot);
   if (fd < 0)
     refuse(destination, fmt::format("cannot create a file in '{}': {}",
                                     t.path.parent_path().string(), std::strerror(errno)));
-  const int cleanup_slot = register_temporary_file(probe.string());
   ::close(fd);
   ::unlink(probe.c_str());
   unregister_temporary_file(cleanup_slot);

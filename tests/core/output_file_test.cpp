@@ -129,6 +129,9 @@ TEST(OutputFile, WritesThroughPipes) {
   EXPECT_EQ(::read(reader, buffer, sizeof(buffer)), 7);
   ::close(reader);
   EXPECT_TRUE(fs::is_fifo(fs::symlink_status(fifo)));
+  // Nobody reading: refused at once instead of waiting forever.
+  const std::string message = write_error(fifo);
+  EXPECT_TRUE(mentions(message, {"pipe", "no reader"})) << message;
 }
 
 TEST(OutputFile, RefusesWhatItCannotReplace) {
