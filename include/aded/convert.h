@@ -12,8 +12,9 @@ namespace aded {
 ModelConfig read_llama2c_header(const std::string& checkpoint_path);
 
 // Writes a GGUF (architecture llama, F32 weights, SentencePiece vocabulary) from a llama2.c legacy
-// checkpoint and its tokenizer.bin. Throws InputError naming the file and the problem.
-void convert_llama2c(const std::string& checkpoint_path, const std::string& tokenizer_path,
-                     const std::string& output_path);
+// checkpoint and its tokenizer.bin; returns the bytes written. Throws InputError naming the file
+// and the problem (an output that is one of the inputs is refused before anything is read).
+uint64_t convert_llama2c(const std::string& checkpoint_path, const std::string& tokenizer_path,
+                         const std::string& output_path);
 
 }  // namespace aded

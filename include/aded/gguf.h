@@ -119,8 +119,10 @@ class GgufWriter {
   void add_tensor_bytes(std::string name, TensorType type, std::vector<int64_t> dims,
                         std::span<const uint8_t> bytes);
 
-  // Writes to path (via a temporary file renamed at the end); throws Error on I/O failure.
-  void write(const std::string& path) const;
+  // Writes to path through an OutputFile (core/output_file.h: a temporary file renamed over the
+  // target at the end, links followed, devices written through, removed on any failure or on
+  // SIGINT/SIGTERM); throws Error naming the path and the reason. Returns the bytes written.
+  uint64_t write(const std::string& path) const;
   // Serializes to memory (tests, fuzz corpora).
   std::vector<uint8_t> to_bytes() const;
 

@@ -23,8 +23,9 @@ struct RandomModelOptions {
   std::function<void(size_t done, size_t total)> progress;  // per tensor
 };
 
-// Writes a model with random weights that `aded run` loads. Throws InputError for bad options.
-void write_random_model(const RandomModelOptions& options, const std::string& path);
+// Writes a model with random weights that `aded run` loads; returns the bytes written. Throws
+// InputError for bad options.
+uint64_t write_random_model(const RandomModelOptions& options, const std::string& path);
 
 // The general.file_type code llama.cpp uses for a model whose matrices are of `type`.
 uint32_t file_type_code(TensorType type);
@@ -35,7 +36,8 @@ struct QuantizeOptions {
 };
 
 // Re-encodes every 2-D weight matrix of `in` as options.type (rows whose length is not a multiple
-// of the type's block size keep their type); other tensors and all metadata are copied.
-void quantize_model(const std::string& in, const std::string& out, const QuantizeOptions& options);
+// of the type's block size keep their type); other tensors and all metadata are copied. Refuses,
+// before the work, an output that is the input itself. Returns the bytes written.
+uint64_t quantize_model(const std::string& in, const std::string& out, const QuantizeOptions& options);
 
 }  // namespace aded

@@ -11,6 +11,7 @@
 #include "aded/error.h"
 #include "aded/gguf.h"
 #include "aded/mapped_file.h"
+#include "core/output_target.h"
 #include "model/model_metadata.h"
 #include "model/model_tensors.h"
 #include "tokenizer/spm_normalizer.h"
@@ -153,8 +154,9 @@ ModelConfig read_llama2c_header(const std::string& path) {
   return c;
 }
 
-void convert_llama2c(const std::string& checkpoint_path, const std::string& tokenizer_path,
-                     const std::string& output_path) {
+uint64_t convert_llama2c(const std::string& checkpoint_path, const std::string& tokenizer_path,
+                         const std::string& output_path) {
+  check_output_file(output_path, {checkpoint_path, tokenizer_path});
   const ModelConfig c = read_llama2c_header(checkpoint_path);
   const Vocab vocab = read_tokenizer(tokenizer_path, c.n_vocab);
   const auto file = MappedFile::open(checkpoint_path);
@@ -181,7 +183,7 @@ void convert_llama2c(const std::string& checkpoint_path, const std::string& toke
     for (const TensorKind kind : kLayerArrays) add(kind, l);
   add(TensorKind::OutputNorm, -1);
   if (!c.tied_output) add(TensorKind::Output, -1);
-  w.write(output_path);
+  return w.write(output_path);
 }
 
 }  // namespace aded

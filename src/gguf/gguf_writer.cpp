@@ -1,11 +1,9 @@
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <memory>
 
 #include "aded/error.h"
 #include "aded/gguf.h"
+#include "core/output_file.h"
 #include "gguf/gguf_keys.h"
 
 namespace aded {
@@ -25,11 +23,10 @@ void append_string(std::vector<uint8_t>& out, std::string_view s) {
 }
 
 struct FileSink {
-  std::FILE* f;
-  const std::string& path;
+  OutputFile& file;
   uint64_t written = 0;
   void write(const void* p, size_t n) {
-    if (n && std::fwrite(p, 1, n, f) != n) fail("{}: write failed: {}", path, std::strerror(errno));
+    file.write(p, n);
     written += n;
   }
 };
@@ -216,27 +213,12 @@ void GgufWriter::emit(Sink& sink) const {
   }
 }
 
-void GgufWriter::write(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail("{}: cannot create: {}", tmp, std::strerror(errno));
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> guard(f, &std::fclose);
-  FileSink sink{f, tmp};
-  try {
-    emit(sink);
-  } catch (...) {
-    guard.reset();
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (std::fclose(guard.release()) != 0) {
-    std::remove(tmp.c_str());
-    fail("{}: write failed: {}", tmp, std::strerror(errno));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail("{}: cannot rename to {}: {}", tmp, path, std::strerror(errno));
-  }
+uint64_t GgufWriter::write(const std::string& path) const {
+  OutputFile file(path);
+  FileSink sink{file};
+  emit(sink);
+  file.commit();
+  return sink.written;
 }
 
 std::vector<uint8_t> GgufWriter::to_bytes() const {

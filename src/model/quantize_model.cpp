@@ -4,15 +4,19 @@
 #include "aded/gguf.h"
 #include "aded/model_tools.h"
 #include "aded/thread_pool.h"
+#include "core/output_target.h"
 #include "core/quant/quant.h"
 #include "gguf/gguf_keys.h"
 
 namespace aded {
 
-void quantize_model(const std::string& in_path, const std::string& out_path, const QuantizeOptions& o) {
+uint64_t quantize_model(const std::string& in_path, const std::string& out_path, const QuantizeOptions& o) {
   if (!quant::can_quantize(o.type))
     fail("cannot quantize to {} (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K)",
          tensor_type_name(o.type));
+  // Before the work: a folder, a missing folder or the input itself (by inode, whatever the
+  // spelling) would fail or be lost only at the end.
+  check_output_file(out_path, {in_path});
   const GgufFile in = GgufFile::open(in_path);
   if (!in.find(kArchitectureKey)) fail("{}: not a model (no {})", in_path, kArchitectureKey);
   GgufWriter w;
@@ -50,7 +54,7 @@ void quantize_model(const std::string& in_path, const std::string& out_path, con
       });
     });
   }
-  w.write(out_path);
+  return w.write(out_path);
 }
 
 }  // namespace aded

@@ -103,7 +103,7 @@ std::string named_model_shapes() {
   return s;
 }
 
-void write_random_model(const RandomModelOptions& o, const std::string& path) {
+uint64_t write_random_model(const RandomModelOptions& o, const std::string& path) {
   if (!quant::can_quantize(o.type))
     fail("cannot write weights of type {} (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K)",
          tensor_type_name(o.type));
@@ -169,7 +169,7 @@ void write_random_model(const RandomModelOptions& o, const std::string& path) {
       if (progress) progress(t + 1, total);
     });
   }
-  w.write(path);
+  return w.write(path);
 }
 
 }  // namespace aded

@@ -5,15 +5,17 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "aded/error.h"
+#include "core/output_file.h"
 #include "report/chart_check.h"
 #include "report/gnuplot_script.h"
-#include "report/output_file.h"
 #include "report/run_program.h"
 
 namespace aded {
@@ -28,7 +30,8 @@ class ScratchDir {
   ScratchDir() {
     std::string pattern = (fs::temp_directory_path() / "aded-plot-XXXXXX").string();
     if (!::mkdtemp(pattern.data()))
-      throw Error(fmt::format("cannot create a temporary folder like '{}'", pattern));
+      throw Error(fmt::format("cannot create a temporary folder like '{}': {}", pattern,
+                              std::strerror(errno)));
     path_ = pattern;
   }
   ~ScratchDir() {
@@ -42,12 +45,6 @@ class ScratchDir {
  private:
   fs::path path_;
 };
-
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out.flush()) throw Error(fmt::format("cannot write '{}'", path.string()));
-}
 
 std::string read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -107,8 +104,8 @@ void render_chart(const Chart& chart, const std::string& path, const PlotOptions
   const fs::path image = scratch / (*format == ImageFormat::kPng ? "chart.png" : "chart.svg");
   const report::GnuplotInput input =
       report::gnuplot_input(chart, *format, data.string(), image.string());
-  write_text(data, input.data);
-  write_text(script, input.script);
+  write_output_file(data, input.data);
+  write_output_file(script, input.script);
   const report::ProgramResult r = run_gnuplot(options, script, errors);
   if (r.exit_code != 0)
     throw Error(fmt::format("gnuplot failed (exit code {}) drawing '{}': {}", r.exit_code, path,
@@ -116,7 +113,7 @@ void render_chart(const Chart& chart, const std::string& path, const PlotOptions
   const std::string bytes = read_bytes(image);
   if (bytes.empty())
     throw Error(fmt::format("gnuplot drew nothing for '{}': {}", path, one_line(r.err)));
-  report::publish_file(bytes, path);
+  write_output_file(path, bytes);
 }
 
 }  // namespace aded

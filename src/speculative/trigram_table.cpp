@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 
 #include "aded/error.h"
+#include "core/output_file.h"
 
 namespace aded {
 
@@ -246,17 +246,7 @@ TrigramBuildStats TrigramTableBuilder::write(const std::string& path) {
   put(l.tokens, tokens);
   put(l.counts, counts);
   put(l.totals, totals);
-  const std::string tmp = path + ".tmp";
-  {
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) fail("{}: cannot create", tmp);
-    const bool ok = std::fwrite(out.data(), 1, out.size(), f) == out.size();
-    if (std::fclose(f) != 0 || !ok) {
-      std::remove(tmp.c_str());
-      fail("{}: write failed", tmp);
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("{}: cannot rename to {}", tmp, path);
+  write_output_file(path, std::span<const uint8_t>(out));
   TrigramBuildStats s;
   s.documents = documents_;
   s.tokens = tokens_;

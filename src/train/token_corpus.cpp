@@ -11,6 +11,7 @@
 
 #include "aded/error.h"
 #include "aded/mapped_file.h"
+#include "core/output_file.h"
 
 namespace aded::train {
 
@@ -114,18 +115,11 @@ void write_cache(const std::string& path, const CorpusTokens& c) {
   h.bytes = c.bytes;
   const size_t data_bytes = c.tokens.size() * sizeof(int32_t);
   const uint64_t checksum = XXH3_64bits(c.tokens.data(), data_bytes);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(&h), sizeof(h));
-    out.write(reinterpret_cast<const char*>(c.tokens.data()),
-              static_cast<std::streamsize>(data_bytes));
-    out.write(reinterpret_cast<const char*>(&checksum), sizeof(checksum));
-    if (!out) fail("{}: cannot write the token cache", tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) fail("{}: cannot write the token cache: {}", path, ec.message());
+  OutputFile out(path);
+  out.write(&h, sizeof(h));
+  out.write(c.tokens.data(), data_bytes);
+  out.write(&checksum, sizeof(checksum));
+  out.commit();
 }
 
 }  // namespace

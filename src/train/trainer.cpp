@@ -11,6 +11,7 @@
 #include "aded/error.h"
 #include "aded/gguf.h"
 #include "aded/tokenizer.h"
+#include "core/output_target.h"
 #include "tokenizer/vocab_metadata.h"
 #include "train/adamw.h"
 #include "train/batch_sampler.h"
@@ -75,6 +76,7 @@ class Run {
     if (events_.log) events_.log(line);
   }
   void check_options();
+  void check_outputs();
   CorpusTokens load(const std::vector<std::string>& files, const char* what) const;
   void set_up_weights();
   bool done() const;
@@ -105,12 +107,14 @@ class Run {
   std::deque<double> recent_;   // seconds of the last steps, for the throughput
   Clock::time_point run_start_;
   double elapsed_before_ = 0;  // training time before a resume
+  bool output_is_file_ = true;  // false: -o is a device or pipe
 };
 
 void Run::check_options() {
   if (o_.output.empty()) fail("no output model given (-o)");
   if (o_.corpus.empty()) fail("no corpus given (--corpus FILE...)");
   if (o_.eval_batches < 1) fail("--eval-batches must be at least 1");
+  check_outputs();
   settings_ = o_.settings;
   check_settings(settings_);
   vocab_ = std::make_unique<GgufFile>(GgufFile::open(o_.vocab));
@@ -124,11 +128,36 @@ void Run::check_options() {
     fail("the sequence length (--ctx) must be between 2 and 65536, not {}", shape_.ctx_train);
 }
 
+// Both outputs are checked before the tokenizing and the training, not when they are written at
+// the end: a missing folder, a folder, or an input file given as an output fails at once. The
+// checkpoint may be the one resumed from (it is read whole before it is replaced). A model
+// written to a device or pipe (-o /dev/null) has no folder for the default checkpoint and
+// token cache.
+void Run::check_outputs() {
+  std::vector<std::filesystem::path> inputs(o_.corpus.begin(), o_.corpus.end());
+  inputs.insert(inputs.end(), o_.valid.begin(), o_.valid.end());
+  inputs.emplace_back(o_.vocab);
+  inputs.emplace_back(o_.resume);
+  check_output_file(o_.output, inputs);
+  inputs.pop_back();
+  output_is_file_ = resolve_output(o_.output).kind == OutputTarget::Kind::kReplace;
+  if (o_.checkpoint.empty() && !output_is_file_)
+    fail("-o {} is not a regular file, so no checkpoint can go beside it: give --checkpoint FILE",
+         o_.output);
+  report_.checkpoint_path = o_.checkpoint.empty() ? o_.output + ".ckpt" : o_.checkpoint;
+  check_output_file(report_.checkpoint_path, inputs);
+  if (output_is_file_ && same_file(o_.output, report_.checkpoint_path))  // a device may take both
+    fail("the model (-o {}) and the checkpoint (--checkpoint {}) must be different files", o_.output,
+         report_.checkpoint_path);
+}
+
 CorpusTokens Run::load(const std::vector<std::string>& files, const char* what) const {
   CorpusOptions c;
   c.files = files;
   c.vocab_path = o_.vocab;
-  c.cache_dir = o_.token_cache_dir.empty() ? default_cache_dir(o_.output) : o_.token_cache_dir;
+  c.cache_dir = !o_.token_cache_dir.empty() ? o_.token_cache_dir
+                : output_is_file_            ? default_cache_dir(o_.output)
+                                             : std::string();
   c.progress = events_.tokenize_progress;
   const auto start = Clock::now();
   CorpusTokens tokens = load_corpus(c, *tokenizer_, *pool_);
@@ -292,7 +321,6 @@ TrainReport Run::go() {
   }
   set_up_weights();
   report_.parameters = shape_.parameter_count();
-  report_.checkpoint_path = o_.checkpoint.empty() ? o_.output + ".ckpt" : o_.checkpoint;
   log(fmt::format("model: {:.2f}M parameters ({}); batch {} x {} tokens; {} threads",
                   static_cast<double>(report_.parameters) / 1e6, shape_.describe(), settings_.batch,
                   shape_.ctx_train, threads));

@@ -28,8 +28,8 @@ struct TrainOptions {
   TrainSettings settings;
   int threads = 0;                // 0: all cores
   std::string resume;             // checkpoint to continue from
-  std::string checkpoint;         // checkpoint path; empty: output + ".ckpt"
-  std::string token_cache_dir;    // empty: the output's directory
+  std::string checkpoint;         // checkpoint path; empty: output + ".ckpt" (a regular -o only)
+  std::string token_cache_dir;    // empty: the output's directory (none if -o is a device)
   double checkpoint_minutes = 5;  // between periodic checkpoints
   int64_t eval_interval = 100;    // steps between validation runs (0: only at the end)
   int eval_batches = 8;           // validation batches of settings.batch windows each

@@ -9,7 +9,7 @@
 #include "commands.h"
 #include "common_options.h"
 #include "progress_line.h"
-#include "report/output_file.h"
+#include "core/output_file.h"
 #include "spec_options.h"
 
 namespace aded::cli {
@@ -111,8 +111,8 @@ Command add_bench_spec(CLI::App& app) {
         if (c.text == name) fail("--methods: '{}' is listed twice", name);
       choices.push_back(drafter_registry().parse(name, o->spec.settings));
     }
-    if (!o->json.empty()) check_output_path(o->json, "--json");
-    if (!o->plot.empty()) check_output_path(o->plot, "--plot");
+    if (!o->json.empty()) check_output_path(o->json, "--json", {o->model.path, o->prompts});
+    if (!o->plot.empty()) check_output_path(o->plot, "--plot", {o->model.path, o->prompts});
     auto prompts = read_bench_prompts(o->prompts);
     if (o->limit > 0 && static_cast<size_t>(o->limit) < prompts.size()) prompts.resize(static_cast<size_t>(o->limit));
     auto model = load_model(o->model);
@@ -165,7 +165,7 @@ Command add_bench_spec(CLI::App& app) {
         for (const auto& name : r.methods) pj[name] = totals_json(p.methods.at(name), p.methods.at(r.methods[0]));
         j["prompts"].push_back(pj);
       }
-      report::publish_file(j.dump(2) + "\n", o->json);
+      write_output_file(o->json, j.dump(2) + "\n");
     }
     if (!o->plot.empty())
       render_chart(spec_bench_chart(r, {o->model.path, o->prompts, prompts.size(), o->n, ctx.pool().size()}), o->plot);

@@ -5,6 +5,7 @@
 #include "aded/gguf.h"
 #include "aded/model_tools.h"
 #include "commands.h"
+#include "core/output_target.h"
 #include "progress_line.h"
 
 namespace aded::cli {
@@ -36,10 +37,10 @@ Command add_gen_model(CLI::App& app) {
       progress->update(fmt::format("writing tensors {} {}/{}", ProgressLine::bar(done, total), done, total), done == total);
     };
     const auto start = std::chrono::steady_clock::now();
-    write_random_model(r, o->output);
-    const auto f = GgufFile::open(o->output);
+    check_output_file(o->output, {o->vocab});
+    const uint64_t written = write_random_model(r, o->output);
     fmt::print(stderr, "wrote {}: {} {} ({:.1f} MB) in {:.1f} s\n", o->output, o->shape, o->type,
-               static_cast<double>(f.file_size()) / 1e6,
+               static_cast<double>(written) / 1e6,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return 0;
   }};

@@ -1,10 +1,12 @@
 #include <chrono>
+#include <filesystem>
 #include <memory>
 
 #include "aded/error.h"
 #include "aded/model.h"
 #include "aded/trigram_table.h"
 #include "commands.h"
+#include "core/output_target.h"
 #include "common_options.h"
 #include "progress_line.h"
 
@@ -27,6 +29,9 @@ Command add_ngram(CLI::App& app) {
   build->add_option("--top-k", o->top_k, "successors kept per token pair")->check(int_range(1, 1024))->capture_default_str();
   build->add_option("--max-tokens", o->max_tokens, "stop after this many corpus tokens (0: all)");
   return {cmd, [o] {
+    std::vector<std::filesystem::path> inputs(o->corpus.begin(), o->corpus.end());
+    inputs.emplace_back(o->model);
+    check_output_file(o->output, inputs);  // before the counting, not after it
     const auto file = GgufFile::open(o->model);
     const auto tokenizer = Tokenizer::from_gguf(file);
     TrigramTableBuilder builder(*tokenizer, o->top_k);

@@ -21,7 +21,6 @@ Command add_quantize(CLI::App& app) {
   return {cmd, [o] {
     auto type = parse_tensor_type(o->type);
     if (!type) fail("unknown tensor type '{}' (use Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, F16, BF16 or F32)", o->type);
-    if (o->input == o->output) fail("the output must be a different file from the input");
     QuantizeOptions q;
     q.type = *type;
     ProgressLine progress;
@@ -29,11 +28,10 @@ Command add_quantize(CLI::App& app) {
       progress.update(fmt::format("{} {}/{} {}", ProgressLine::bar(index + 1, total), index + 1, total, name), index + 1 == total);
     };
     const auto start = std::chrono::steady_clock::now();
-    quantize_model(o->input, o->output, q);
+    const uint64_t written = quantize_model(o->input, o->output, q);
     const auto in = GgufFile::open(o->input);
-    const auto out = GgufFile::open(o->output);
     fmt::print(stderr, "wrote {}: {:.1f} MB -> {:.1f} MB in {:.1f} s\n", o->output,
-               static_cast<double>(in.file_size()) / 1e6, static_cast<double>(out.file_size()) / 1e6,
+               static_cast<double>(in.file_size()) / 1e6, static_cast<double>(written) / 1e6,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return 0;
   }};

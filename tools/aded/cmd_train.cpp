@@ -1,45 +1,18 @@
 // aded train: pretrain a small Llama model on the CPU and write a GGUF that `aded run` loads.
 #include <unistd.h>
 
-#include <csignal>
 #include <map>
 #include <memory>
 
 #include "aded/error.h"
 #include "commands.h"
+#include "core/termination_signals.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
 namespace aded::cli {
 
 namespace {
-
-// Set by SIGINT; the trainer checks it between steps. A signal handler can only talk through a
-// variable like this one.
-volatile std::sig_atomic_t g_interrupted = 0;
-
-extern "C" void on_interrupt(int) {
-  g_interrupted = 1;
-}
-
-// Installs the Ctrl-C handler for its lifetime; a second Ctrl-C kills the process as usual.
-class InterruptGuard {
- public:
-  InterruptGuard() {
-    g_interrupted = 0;
-    struct sigaction action {};
-    action.sa_handler = on_interrupt;
-    action.sa_flags = SA_RESETHAND;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &previous_);
-  }
-  ~InterruptGuard() { sigaction(SIGINT, &previous_, nullptr); }
-  InterruptGuard(const InterruptGuard&) = delete;
-  InterruptGuard& operator=(const InterruptGuard&) = delete;
-
- private:
-  struct sigaction previous_ {};
-};
 
 struct Options {
   train::TrainOptions train;
@@ -138,7 +111,7 @@ std::string duration(double seconds) {
 }
 
 // Progress on stderr: the first steps, then a line every log_seconds, and the last step.
-train::TrainEvents console_events(double log_seconds) {
+train::TrainEvents console_events(double log_seconds, const GracefulStop& stop) {
   train::TrainEvents events;
   events.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
   events.tokenize_progress = [](const train::TokenizeProgress& p) {
@@ -163,7 +136,7 @@ train::TrainEvents console_events(double log_seconds) {
   events.validation = [](uint64_t step, double loss) {
     fmt::print(stderr, "step {}  valid loss {:.4f}\n", step, loss);
   };
-  events.stop_requested = [] { return g_interrupted != 0; };
+  events.stop_requested = [&stop] { return stop.requested(); };
   return events;
 }
 
@@ -188,11 +161,13 @@ int run_train(Options& o) {
   t.shape.hidden_dim = o.hidden > 0 ? o.hidden : default_hidden(t.shape.dim);
   t.shape.tied_output = !o.untied;
   if (!t.resume.empty()) fill_from_checkpoint(o);
-  InterruptGuard guard;
-  const train::TrainReport r = train::train(t, console_events(o.log_seconds));
+  // Ctrl-C or SIGTERM (a job scheduler, `timeout`, a shutdown): checkpoint and model are written
+  // at the end of the current step; a second one ends the process at once.
+  GracefulStop stop;
+  const train::TrainReport r = train::train(t, console_events(o.log_seconds, stop));
   if (r.steps_this_run > 0) print_timing(r, t.settings.batch * t.shape.ctx_train);
   if (r.valid_loss >= 0) fmt::print(stderr, "final valid loss {:.4f}\n", r.valid_loss);
-  return r.interrupted ? 130 : 0;
+  return r.interrupted ? 128 + stop.signal() : 0;
 }
 
 }  // namespace
@@ -202,6 +177,10 @@ Command add_train(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "train", "Pretrain a small Llama model on text files (CPU, fp32) and write a GGUF");
   add_flags(*cmd, *o);
+  cmd->footer(
+      "Ctrl-C or SIGTERM writes the checkpoint and the model at the end of the current step (exit "
+      "code 130 or 143; --resume continues); a second one stops at once. -o and --checkpoint are "
+      "checked before the corpus is read.");
   return {cmd, [o] { return run_train(*o); }};
 }
 

@@ -1,7 +1,5 @@
 // aded vocab train: learn a SentencePiece-style vocabulary from text files and write it as a
 // vocab-only GGUF (for `aded gen-model --vocab` and `aded train --vocab`).
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -10,6 +8,7 @@
 #include "aded/gguf.h"
 #include "aded/vocab_trainer.h"
 #include "commands.h"
+#include "core/output_target.h"
 #include "progress_line.h"
 
 namespace aded::cli {
@@ -22,20 +21,6 @@ struct VocabTrainOptions {
   uint64_t max_bytes = 0;
   VocabTrainerOptions trainer;
 };
-
-// Checked before training, so that a typo in -o does not cost the whole run.
-void check_writable(const std::string& path) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::is_directory(path, ec))
-    fail("{}: is a directory; -o takes the vocabulary file name", path);
-  const fs::path parent = fs::path(path).parent_path();
-  const fs::path dir = parent.empty() ? fs::path(".") : parent;
-  if (!fs::is_directory(dir, ec))
-    fail("{}: cannot write the vocabulary: directory {} does not exist", path, dir.string());
-  if (::access(dir.c_str(), W_OK) != 0)
-    fail("{}: cannot write the vocabulary: directory {} is not writable", path, dir.string());
-}
 
 // Reads the corpus files until max_bytes (0: all); returns how many files were read.
 size_t read_corpus(VocabTrainer& trainer, const VocabTrainOptions& o) {
@@ -79,7 +64,8 @@ void print_summary(const std::string& output, const LearnedVocab& v, size_t file
 int train_vocab(const VocabTrainOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   VocabTrainer trainer(o.trainer);  // checks the options first
-  check_writable(o.output);
+  // Before the training, so that a typo in -o does not cost the whole run.
+  check_output_file(o.output, std::vector<std::filesystem::path>(o.corpus.begin(), o.corpus.end()));
   const size_t files = read_corpus(trainer, o);
   const LearnedVocab learned = trainer.train(merge_progress());
   const int32_t wanted = o.trainer.vocab_size;

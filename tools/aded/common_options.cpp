@@ -1,9 +1,5 @@
 #include "common_options.h"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -11,6 +7,7 @@
 #include <thread>
 
 #include "aded/error.h"
+#include "core/output_target.h"
 
 namespace aded::cli {
 
@@ -57,15 +54,14 @@ ContextOptions context_options(const ModelOptions& o) {
   return c;
 }
 
-void check_output_path(const std::string& path, const std::string& flag) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
+void check_output_path(const std::string& path, const std::string& flag,
+                       std::initializer_list<std::filesystem::path> inputs) {
   if (path.empty()) fail("{}: no file name", flag);
-  if (fs::is_directory(path, ec)) fail("{} {}: is a folder; give a file name", flag, path);
-  const fs::path parent = fs::absolute(path, ec).parent_path();
-  if (!fs::is_directory(parent, ec)) fail("{} {}: the folder {} does not exist", flag, path, parent.string());
-  if (::access(parent.c_str(), W_OK) != 0)
-    fail("{} {}: cannot write in {}: {}", flag, path, parent.string(), std::strerror(errno));
+  try {
+    check_output_file(path, inputs);
+  } catch (const InputError& e) {
+    fail("{}: {}", flag, e.what());
+  }
 }
 
 std::string read_text_file(const std::string& path) {

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -26,8 +28,10 @@ void add_sampling_options(CLI::App& cmd, SamplingParams& s);
 std::shared_ptr<const Model> load_model(const ModelOptions& o);
 ContextOptions context_options(const ModelOptions& o);
 std::string read_text_file(const std::string& path);
-// Refuses, before any long work, an output path that cannot be written: a folder, a missing
-// folder, a folder without write permission. flag names the option in the message.
-void check_output_path(const std::string& path, const std::string& flag);
+// Refuses, before any long work, an output path that cannot be written (core/output_target.h:
+// a folder, a missing folder, a place where no file can be created, one of `inputs`). flag names
+// the option in the message.
+void check_output_path(const std::string& path, const std::string& flag,
+                       std::initializer_list<std::filesystem::path> inputs = {});
 
 }  // namespace aded::cli

@@ -1,8 +1,11 @@
 // aded: run, inspect, convert, quantize and benchmark Llama-family GGUF models on the CPU.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <map>
 #include <string>
+#include <system_error>
 
 #include "aded/error.h"
 #include "commands.h"
@@ -14,6 +17,19 @@ std::string command_names(CLI::App& app) {
   for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
     names += (names.empty() ? "" : ", ") + sub->get_name();
   return names;
+}
+
+// Output on stdout goes through a buffer: a full disk or a closed file shows only when it is
+// flushed, which would otherwise happen in exit(), after the exit code is decided. So it is
+// flushed here, and a failure turns a success into exit code 1 with the reason.
+int finish_stdout(int exit_code) {
+  const bool flushed = std::fflush(stdout) == 0;
+  const int error_number = errno;
+  if (flushed && !std::ferror(stdout)) return exit_code;
+  // A write that failed before this flush has set the error flag; its errno is gone by now.
+  std::fprintf(stderr, "aded: error: cannot write to standard output: %s\n",
+               flushed ? "an earlier write to it failed" : std::strerror(error_number));
+  return exit_code == 0 ? 1 : exit_code;
 }
 
 }  // namespace
@@ -42,11 +58,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return finish_stdout(app.exit(e));
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return finish_stdout(app.exit(e));
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return finish_stdout(app.exit(e));
   } catch (const CLI::ParseError& e) {
     // CLI11 reports "aded frobnicate" or "aded --frob" as "A subcommand is required": name it.
     if (app.get_subcommands().empty() && argc > 1) {
@@ -60,9 +76,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    for (auto* sub : app.get_subcommands()) return actions.at(sub)();
+    for (auto* sub : app.get_subcommands()) return finish_stdout(actions.at(sub)());
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "aded: error: out of memory\n");
+  } catch (const std::system_error& e) {
+    // fmt::print throws this when stdout's buffer cannot be written out (a full disk).
+    if (std::ferror(stdout))
+      std::fprintf(stderr, "aded: error: cannot write to standard output: %s\n", e.code().message().c_str());
+    else
+      std::fprintf(stderr, "aded: error: %s\n", e.what());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "aded: error: %s\n", e.what());
   }
