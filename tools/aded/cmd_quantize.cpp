@@ -29,7 +29,8 @@ Command add_quantize(CLI::App& app) {
       progress.update(fmt::format("{} {}/{} {}", ProgressLine::bar(index + 1, total), index + 1, total, name), index + 1 == total);
     };
     const auto start = std::chrono::steady_clock::now();
-    quantize_model(o->input, o->output, q);
+    const QuantizeReport report = quantize_model(o->input, o->output, q);
+    fmt::print(stderr, "{}\n", report.summary(q.type));
     const auto in = GgufFile::open(o->input);
     const auto out = GgufFile::open(o->output);
     fmt::print(stderr, "wrote {}: {:.1f} MB -> {:.1f} MB in {:.1f} s\n", o->output,
