@@ -5,6 +5,7 @@
 #include <string>
 
 #include "aded/error.h"
+#include "core/printable_text.h"
 #include "commands.h"
 
 namespace {
@@ -64,7 +65,8 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "aded: error: out of memory\n");
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "aded: error: %s\n", e.what());
+    // Messages quote names and strings from input files: escape what a terminal would act on.
+    std::fprintf(stderr, "aded: error: %s\n", aded::printable_text(e.what()).c_str());
   }
   return 1;
 }
