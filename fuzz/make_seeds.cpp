@@ -5,8 +5,13 @@
 //   <out>/llama2c/  tiny llama2.c checkpoints + tokenizer.bin in llama2c_fuzz's input layout
 //   <out>/text/     a few strings for the tokenizer targets
 //   <out>/ngram/    small tri-gram tables (built with a seed model's vocabulary)
+//   <out>/token_cache/  token caches of `aded train` (seed_shapes.h: key and vocabulary)
+//   <out>/checkpoint/   training checkpoints of a tiny model (seed_shapes.h), at several steps
 // Every seed is checked to parse (and every model to load) before it is kept.
 //   usage: aded_fuzz_seeds <out-dir>
+#include <xxhash.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -22,6 +27,10 @@
 #include "aded/model.h"
 #include "aded/model_tools.h"
 #include "aded/trigram_table.h"
+#include "seed_shapes.h"
+#include "train/checkpoint.h"
+#include "train/parameter_layout.h"
+#include "train/token_cache.h"
 
 namespace fs = std::filesystem;
 
@@ -29,9 +38,27 @@ namespace {
 
 // ------------------------------------------------------------------ vocabularies
 
-const std::vector<std::string> kSpmPieces = {
-    "<unk>", "<s>", "</s>", "<0x0A>", "<0x20>", "<0xC3>", "<0xA9>", "\xE2\x96\x81", "e", "t", "h",
-    "\xE2\x96\x81t", "he", "\xE2\x96\x81the", "a", "\xE2\x96\x81" "a", "o", "n", "<tag>", "x"};
+const std::vector<std::string> kSpmPieces = {"<unk>",
+                                             "<s>",
+                                             "</s>",
+                                             "<0x0A>",
+                                             "<0x20>",
+                                             "<0xC3>",
+                                             "<0xA9>",
+                                             "\xE2\x96\x81",
+                                             "e",
+                                             "t",
+                                             "h",
+                                             "\xE2\x96\x81t",
+                                             "he",
+                                             "\xE2\x96\x81the",
+                                             "a",
+                                             "\xE2\x96\x81"
+                                             "a",
+                                             "o",
+                                             "n",
+                                             "<tag>",
+                                             "x"};
 
 void spm_vocab(aded::GgufWriter& w) {
   std::vector<float> scores;
@@ -68,8 +95,10 @@ void bpe_vocab(aded::GgufWriter& w) {
     }
     tokens.push_back(s);
   }
-  const std::vector<std::string> merges = {"\xC4\xA0 t", "h e", "\xC4\xA0t he", "i n", "\xC4\xA0 a"};
-  for (const auto& m : merges) tokens.push_back(m.substr(0, m.find(' ')) + m.substr(m.find(' ') + 1));
+  const std::vector<std::string> merges = {"\xC4\xA0 t", "h e", "\xC4\xA0t he", "i n",
+                                           "\xC4\xA0 a"};
+  for (const auto& m : merges)
+    tokens.push_back(m.substr(0, m.find(' ')) + m.substr(m.find(' ') + 1));
   tokens.push_back("<|begin_of_text|>");
   tokens.push_back("<|end_of_text|>");
   std::vector<int32_t> types(tokens.size(), 1);
@@ -85,8 +114,12 @@ void bpe_vocab(aded::GgufWriter& w) {
 
 // ------------------------------------------------------------------ GGUF seeds
 
-void check_parses(const fs::path& path) { (void)aded::GgufFile::open(path.string()); }
-void check_loads(const fs::path& path) { (void)aded::Model::load(path.string()); }
+void check_parses(const fs::path& path) {
+  (void)aded::GgufFile::open(path.string());
+}
+void check_loads(const fs::path& path) {
+  (void)aded::Model::load(path.string());
+}
 
 void write_vocab_file(const fs::path& path, void (*vocab)(aded::GgufWriter&)) {
   aded::GgufWriter w;
@@ -133,8 +166,8 @@ void write_metadata_zoo(const fs::path& path) {
   for (auto type : {aded::TensorType::Q4_K, aded::TensorType::Q6_K, aded::TensorType::Q2_K,
                     aded::TensorType::BF16, aded::TensorType::Q5_1, aded::TensorType::Q8_1}) {
     const size_t bytes = *aded::row_bytes(type, 256);
-    w.add_tensor_bytes(std::string("t.") + std::string(aded::tensor_type_name(type)), type, {256, 1},
-                       {zeros.data(), bytes});
+    w.add_tensor_bytes(std::string("t.") + std::string(aded::tensor_type_name(type)), type,
+                       {256, 1}, {zeros.data(), bytes});
   }
   w.write(path.string());
   check_parses(path);
@@ -174,25 +207,26 @@ void append_floats(std::vector<uint8_t>& out, size_t n, float base) {
 
 std::vector<uint8_t> llama2c_checkpoint(const Llama2cShape& s) {
   std::vector<uint8_t> out;
-  for (int32_t v : {s.dim, s.hidden, s.layers, s.heads, s.kv_heads, s.shared_classifier ? s.vocab : -s.vocab,
-                    s.seq_len})
+  for (int32_t v : {s.dim, s.hidden, s.layers, s.heads, s.kv_heads,
+                    s.shared_classifier ? s.vocab : -s.vocab, s.seq_len})
     append(out, v);
   const auto dim = static_cast<size_t>(s.dim), hidden = static_cast<size_t>(s.hidden),
              layers = static_cast<size_t>(s.layers), vocab = static_cast<size_t>(s.vocab),
              head = dim / static_cast<size_t>(s.heads), kv = head * static_cast<size_t>(s.kv_heads);
-  append_floats(out, vocab * dim, 0);                         // token embedding
-  append_floats(out, layers * dim, 1);                        // attention norms
-  append_floats(out, layers * dim * (2 * dim + 2 * kv), 0);   // wq, wk, wv, wo
-  append_floats(out, layers * dim, 1);                        // ffn norms
-  append_floats(out, layers * dim * hidden * 3, 0);           // w1, w2, w3
-  append_floats(out, dim, 1);                                 // final norm
+  append_floats(out, vocab * dim, 0);                            // token embedding
+  append_floats(out, layers * dim, 1);                           // attention norms
+  append_floats(out, layers * dim * (2 * dim + 2 * kv), 0);      // wq, wk, wv, wo
+  append_floats(out, layers * dim, 1);                           // ffn norms
+  append_floats(out, layers * dim * hidden * 3, 0);              // w1, w2, w3
+  append_floats(out, dim, 1);                                    // final norm
   append_floats(out, static_cast<size_t>(s.seq_len) * head, 0);  // unused RoPE tables
   if (!s.shared_classifier) append_floats(out, vocab * dim, 0);
   return out;
 }
 
 std::vector<uint8_t> llama2c_tokenizer(int32_t vocab) {
-  const std::vector<std::string> named = {"<unk>", "\n<s>\n", "\n</s>\n", "<0x0A>", " ", "e", " the", "h"};
+  const std::vector<std::string> named = {"<unk>", "\n<s>\n", "\n</s>\n", "<0x0A>",
+                                          " ",     "e",       " the",     "h"};
   std::vector<uint8_t> out;
   append<int32_t>(out, 8);
   for (int32_t i = 0; i < vocab; ++i) {
@@ -207,7 +241,8 @@ std::vector<uint8_t> llama2c_tokenizer(int32_t vocab) {
 
 void write_bytes(const fs::path& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   if (!out) aded::fail("{}: cannot write", path.string());
 }
 
@@ -215,7 +250,8 @@ void write_llama2c_seed(const fs::path& dir, const std::string& name, const Llam
   const auto checkpoint = llama2c_checkpoint(shape);
   const auto tokenizer = llama2c_tokenizer(shape.vocab);
   // Check that the importer accepts the pair before keeping it.
-  const fs::path ckpt = dir / (name + ".ckpt.tmp"), tok = dir / (name + ".tok.tmp"), gguf = dir / (name + ".gguf.tmp");
+  const fs::path ckpt = dir / (name + ".ckpt.tmp"), tok = dir / (name + ".tok.tmp"),
+                 gguf = dir / (name + ".gguf.tmp");
   write_bytes(ckpt, checkpoint);
   write_bytes(tok, tokenizer);
   aded::convert_llama2c(ckpt.string(), tok.string(), gguf.string());
@@ -240,8 +276,12 @@ void write_llama2c_seeds(const fs::path& dir) {
 void write_text_seeds(const fs::path& dir) {
   fs::create_directories(dir);
   const std::vector<std::string> texts = {
-      "Hello, world!", " the theater\n\n  x", "<s>hi</s><|begin_of_text|><|eot_id|><think>",
-      "caf\xC3\xA9 \xF0\x9F\x98\x80 \xE3\x81\xBE\xE3\x81\xBE 123456", "\xFF\xC3(\xE2\x82", "\xE2\x96\x81\xE2\x96\x81x"};
+      "Hello, world!",
+      " the theater\n\n  x",
+      "<s>hi</s><|begin_of_text|><|eot_id|><think>",
+      "caf\xC3\xA9 \xF0\x9F\x98\x80 \xE3\x81\xBE\xE3\x81\xBE 123456",
+      "\xFF\xC3(\xE2\x82",
+      "\xE2\x96\x81\xE2\x96\x81x"};
   for (size_t i = 0; i < texts.size(); ++i)
     write_bytes(dir / ("text" + std::to_string(i) + ".txt"), {texts[i].begin(), texts[i].end()});
 }
@@ -262,6 +302,52 @@ void write_ngram_seeds(const fs::path& dir, const fs::path& model_path) {
   }
 }
 
+// ------------------------------------------------------------------ training seeds
+
+void write_token_cache_seeds(const fs::path& dir) {
+  fs::create_directories(dir);
+  for (const size_t n : {0, 3, 64}) {
+    std::vector<int32_t> ids(n);
+    for (size_t i = 0; i < n; ++i)
+      ids[i] = static_cast<int32_t>((i * 37) % aded::fuzz::kTokenCacheVocab);
+    aded::train::CacheHeader h{};
+    std::memcpy(h.magic, aded::train::kCacheMagic, sizeof(h.magic));
+    h.key = aded::fuzz::kTokenCacheKey;
+    h.n_tokens = n;
+    h.documents = 1;
+    h.bytes = n * 3;
+    std::vector<uint8_t> bytes(sizeof(h) + n * 4 + 8);
+    std::memcpy(bytes.data(), &h, sizeof(h));
+    std::copy_n(reinterpret_cast<const uint8_t*>(ids.data()), n * 4, bytes.data() + sizeof(h));
+    const uint64_t checksum = XXH3_64bits(ids.data(), n * 4);
+    std::memcpy(bytes.data() + sizeof(h) + n * 4, &checksum, 8);
+    if (!aded::train::parse_token_cache(bytes, aded::fuzz::kTokenCacheKey,
+                                        aded::fuzz::kTokenCacheVocab))
+      aded::fail("token cache seed of {} ids does not read back", n);
+    write_bytes(dir / ("cache" + std::to_string(n) + ".bin"), bytes);
+  }
+}
+
+void write_checkpoint_seeds(const fs::path& dir) {
+  fs::create_directories(dir);
+  const aded::ModelConfig shape = aded::fuzz::checkpoint_shape();
+  const size_t n = aded::train::ParameterLayout(shape).size();
+  for (const uint64_t step : {0, 7}) {
+    std::vector<float> params(n), m(n), v(n);
+    for (size_t i = 0; i < n; ++i) {
+      params[i] = 0.01f * static_cast<float>(i % 23) - 0.1f;
+      m[i] = step ? 1e-3f * static_cast<float>(i % 5) : 0.0f;
+      v[i] = step ? 1e-6f * static_cast<float>(i % 7) : 0.0f;
+    }
+    aded::train::TrainState state;
+    state.step = step;
+    state.tokens_seen = step * 64;
+    const fs::path path = dir / ("step" + std::to_string(step) + ".ckpt");
+    aded::train::save_checkpoint(path.string(), shape, {}, state, params, m, v);
+    (void)aded::train::load_checkpoint(path.string());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -275,6 +361,8 @@ int main(int argc, char** argv) {
     write_llama2c_seeds(out / "llama2c");
     write_text_seeds(out / "text");
     write_ngram_seeds(out / "ngram", out / "gguf" / "llama_f32.gguf");
+    write_token_cache_seeds(out / "token_cache");
+    write_checkpoint_seeds(out / "checkpoint");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "aded_fuzz_seeds: error: %s\n", e.what());
     return 1;

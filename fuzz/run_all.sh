@@ -23,7 +23,14 @@ else
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
     -DADED_BUILD_FUZZ=ON -DADED_BUILD_TESTS=OFF -DADED_BUILD_BENCH=OFF >/dev/null
 fi
-cmake --build "$build" -j "$jobs"
+if [[ $# -gt 0 ]]; then
+  targets=("$@")
+else
+  targets=()
+  for source in fuzz/*_fuzz.cpp; do targets+=("$(basename "$source" .cpp)"); done
+fi
+# Only what runs: the seed writer and the targets (not the command-line tools).
+cmake --build "$build" -j "$jobs" --target aded_fuzz_seeds "${targets[@]}"
 
 seeds="$build/fuzz-seeds"
 rm -rf "$seeds"
@@ -35,6 +42,8 @@ seed_dir() {
     gguf_fuzz) echo "$seeds/gguf" ;;
     llama2c_fuzz) echo "$seeds/llama2c" ;;
     trigram_table_fuzz) echo "$seeds/ngram" ;;
+    token_cache_fuzz) echo "$seeds/token_cache" ;;
+    checkpoint_fuzz) echo "$seeds/checkpoint" ;;
     *) echo "$seeds/text" ;;
   esac
 }
@@ -43,16 +52,10 @@ max_len() {
     gguf_fuzz) echo 32768 ;;
     llama2c_fuzz) echo 16384 ;;
     trigram_table_fuzz) echo 16384 ;;
+    checkpoint_fuzz) echo 32768 ;;
     *) echo 4096 ;;
   esac
 }
-
-if [[ $# -gt 0 ]]; then
-  targets=("$@")
-else
-  targets=()
-  for source in fuzz/*_fuzz.cpp; do targets+=("$(basename "$source" .cpp)"); done
-fi
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"

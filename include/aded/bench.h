@@ -26,6 +26,8 @@ struct CostPoint {
 
 struct BenchOptions {
   int threads = 0;
+  // Context size (0: just what the tests need); smaller than they need is an InputError.
+  int n_ctx = 0;
   int repetitions = 5;
   int pp_tokens = 512;
   int tg_tokens = 128;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "aded/model.h"
 
@@ -35,9 +36,30 @@ struct QuantizeOptions {
   std::function<void(const std::string& tensor, size_t index, size_t total)> progress;
 };
 
+// What quantize_model did with the weight matrices.
+struct QuantizeReport {
+  std::vector<std::string> converted;  // re-encoded as the type
+  std::vector<std::string> unchanged;  // already of the type
+  // Kept their type because their rows are not a multiple of the type's block (e.g. 288-wide
+  // rows and Q4_K's 256-element blocks): name, type, row length.
+  struct Kept {
+    std::string name;
+    TensorType type;
+    int64_t row_length;
+  };
+  std::vector<Kept> kept;
+  uint64_t bytes_written = 0;  // the size of the output file
+
+  // "quantized 150 of 155 weight matrices to Q4_K; 5 kept their type (rows not a multiple of
+  // 256): token_embd.weight (F32, rows of 288), ..."
+  std::string summary(TensorType type) const;
+};
+
 // Re-encodes every 2-D weight matrix of `in` as options.type (rows whose length is not a multiple
-// of the type's block size keep their type); other tensors and all metadata are copied. Refuses,
-// before the work, an output that is the input itself. Returns the bytes written.
-uint64_t quantize_model(const std::string& in, const std::string& out, const QuantizeOptions& options);
+// of the type's block size keep their type, and the report lists them); other tensors and all
+// metadata are copied. Refuses, before the work, an output that is the input itself; throws
+// InputError, writing nothing, when no matrix can take the type.
+QuantizeReport quantize_model(const std::string& in, const std::string& out,
+                              const QuantizeOptions& options);
 
 }  // namespace aded

@@ -1,5 +1,7 @@
 #include "aded/bench.h"
 
+#include "aded/error.h"
+
 #include <sys/mman.h>
 
 #include <cstdlib>
@@ -83,7 +85,13 @@ BenchResult run_bench(const std::shared_ptr<const Model>& model, const BenchOpti
   const int vocab = model->config().n_vocab;
   const int ctx_needed = std::max({o.pp_tokens, o.tg_tokens + 1,
                                    o.depth + *std::max_element(o.cost_sizes.begin(), o.cost_sizes.end())});
-  Context ctx(model, {.n_ctx = ctx_needed, .n_threads = o.threads, .greedy_head = o.greedy_head});
+  if (o.n_ctx > 0 && o.n_ctx < ctx_needed)
+    fail("a context of {} tokens is too small for this bench: it needs {} (pp{}, tg{}, the cost "
+         "curve at depth {} up to n = {}); raise -c or lower -p, -n, --depth or --cost-sizes",
+         o.n_ctx, ctx_needed, o.pp_tokens, o.tg_tokens, o.depth,
+         *std::max_element(o.cost_sizes.begin(), o.cost_sizes.end()));
+  Context ctx(model, {.n_ctx = o.n_ctx > 0 ? o.n_ctx : ctx_needed, .n_threads = o.threads,
+                      .greedy_head = o.greedy_head});
   r.threads = ctx.pool().size();
   auto say = [&](const std::string& s) {
     if (o.progress) o.progress(s);

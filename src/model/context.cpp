@@ -64,7 +64,7 @@ Context::Context(std::shared_ptr<const Model> model, ContextOptions options) : m
 Context::~Context() = default;
 
 void Context::forward(const Batch& b) {
-  check_batch(b, n_past_, n_ctx_, model_->config());  // nothing below throws
+  check_batch(b, n_past_, n_ctx_, model_->config());  // nothing below throws until the output check
   State& s = *state_;
   last_batch_ = static_cast<int32_t>(b.tokens.size());
 
@@ -75,6 +75,8 @@ void Context::forward(const Batch& b) {
 
   forwards_ += 1;
   tokens_forwarded_ += b.tokens.size();
+  // After the counters: the forward is complete, only its output is refused.
+  s.head.refuse_non_finite(b);
 }
 
 std::span<const float> Context::logits(int i) const { return state_->head.logits(i); }

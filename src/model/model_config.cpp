@@ -1,6 +1,8 @@
 // ModelConfig's conventions and checks, and the architectures by name.
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "aded/error.h"
 #include "aded/model.h"
 
@@ -71,7 +73,8 @@ void ModelConfig::validate() const {
   if (rope_dim < 2 || rope_dim > head_dim || rope_dim % 2 != 0)
     fail("RoPE over {} dimensions does not fit the head size {}", rope_dim, head_dim);
   if (!(norm_eps > 0 && norm_eps < 1)) fail("the RMSNorm epsilon {} is out of range", norm_eps);
-  if (!(rope_base > 1)) fail("the RoPE base {} is out of range", rope_base);
+  if (!(rope_base > 1) || !std::isfinite(rope_base))
+    fail("the RoPE base {} is out of range (a finite number > 1)", rope_base);
 }
 
 uint64_t ModelConfig::parameter_count() const {

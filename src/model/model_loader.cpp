@@ -2,6 +2,8 @@
 // then every tensor, checking names, shapes and types against that configuration.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <set>
 
 #include "aded/error.h"
 #include "aded/model.h"
@@ -18,6 +20,7 @@ class ModelLoader {
   void run() {
     c_ = read_model_config(f_);
     load_tensors();
+    refuse_unused_tensors();
     m_.tokenizer_ = Tokenizer::from_gguf(f_);
     if (m_.tokenizer_->size() != c_.n_vocab)
       fail("{}: the tokenizer has {} tokens but {} has {} rows", f_.path(), m_.tokenizer_->size(),
@@ -25,10 +28,28 @@ class ModelLoader {
   }
 
  private:
-  const GgufTensor& tensor(const std::string& name) const {
+  const GgufTensor& tensor(const std::string& name) {
     const GgufTensor* t = f_.find_tensor(name);
     if (!t) fail("{}: missing tensor '{}'", f_.path(), name);
+    used_.insert(t);
     return *t;
+  }
+
+  // A tensor the forward pass would not read means the metadata describes another model than the
+  // file holds (block_count smaller than its layers, another architecture's norms or biases):
+  // running without it could only give garbage.
+  void refuse_unused_tensors() const {
+    for (const GgufTensor& t : f_.tensors()) {
+      if (used_.count(&t)) continue;
+      int layer = -1;
+      if (std::sscanf(t.name.c_str(), "blk.%d.", &layer) == 1 && layer >= c_.n_layers)
+        fail("{}: the file holds tensor '{}' of layer {}, but its metadata says {} layers "
+             "({}.block_count): the metadata does not describe these weights",
+             f_.path(), t.name, layer, c_.n_layers, c_.arch_name);
+      fail("{}: tensor '{}' is not part of a {} model{}: this engine would ignore it and compute "
+           "something else than the model",
+           f_.path(), t.name, c_.arch_name, c_.qkv_bias ? "" : " without q/k/v biases");
+    }
   }
 
   static std::string shape(const std::vector<int64_t>& dims) {
@@ -44,7 +65,7 @@ class ModelLoader {
   }
 
   // A weight matrix of the dims the table gives this kind of tensor.
-  Matrix matrix(const std::string& name, TensorKind kind) const {
+  Matrix matrix(const std::string& name, TensorKind kind) {
     const GgufTensor& t = tensor(name);
     const std::vector<int64_t> dims = tensor_dims(kind, c_);
     expect_shape(t, dims);
@@ -56,7 +77,7 @@ class ModelLoader {
     return {name, t.type, t.data, rows, cols, t.nbytes / static_cast<size_t>(rows)};
   }
 
-  std::vector<float> vector(const std::string& name, TensorKind kind) const {
+  std::vector<float> vector(const std::string& name, TensorKind kind) {
     const GgufTensor& t = tensor(name);
     const std::vector<int64_t> dims = tensor_dims(kind, c_);
     expect_shape(t, dims);
@@ -67,6 +88,19 @@ class ModelLoader {
     for (float v : out)
       if (!std::isfinite(v)) fail("{}: tensor '{}' contains a non-finite value", f_.path(), name);
     return out;
+  }
+
+  // RoPE divides each pair's frequency by its factor (Llama 3.1: 1 to 8). Zero or negative
+  // factors give infinite or reversed angles; below 1e-6 a position turns a pair by more than a
+  // million radians. Either way the positions the model was trained with are lost.
+  std::vector<float> rope_freq_factors(const std::string& name) {
+    std::vector<float> factors = vector(name, TensorKind::RopeFreqs);
+    for (size_t i = 0; i < factors.size(); ++i)
+      if (!(factors[i] >= 1e-6f))
+        fail("{}: tensor '{}' has factor {} at {}: RoPE frequency factors must be positive "
+             "divisors (at least 1e-6)",
+             f_.path(), name, factors[i], i);
+    return factors;
   }
 
   void load_tensors() {
@@ -85,7 +119,7 @@ class ModelLoader {
       c_.tied_output = true;
     }
     if (const std::string freqs = tensor_name(TensorKind::RopeFreqs); f_.find_tensor(freqs))
-      m_.rope_freqs_ = vector(freqs, TensorKind::RopeFreqs);
+      m_.rope_freqs_ = rope_freq_factors(freqs);
     // Layers are added as they load: block_count comes from the file, and reserving it up front
     // would let a tiny file claim millions of layers' worth of memory.
     for (int i = 0; i < c_.n_layers; ++i) {
@@ -112,6 +146,7 @@ class ModelLoader {
   Model& m_;
   const GgufFile& f_;
   ModelConfig& c_;
+  std::set<const GgufTensor*> used_;
 };
 
 std::shared_ptr<const Model> Model::load(const std::string& path) { return from_gguf(GgufFile::open(path)); }

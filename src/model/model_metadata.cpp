@@ -1,5 +1,6 @@
 #include "model/model_metadata.h"
 
+#include <cmath>
 #include <string>
 
 #include "aded/error.h"
@@ -46,9 +47,12 @@ class ConfigReader {
     c_.ctx_train = positive(kContextLength, 2048);
     c_.norm_eps = static_cast<float>(f_.float_or(key(kRmsEpsilon)).value_or(c_.norm_eps));
     if (!(c_.norm_eps > 0 && c_.norm_eps < 1))
-      fail("{}: RMSNorm epsilon {} is out of range", f_.path(), c_.norm_eps);
+      fail("{}: {} = {} is out of range (0 to 1)", f_.path(), key(kRmsEpsilon), c_.norm_eps);
     c_.rope_base = static_cast<float>(f_.float_or(key(kRopeFreqBase)).value_or(c_.rope_base));
-    if (!(c_.rope_base > 1)) fail("{}: rope.freq_base {} is out of range", f_.path(), c_.rope_base);
+    // An infinite base leaves every pair but the first unrotated (base^-x = 0): no positions.
+    if (!(c_.rope_base > 1) || !std::isfinite(c_.rope_base))
+      fail("{}: {} = {} is out of range (a finite number > 1)", f_.path(), key(kRopeFreqBase),
+           c_.rope_base);
     c_.rope_dim = positive(kRopeDimensionCount, static_cast<uint64_t>(c_.head_dim));
     if (c_.rope_dim > c_.head_dim || c_.rope_dim % 2 != 0)
       fail("{}: rope.dimension_count {} does not fit head size {}", f_.path(), c_.rope_dim,

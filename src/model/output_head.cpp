@@ -1,5 +1,7 @@
 #include "model/output_head.h"
 
+#include <cmath>
+
 #include "aded/error.h"
 #include "model/ops.h"
 
@@ -42,6 +44,30 @@ void OutputHead::project(ThreadPool& pool, const float* x, const Batch& b) {
   input_.reset(final_x_.data(), d_.dim, rows, c_.dim);
   const MatMulJob logits[] = {{&model_.output(), logits_.data(), d_.n_vocab}};
   run_matmuls(pool, kt_, input_, logits);
+}
+
+void OutputHead::refuse_non_finite(const Batch& b) const {
+  for (size_t i = 0; i < logit_row_.size(); ++i) {
+    if (logit_row_[i] < 0) continue;
+    const auto r = static_cast<size_t>(logit_row_[i]);
+    const float* row = logits_.data() + r * d_.n_vocab;
+    int64_t bad = -1;
+    if (!row_argmax_.empty()) {
+      // The other logits of a greedy row are -inf on purpose; a non-finite input shows in the
+      // argmax's logit (the head then computes the full row, whose argmax is NaN or inf).
+      const float* x = final_x_.data() + r * d_.dim;
+      for (size_t k = 0; k < d_.dim && bad < 0; ++k)
+        if (!std::isfinite(x[k])) bad = row_argmax_[r];
+      if (!std::isfinite(row[row_argmax_[r]])) bad = row_argmax_[r];
+    } else {
+      for (size_t t = 0; t < d_.n_vocab && bad < 0; ++t)
+        if (!std::isfinite(row[t])) bad = static_cast<int64_t>(t);
+    }
+    if (bad >= 0)
+      fail("{}: the model computes non-finite logits ({} for token {} at position {}): its weights "
+           "overflow or are damaged, so its output could only be garbage",
+           model_.gguf().path(), row[bad], bad, b.positions[i]);
+  }
 }
 
 size_t OutputHead::row_of(int i) const {

@@ -26,6 +26,11 @@ class OutputHead {
   // x: the residual stream of the batch's tokens (rows of dim floats).
   void project(ThreadPool& pool, const float* x, const Batch& batch);
 
+  // Throws InputError naming the model's file when a row of the last projection is not finite
+  // (its weights overflow or are damaged): its tokens could only be garbage. Reads each full row
+  // once; for a greedy-head row, the normed input and the argmax's exact logit.
+  void refuse_non_finite(const Batch& batch) const;
+
   // Logits of batch token i of the last projection; throws Error if it had none.
   std::span<const float> logits(int i) const;
   // The greedy head's argmax of batch token i's logits, -1 when the head did not project them.

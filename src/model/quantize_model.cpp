@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <thread>
 
 #include "aded/error.h"
@@ -10,7 +11,23 @@
 
 namespace aded {
 
-uint64_t quantize_model(const std::string& in_path, const std::string& out_path, const QuantizeOptions& o) {
+std::string QuantizeReport::summary(TensorType type) const {
+  const size_t matrices = converted.size() + unchanged.size() + kept.size();
+  std::string s = fmt::format("quantized {} of {} weight matrices to {}", converted.size(), matrices,
+                              tensor_type_name(type));
+  if (!unchanged.empty()) s += fmt::format("; {} already were", unchanged.size());
+  if (kept.empty()) return s;
+  s += fmt::format("; {} kept their type (rows not a multiple of {}):", kept.size(),
+                   tensor_type_info(type).block_size);
+  constexpr size_t kListed = 6;
+  for (size_t i = 0; i < std::min(kept.size(), kListed); ++i)
+    s += fmt::format("{} {} ({}, rows of {})", i ? "," : "", kept[i].name,
+                     tensor_type_name(kept[i].type), kept[i].row_length);
+  if (kept.size() > kListed) s += fmt::format(", and {} more", kept.size() - kListed);
+  return s;
+}
+
+QuantizeReport quantize_model(const std::string& in_path, const std::string& out_path, const QuantizeOptions& o) {
   if (!quant::can_quantize(o.type))
     fail("cannot quantize to {} (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K)",
          tensor_type_name(o.type));
@@ -24,15 +41,19 @@ uint64_t quantize_model(const std::string& in_path, const std::string& out_path,
   w.set_u32(kFileTypeKey, file_type_code(o.type));
   ThreadPool pool(std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
   const size_t total = in.tensors().size();
+  QuantizeReport report;
   for (size_t t = 0; t < total; ++t) {
     const GgufTensor& src = in.tensors()[t];
     const bool matrix = src.dims.size() == 2 && src.name.size() > 7 &&
                         src.name.compare(src.name.size() - 7, 7, ".weight") == 0;
     const bool convertible = matrix && row_bytes(o.type, src.dims[0]).has_value();
+    if (matrix && src.type == o.type) report.unchanged.push_back(src.name);
+    if (matrix && !convertible) report.kept.push_back({src.name, src.type, src.dims[0]});
     if (!convertible || src.type == o.type) {
       w.add_tensor_bytes(src.name, src.type, src.dims, {src.data, src.nbytes});
       continue;
     }
+    report.converted.push_back(src.name);
     if (!tensor_type_info(src.type).can_compute)
       fail("{}: tensor '{}' has type {}, which cannot be converted", in_path, src.name, tensor_type_name(src.type));
     const int64_t cols = src.dims[0], rows = src.rows();
@@ -54,7 +75,18 @@ uint64_t quantize_model(const std::string& in_path, const std::string& out_path,
       });
     });
   }
-  return w.write(out_path);
+  // A file labelled with the type whose matrices all kept another one would claim what it is not.
+  if (report.converted.empty() && report.unchanged.empty()) {
+    if (report.kept.empty()) fail("{}: no weight matrices to quantize", in_path);
+    const auto& k = report.kept.front();
+    fail("{}: no weight matrix can be quantized to {}: its blocks of {} elements do not divide "
+         "the rows (e.g. '{}' has rows of {}); try a type with 32-element blocks (Q8_0, Q5_0, "
+         "Q4_0)",
+         in_path, tensor_type_name(o.type), tensor_type_info(o.type).block_size, k.name,
+         k.row_length);
+  }
+  report.bytes_written = w.write(out_path);
+  return report;
 }
 
 }  // namespace aded

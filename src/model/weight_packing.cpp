@@ -1,10 +1,14 @@
 // Model::pack_weights: the matrices in the SIMD kernels' layout (src/core/kernels/packing.h),
 // made once per model the first time a context that uses them is created. The packed copy
 // replaces the file's pages in memory (they are released), so memory use stays one copy.
+// Every matrix is checked for non-finite values on the way (weight_check.h): it is read here
+// anyway, and a NaN or infinite weight can only give NaN or garbage tokens.
 #include <mutex>
 
+#include "aded/error.h"
 #include "aded/model.h"
 #include "core/kernels/packing.h"
+#include "model/weight_check.h"
 
 namespace aded {
 
@@ -12,9 +16,24 @@ struct Model::Packed {
   std::once_flag once;
   std::vector<std::unique_ptr<kernels::PackedWeights>> buffers;
   uint64_t bytes = 0;
+  std::string error;  // why the weights cannot be used (every later call throws it again)
 };
 
 std::shared_ptr<Model::Packed> Model::new_packed_state() { return std::make_shared<Packed>(); }
+
+namespace {
+
+void check_finite(const Matrix& m, const std::string& path) {
+  const auto bad = find_non_finite_weight(m);
+  if (!bad) return;
+  const bool quantized = tensor_type_info(m.type).block_size > 1;
+  fail("{}: tensor '{}' holds {} {} row {}, column {}: the weights are damaged (not finite "
+       "numbers) and could only give garbage",
+       path, m.name, bad->value, quantized ? "as the scale of the block at" : "at", bad->row,
+       bad->column);
+}
+
+}  // namespace
 
 void Model::pack_weights() const {
   std::call_once(packed_->once, [this] {
@@ -22,6 +41,7 @@ void Model::pack_weights() const {
     // of the weights, written once under call_once before any reader sees them.
     Model& self = const_cast<Model&>(*this);
     const auto pack = [&](Matrix& m) {
+      check_finite(m, file_.path());
       if (kernels::pack_format(m.type) == kernels::PackFormat::None) return;
       auto p = std::make_unique<kernels::PackedWeights>(m.type, m.data, m.row_bytes, m.rows, m.cols);
       m.packed = p->data();
@@ -32,10 +52,17 @@ void Model::pack_weights() const {
       packed_->bytes += p->bytes();
       packed_->buffers.push_back(std::move(p));
     };
-    pack(self.output_);
-    for (LayerWeights& l : self.layers_)
-      for (Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*m);
+    try {
+      // The embedding table stays in the file (a tied output is checked with it).
+      if (token_embd_.data != output_.data) check_finite(token_embd_, file_.path());
+      pack(self.output_);
+      for (LayerWeights& l : self.layers_)
+        for (Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*m);
+    } catch (const InputError& e) {
+      packed_->error = e.what();
+    }
   });
+  if (!packed_->error.empty()) throw InputError(packed_->error);
 }
 
 uint64_t Model::packed_bytes() const { return packed_->bytes; }

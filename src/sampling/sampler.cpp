@@ -20,6 +20,16 @@ uint64_t splitmix64(uint64_t x) {
 
 bool by_prob(const TokenProb& a, const TokenProb& b) { return a.p > b.p || (a.p == b.p && a.id < b.id); }
 
+// NaN logits come from broken weights: no token drawn from them means anything, greedy or not.
+void refuse_nan(std::span<const float> logits) {
+  bool any = false;
+  for (const float v : logits) any |= std::isnan(v);  // no early exit: vectorized
+  if (!any) return;
+  for (size_t i = 0; i < logits.size(); ++i)
+    if (std::isnan(logits[i]))
+      throw Error(fmt::format("the model's logits contain NaN (at token {}): its weights are broken", i));
+}
+
 }  // namespace
 
 void SamplingParams::validate() const {
@@ -56,6 +66,7 @@ void Sampler::distribution(std::span<const float> logits, std::span<const int32_
     }
     l = scratch_;
   }
+  refuse_nan(l);
   if (params_.greedy()) {
     out.push_back({argmax(l), 1.0f});
     return;
@@ -65,7 +76,6 @@ void Sampler::distribution(std::span<const float> logits, std::span<const int32_
   // one makes the top token certain instead of overflowing to inf / NaN).
   out.reserve(l.size());
   for (size_t i = 0; i < l.size(); ++i) {
-    if (std::isnan(l[i])) throw Error(fmt::format("the model's logits contain NaN (at token {}): its weights are broken", i));
     out.push_back({static_cast<int32_t>(i), l[i]});
   }
   size_t keep = out.size();

@@ -84,10 +84,15 @@ std::shared_ptr<const TrigramTable> TrigramTable::open(std::shared_ptr<const Map
   if (l.end != bytes.size())
     fail("{}: corrupt or truncated n-gram table ({} bytes, header says {})", path, bytes.size(), l.end);
   if (vocab) {
-    if (h.vocab_size != static_cast<uint32_t>(vocab->size()) || h.vocab_fingerprint != vocab_fingerprint(*vocab))
+    // Same size but other pieces shows as a fingerprint mismatch: say so rather than "512 than 512".
+    if (h.vocab_size != static_cast<uint32_t>(vocab->size()))
       fail("{}: this n-gram table was built for another vocabulary ({} tokens) than the model's ({} tokens); "
            "rebuild it with 'aded ngram build -m MODEL'",
            path, h.vocab_size, vocab->size());
+    if (h.vocab_fingerprint != vocab_fingerprint(*vocab))
+      fail("{}: this n-gram table was built for another vocabulary of the same size ({} tokens, other pieces) "
+           "than the model's; rebuild it with 'aded ngram build -m MODEL'",
+           path, h.vocab_size);
   }
   t->keys_ = reinterpret_cast<const uint64_t*>(bytes.data() + l.keys);
   t->offsets_ = reinterpret_cast<const uint32_t*>(bytes.data() + l.offsets);

@@ -2,7 +2,9 @@
 
 #include <xxhash.h>
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "aded/error.h"
 #include "aded/gguf.h"
@@ -75,58 +77,126 @@ void save_checkpoint(const std::string& path, const ModelConfig& shape, const Tr
   w.write(path);
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
-  const GgufFile f = GgufFile::open(path);
-  if (!f.find("aded.checkpoint.version"))
-    fail("{}: not an aded training checkpoint (no aded.checkpoint.version)", path);
-  if (f.get_uint("aded.checkpoint.version") != kVersion)
-    fail("{}: checkpoint version {} is not supported (this build reads {})", path,
-         f.get_uint("aded.checkpoint.version"), kVersion);
-  Checkpoint c;
-  auto int_of = [&](const char* key) {
-    const uint64_t v = f.get_uint(key);
-    if (v > (1u << 30)) fail("{}: {} = {} is out of range", path, key, v);
-    return static_cast<int>(v);
-  };
-  for (const ShapeKey& k : kShapeKeys) c.shape.*k.field = int_of(k.key);
-  c.shape.tied_output = f.get_bool(kTiedOutputKey);
-  c.shape.fill_conventions();
-  try {
-    c.shape.validate();
-  } catch (const InputError& e) {
-    fail("{}: the checkpoint's model shape is invalid: {}", path, e.what());
-  }
-  c.settings.batch = int_of("aded.train.batch");
-  c.settings.lr = static_cast<float>(f.get_float("aded.train.lr"));
-  c.settings.warmup_steps = static_cast<int64_t>(f.get_uint("aded.train.warmup_steps"));
-  c.settings.steps = static_cast<int64_t>(f.get_uint("aded.train.steps"));
-  c.settings.minutes = static_cast<double>(f.get_uint("aded.train.minutes_ms")) / 60000.0;
-  c.settings.min_lr_fraction = static_cast<float>(f.get_float("aded.train.min_lr_fraction"));
-  c.settings.weight_decay = static_cast<float>(f.get_float("aded.train.weight_decay"));
-  c.settings.beta1 = static_cast<float>(f.get_float("aded.train.beta1"));
-  c.settings.beta2 = static_cast<float>(f.get_float("aded.train.beta2"));
-  c.settings.grad_clip = static_cast<float>(f.get_float("aded.train.grad_clip"));
-  c.settings.seed = f.get_uint("aded.train.seed");
-  c.state.step = f.get_uint("aded.train.step");
-  c.state.elapsed_seconds = static_cast<double>(f.get_uint("aded.train.elapsed_us")) * 1e-6;
-  c.state.tokens_seen = f.get_uint("aded.train.tokens_seen");
-  c.state.corpus_key = f.get_uint("aded.train.corpus_key");
+Checkpoint load_checkpoint(const std::string& path) { return load_checkpoint(GgufFile::open(path)); }
 
-  const size_t size = ParameterLayout(c.shape).size();
-  std::vector<float>* arrays[] = {&c.params, &c.adam_m, &c.adam_v};
-  for (int i = 0; i < 3; ++i) {
-    const GgufTensor* t = f.find_tensor(kTensors[i]);
-    if (!t) fail("{}: the checkpoint has no tensor '{}'", path, kTensors[i]);
-    if (t->type != TensorType::F32 || t->dims.size() != 1 ||
-        static_cast<size_t>(t->elements()) != size)
-      fail("{}: checkpoint tensor '{}' does not fit the model shape ({})", path, kTensors[i],
-           c.shape.describe());
-    arrays[i]->resize(size);
-    std::memcpy(arrays[i]->data(), t->data, size * sizeof(float));
+namespace {
+
+// Every value the reader takes from the file is range-checked here: an edited checkpoint whose
+// checksum still matches must be refused, not trusted.
+class CheckpointReader {
+ public:
+  explicit CheckpointReader(const GgufFile& f) : f_(f), path_(f.path()) {}
+
+  Checkpoint read() {
+    if (!f_.find("aded.checkpoint.version"))
+      fail("{}: not an aded training checkpoint (no aded.checkpoint.version)", path_);
+    if (f_.get_uint("aded.checkpoint.version") != kVersion)
+      fail("{}: checkpoint version {} is not supported (this build reads {})", path_,
+           f_.get_uint("aded.checkpoint.version"), kVersion);
+    read_shape();
+    read_settings();
+    read_state();
+    read_arrays();
+    return std::move(c_);
   }
-  if (checksum(c.params, c.adam_m, c.adam_v) != f.get_uint("aded.checkpoint.checksum"))
-    fail("{}: the checkpoint is damaged (its checksum does not match its contents)", path);
-  return c;
+
+ private:
+  // Counts up to 2^30 (ModelConfig::validate narrows the shape's further).
+  int small(const char* key) const {
+    const uint64_t v = f_.get_uint(key);
+    if (v > (1u << 30)) fail("{}: {} = {} is out of range", path_, key, v);
+    return static_cast<int>(v);
+  }
+
+  // Step and token counters, kept below 2^62 so that the trainer's int64 arithmetic on them
+  // (the schedule's progress, steps left) cannot overflow.
+  uint64_t counter(const char* key) const {
+    const uint64_t v = f_.get_uint(key);
+    if (v > (uint64_t{1} << 62)) fail("{}: {} = {} is out of range", path_, key, v);
+    return v;
+  }
+
+  float finite(const char* key) const {
+    const double v = f_.get_float(key);
+    if (!std::isfinite(v) || std::fabs(v) > std::numeric_limits<float>::max())
+      fail("{}: {} = {} is not a finite number", path_, key, v);
+    return static_cast<float>(v);
+  }
+
+  void read_shape() {
+    for (const ShapeKey& k : kShapeKeys) c_.shape.*k.field = small(k.key);
+    c_.shape.tied_output = f_.get_bool(kTiedOutputKey);
+    c_.shape.fill_conventions();
+    try {
+      c_.shape.validate();
+    } catch (const InputError& e) {
+      fail("{}: the checkpoint's model shape is invalid: {}", path_, e.what());
+    }
+  }
+
+  void read_settings() {
+    TrainSettings& s = c_.settings;
+    s.batch = small("aded.train.batch");
+    s.lr = finite("aded.train.lr");
+    s.warmup_steps = static_cast<int64_t>(counter("aded.train.warmup_steps"));
+    s.steps = static_cast<int64_t>(counter("aded.train.steps"));
+    s.minutes = static_cast<double>(counter("aded.train.minutes_ms")) / 60000.0;
+    s.min_lr_fraction = finite("aded.train.min_lr_fraction");
+    s.weight_decay = finite("aded.train.weight_decay");
+    s.beta1 = finite("aded.train.beta1");
+    s.beta2 = finite("aded.train.beta2");
+    s.grad_clip = finite("aded.train.grad_clip");
+    s.seed = f_.get_uint("aded.train.seed");
+  }
+
+  void read_state() {
+    c_.state.step = counter("aded.train.step");
+    c_.state.elapsed_seconds = static_cast<double>(counter("aded.train.elapsed_us")) * 1e-6;
+    c_.state.tokens_seen = counter("aded.train.tokens_seen");
+    c_.state.corpus_key = f_.get_uint("aded.train.corpus_key");
+  }
+
+  void read_arrays() {
+    const size_t size = ParameterLayout(c_.shape).size();
+    std::vector<float>* arrays[] = {&c_.params, &c_.adam_m, &c_.adam_v};
+    for (int i = 0; i < 3; ++i) {
+      const GgufTensor* t = f_.find_tensor(kTensors[i]);
+      if (!t) fail("{}: the checkpoint has no tensor '{}'", path_, kTensors[i]);
+      // Compared before anything is allocated: the tensor's size is bounded by the file's.
+      if (t->type != TensorType::F32 || t->dims.size() != 1 ||
+          static_cast<uint64_t>(t->elements()) != size)
+        fail("{}: checkpoint tensor '{}' does not fit the model shape ({})", path_, kTensors[i],
+             c_.shape.describe());
+      arrays[i]->resize(size);
+      std::memcpy(arrays[i]->data(), t->data, size * sizeof(float));
+    }
+    if (checksum(c_.params, c_.adam_m, c_.adam_v) != f_.get_uint("aded.checkpoint.checksum"))
+      fail("{}: the checkpoint is damaged (its checksum does not match its contents)", path_);
+    // Training never writes these (a diverging loss stops it first); resuming from them could
+    // only train NaN.
+    for (int i = 0; i < 3; ++i) {
+      const auto& a = *arrays[i];
+      const bool second_moment = i == 2;
+      for (size_t j = 0; j < a.size(); ++j)
+        if (!std::isfinite(a[j]) || (second_moment && a[j] < 0))
+          fail("{}: checkpoint tensor '{}' holds {} at index {}: not a state training reaches",
+               path_, kTensors[i], a[j], j);
+    }
+  }
+
+  const GgufFile& f_;
+  const std::string& path_;
+  Checkpoint c_;
+};
+
+}  // namespace
+
+Checkpoint load_checkpoint(const GgufFile& file) { return CheckpointReader(file).read(); }
+
+void check_resumable(const Checkpoint& c, const ModelConfig& shape, const std::string& path) {
+  if (!(c.shape == shape))
+    fail("{}: the checkpoint is for a different model ({}) than the one asked for ({})", path,
+         c.shape.describe(), shape.describe());
 }
 
 }  // namespace aded::train

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "aded/gguf.h"
 #include "aded/model.h"
 #include "train/train_settings.h"
 
@@ -26,7 +27,13 @@ void save_checkpoint(const std::string& path, const ModelConfig& shape,
                      std::span<const float> params, std::span<const float> adam_m,
                      std::span<const float> adam_v);
 
-// Throws InputError for a missing file, a file that is not a checkpoint, or a damaged one.
+// Throws InputError for a missing file, a file that is not a checkpoint, or a damaged one: a
+// checksum that does not match, a value out of range (counts, non-finite settings), weights or
+// moments that are not finite, negative second moments.
 Checkpoint load_checkpoint(const std::string& path);
+Checkpoint load_checkpoint(const GgufFile& file);
+
+// Throws InputError (naming path) unless a run of `shape` can resume from c.
+void check_resumable(const Checkpoint& c, const ModelConfig& shape, const std::string& path);
 
 }  // namespace aded::train

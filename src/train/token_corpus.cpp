@@ -12,6 +12,7 @@
 #include "aded/error.h"
 #include "aded/mapped_file.h"
 #include "core/output_file.h"
+#include "train/token_cache.h"
 
 namespace aded::train {
 
@@ -19,7 +20,6 @@ namespace {
 
 constexpr std::string_view kSectionMarker = "# ==== file: ";
 constexpr std::string_view kSectionMarkerLine = "\n# ==== file: ";
-constexpr char kCacheMagic[8] = {'A', 'D', 'E', 'D', 'T', 'O', 'K', '1'};
 // Documents longer than this are tokenized in pieces cut at line ends (tokenizers slow down on
 // very long inputs, and the pieces spread over the threads).
 constexpr size_t kPieceBytes = 1 << 20;
@@ -76,30 +76,16 @@ uint64_t corpus_key(const std::vector<std::shared_ptr<const MappedFile>>& files,
   return key;
 }
 
-struct CacheHeader {
-  char magic[8];
-  uint64_t key, n_tokens, documents, bytes;
-};
-
-bool read_cache(const std::string& path, uint64_t key, CorpusTokens& out) {
+bool read_cache(const std::string& path, uint64_t key, int32_t vocab_size, CorpusTokens& out) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return false;
   try {
     const auto file = MappedFile::open(path);
-    const auto bytes = file->bytes();
-    CacheHeader h;
-    if (bytes.size() < sizeof(h)) return false;
-    std::memcpy(&h, bytes.data(), sizeof(h));
-    if (std::memcmp(h.magic, kCacheMagic, sizeof(kCacheMagic)) != 0 || h.key != key) return false;
-    if (bytes.size() != sizeof(h) + h.n_tokens * sizeof(int32_t) + sizeof(uint64_t)) return false;
-    const uint8_t* data = bytes.data() + sizeof(h);
-    uint64_t checksum;
-    std::memcpy(&checksum, data + h.n_tokens * sizeof(int32_t), sizeof(checksum));
-    if (checksum != XXH3_64bits(data, h.n_tokens * sizeof(int32_t))) return false;
-    out.tokens.resize(h.n_tokens);
-    std::memcpy(out.tokens.data(), data, h.n_tokens * sizeof(int32_t));
-    out.documents = h.documents;
-    out.bytes = h.bytes;
+    auto cached = parse_token_cache(file->bytes(), key, vocab_size);
+    if (!cached) return false;
+    out.tokens = std::move(cached->tokens);
+    out.documents = cached->documents;
+    out.bytes = cached->bytes;
     return true;
   } catch (const Error&) {
     return false;  // unreadable: tokenize again
@@ -178,7 +164,7 @@ CorpusTokens load_corpus(const CorpusOptions& o, const Tokenizer& tokenizer, Thr
     result.cache_path =
         (std::filesystem::path(o.cache_dir) / fmt::format("aded-tokens-{:016x}.bin", result.key))
             .string();
-    if (read_cache(result.cache_path, result.key, result)) {
+    if (read_cache(result.cache_path, result.key, tokenizer.size(), result)) {
       result.from_cache = true;
       return result;
     }

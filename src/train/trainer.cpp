@@ -182,9 +182,7 @@ void Run::set_up_weights() {
     return;
   }
   Checkpoint c = load_checkpoint(o_.resume);
-  if (!(c.shape == shape_))
-    fail("{}: the checkpoint is for a different model ({}) than the one asked for ({})", o_.resume,
-         c.shape.describe(), shape_.describe());
+  check_resumable(c, shape_, o_.resume);
   params_ = std::move(c.params);
   adam_->restore(c.state.step, c.adam_m, c.adam_v);
   state_ = c.state;

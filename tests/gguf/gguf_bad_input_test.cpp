@@ -19,6 +19,7 @@
 #include "aded/gguf.h"
 #include "aded/model.h"
 #include "aded/tokenizer.h"
+#include "gguf/tiny_model.h"
 #include "support/test_support.h"
 
 namespace aded {
@@ -26,6 +27,10 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using aded::testing::model_rejection;
+using aded::testing::parse;
+using aded::testing::rejection;
+using aded::testing::TinyModel;
 
 constexpr uint32_t kMagic = 0x46554747;  // "GGUF"
 constexpr uint32_t kTypeU32 = 4, kTypeString = 8, kTypeArray = 9;
@@ -76,25 +81,6 @@ class RawGguf {
   }
 };
 
-GgufFile parse(std::vector<uint8_t> bytes, const std::string& name = "bad.gguf") {
-  return GgufFile::parse(MappedFile::from_bytes(std::move(bytes), name));
-}
-
-// Runs fn, which must throw InputError; returns its message (empty, with a test failure, if fn
-// succeeds or throws anything else).
-std::string rejection(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected InputError, got another exception: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected InputError, but the input was accepted";
-  return {};
-}
-
 std::string parse_rejection(std::vector<uint8_t> bytes) {
   return rejection([&] { (void)parse(std::move(bytes)); });
 }
@@ -106,90 +92,6 @@ std::vector<uint8_t> with_tensors(const std::function<void(RawGguf&)>& infos, ui
   g.header(n_tensors, 0);
   infos(g);
   return g.align().zeros(data_bytes).bytes;
-}
-
-// A complete tiny Llama model (dim 8, one layer, six tokens) whose parts a test can spoil.
-struct TinyModel {
-  std::string arch = "llama";
-  uint32_t dim = 8, hidden = 16, heads = 2, kv_heads = 1, layers = 1;
-  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>", "\xE2\x96\x81" "a", "b", "c"};
-  int64_t vocab_rows = 6;  // rows of token_embd.weight
-  float attn_norm_fill = 1.0f;
-  std::set<std::string> omit;                          // metadata keys and tensors to leave out
-  std::map<std::string, std::vector<int64_t>> shapes;  // tensor shape overrides
-  std::function<void(GgufWriter&)> edit;               // last word on metadata (overwrites keys)
-
-  std::vector<uint8_t> bytes() const {
-    GgufWriter w;
-    write_metadata(w);
-    write_tensors(w);
-    if (edit) edit(w);
-    return w.to_bytes();
-  }
-
-  std::shared_ptr<const Model> load(const std::string& name = "tiny.gguf") const {
-    return Model::from_gguf(parse(bytes(), name));
-  }
-
- private:
-  bool keep(const std::string& name) const { return !omit.count(name); }
-
-  void write_metadata(GgufWriter& w) const {
-    const std::string a = arch + ".";
-    if (keep("general.architecture")) w.set_string("general.architecture", arch);
-    w.set_u32(a + "embedding_length", dim);
-    w.set_u32(a + "block_count", layers);
-    w.set_u32(a + "feed_forward_length", hidden);
-    w.set_u32(a + "attention.head_count", heads);
-    w.set_u32(a + "attention.head_count_kv", kv_heads);
-    w.set_u32(a + "context_length", 32);
-    if (keep("tokenizer.ggml.model")) w.set_string("tokenizer.ggml.model", "llama");
-    if (keep("tokenizer.ggml.tokens")) w.set_string_array("tokenizer.ggml.tokens", tokens);
-    std::vector<float> scores(tokens.size());
-    for (size_t i = 0; i < scores.size(); ++i) scores[i] = -static_cast<float>(i);
-    if (keep("tokenizer.ggml.scores")) w.set_f32_array("tokenizer.ggml.scores", scores);
-    std::vector<int32_t> types(tokens.size(), 1);
-    types[0] = 2;
-    if (types.size() > 2) types[1] = types[2] = 3;
-    if (keep("tokenizer.ggml.token_type")) w.set_i32_array("tokenizer.ggml.token_type", types);
-    w.set_u32("tokenizer.ggml.bos_token_id", 1);
-    w.set_u32("tokenizer.ggml.eos_token_id", 2);
-  }
-
-  void add(GgufWriter& w, const std::string& name, std::vector<int64_t> dims, float fill) const {
-    if (!keep(name)) return;
-    if (auto it = shapes.find(name); it != shapes.end()) dims = it->second;
-    size_t n = 1;
-    for (auto d : dims) n *= static_cast<size_t>(d);
-    std::vector<float> values(n, fill);
-    if (fill == 0)
-      for (size_t i = 0; i < n; ++i) values[i] = 0.01f * static_cast<float>(i % 13) - 0.06f;
-    w.add_tensor(name, TensorType::F32, dims, [values](std::span<uint8_t> out) {
-      std::memcpy(out.data(), values.data(), out.size());
-    });
-  }
-
-  void write_tensors(GgufWriter& w) const {
-    const int64_t d = dim, kv = dim / heads * kv_heads, h = hidden;
-    add(w, "token_embd.weight", {d, vocab_rows}, 0);
-    for (uint32_t l = 0; l < std::min(layers, 2u); ++l) {
-      const std::string p = "blk." + std::to_string(l) + ".";
-      add(w, p + "attn_norm.weight", {d}, l == 0 ? attn_norm_fill : 1.0f);
-      add(w, p + "attn_q.weight", {d, d}, 0);
-      add(w, p + "attn_k.weight", {d, kv}, 0);
-      add(w, p + "attn_v.weight", {d, kv}, 0);
-      add(w, p + "attn_output.weight", {d, d}, 0);
-      add(w, p + "ffn_norm.weight", {d}, 1.0f);
-      add(w, p + "ffn_gate.weight", {d, h}, 0);
-      add(w, p + "ffn_up.weight", {d, h}, 0);
-      add(w, p + "ffn_down.weight", {h, d}, 0);
-    }
-    add(w, "output_norm.weight", {d}, 1.0f);
-  }
-};
-
-std::string model_rejection(const TinyModel& m) {
-  return rejection([&] { (void)m.load(); });
 }
 
 // ------------------------------------------------------------------------------------------------

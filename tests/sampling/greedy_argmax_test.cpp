@@ -7,7 +7,9 @@
 #include <random>
 #include <vector>
 
+#include "aded/error.h"
 #include "aded/sampler.h"
+#include "core/argmax.h"
 
 namespace aded {
 namespace {
@@ -59,13 +61,18 @@ TEST(GreedyArgmax, InfinitiesAndNaNs) {
   std::vector<float> v(50, -INFINITY);
   EXPECT_EQ(greedy(v), 0);  // nothing beats -inf
   v[33] = 1.0f;
-  v[3] = nan;
-  v[20] = nan;
-  EXPECT_EQ(greedy(v), 33);  // NaN never wins
   v[45] = INFINITY;
   EXPECT_EQ(greedy(v), 45);
-  std::vector<float> all_nan(20, nan);
-  EXPECT_EQ(greedy(all_nan), 0);
+  // The argmax itself never lets NaN win (the greedy head relies on it) ...
+  v[3] = nan;
+  v[20] = nan;
+  EXPECT_EQ(argmax(v), 45);
+  v[45] = 2.0f;
+  EXPECT_EQ(argmax(v), 45);
+  EXPECT_EQ(argmax(std::vector<float>(20, nan)), 0);
+  // ... but greedy sampling refuses NaN logits: they come from broken weights.
+  EXPECT_THROW(greedy(v), Error);
+  EXPECT_THROW(greedy(std::vector<float>(20, nan)), Error);
 }
 
 }  // namespace

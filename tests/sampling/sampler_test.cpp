@@ -70,6 +70,10 @@ TEST(Sampler, NaNLogitsAreAnError) {
   Sampler s(at(0.8f));
   std::vector<TokenProb> d;
   EXPECT_THROW(s.distribution(std::vector<float>{1.0f, NAN, 2.0f}, {}, d), Error);
+  // Greedy too: an all-NaN row used to give token 0, a partly NaN one the best of the rest.
+  Sampler greedy(at(0.0f));
+  EXPECT_THROW(greedy.distribution(std::vector<float>{NAN, NAN, NAN}, {}, d), Error);
+  EXPECT_THROW(greedy.sample(std::vector<float>{1.0f, NAN, 2.0f}, {}, 0), Error);
 }
 
 TEST(Sampler, NonFiniteSettingsAreRefused) {

@@ -285,6 +285,14 @@ TEST(TrigramTable, VocabularyMismatchIsAnInputError) {
     FAIL() << "a table of another vocabulary was accepted";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    // Not "(512 tokens) than the model's (512 tokens)": the sizes agree, the pieces do not.
+    EXPECT_NE(std::string(e.what()).find("same size"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("than the model's ("), std::string::npos) << e.what();
+  }
+  try {
+    TrigramTable::open(path, &other->tokenizer().vocab());
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("than the model's (320 tokens)"), std::string::npos) << e.what();
   }
 }
 

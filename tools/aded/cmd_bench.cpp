@@ -85,6 +85,7 @@ Command add_bench(CLI::App& app) {
   return {cmd, [o] {
     auto model = load_model(o->model);
     o->bench.threads = context_options(o->model).n_threads;
+    o->bench.n_ctx = o->model.ctx;
     o->bench.greedy_head = !o->model.full_head;
     // The curve is relative to n = 1: keep it, first, once.
     auto& sizes = o->bench.cost_sizes;

@@ -4,16 +4,20 @@
 #include "aded/error.h"
 #include "aded/gguf.h"
 #include "aded/model.h"
+#include "core/printable_text.h"
 #include "commands.h"
 
 namespace aded::cli {
 
 namespace {
 
+// Keys, names and strings come from the file: escape what a terminal would act on.
+std::string shown(std::string_view text) { return printable_text(text); }
+
 std::string value_text(const GgufValue& v) {
   switch (v.type) {
-    case GgufType::STRING: return v.str.size() > 80 ? fmt::format("\"{}...\" ({} bytes)", v.str.substr(0, 80), v.str.size())
-                                                    : fmt::format("\"{}\"", v.str);
+    case GgufType::STRING: return v.str.size() > 80 ? fmt::format("\"{}...\" ({} bytes)", shown(utf8_prefix(v.str, 80)), v.str.size())
+                                                    : fmt::format("\"{}\"", shown(v.str));
     case GgufType::BOOL: return v.u ? "true" : "false";
     case GgufType::F32: case GgufType::F64: return fmt::format("{}", v.f);
     case GgufType::I8: case GgufType::I16: case GgufType::I32: case GgufType::I64: return fmt::format("{}", v.i);
@@ -22,7 +26,7 @@ std::string value_text(const GgufValue& v) {
       if (v.elem_type == GgufType::STRING && !v.strings.empty()) {
         s += " ";
         for (size_t i = 0; i < std::min<size_t>(5, v.strings.size()); ++i)
-          s += fmt::format("{}\"{}\"", i ? ", " : "", v.strings[i].substr(0, 24));
+          s += fmt::format("{}\"{}\"", i ? ", " : "", shown(utf8_prefix(v.strings[i], 24)));
         if (v.strings.size() > 5) s += ", ...";
       }
       return s;
@@ -53,7 +57,7 @@ Command add_info(CLI::App& app) {
     fmt::print("file: {}\nGGUF version: {}, alignment: {}, size: {:.2f} MB\n", o->path, f.version(), f.alignment(),
                static_cast<double>(f.file_size()) / 1e6);
     fmt::print("\nmetadata ({} keys):\n", f.metadata().size());
-    for (const auto& [key, v] : f.metadata()) fmt::print("  {:<45} {}\n", key, value_text(v));
+    for (const auto& [key, v] : f.metadata()) fmt::print("  {:<45} {}\n", shown(key), value_text(v));
     uint64_t params = 0, bytes = 0;
     std::map<std::string, std::pair<int, uint64_t>> by_type;
     for (const auto& t : f.tensors()) {
@@ -66,7 +70,7 @@ Command add_info(CLI::App& app) {
     if (o->tensors && !f.tensors().empty()) {
       fmt::print("\ntensors ({}):\n", f.tensors().size());
       for (const auto& t : f.tensors())
-        fmt::print("  {:<36} {:<6} {:<20} {:>12} bytes\n", t.name, tensor_type_name(t.type), shape_text(t.dims), t.nbytes);
+        fmt::print("  {:<36} {:<6} {:<20} {:>12} bytes\n", shown(t.name), tensor_type_name(t.type), shape_text(t.dims), t.nbytes);
     }
     fmt::print("\nsummary: {} tensors, {:.2f} M parameters, {:.2f} MB of weights ({:.2f} bits/weight)\n",
                f.tensors().size(), static_cast<double>(params) / 1e6, static_cast<double>(bytes) / 1e6,

@@ -74,13 +74,23 @@ Command add_perplexity(CLI::App& app) {
       "perplexity", "Cross-entropy (nats/token) and perplexity of a model on text files");
   add_model_options(*cmd, o->model);
   cmd->add_option("-f,--file", o->files, "text files (e.g. a validation split)")->required();
-  cmd->add_option("--window", o->window, "tokens per window (the model's training context)")
-      ->check(int_range(1, 1 << 16))
-      ->capture_default_str();
+  auto* window = cmd->add_option("--window", o->window, "tokens per window, the context size (the model's training context; -c sets it too)")
+                     ->check(int_range(1, 1 << 16))
+                     ->capture_default_str();
   cmd->add_option("--max-windows", o->max_windows, "evaluate at most this many windows (0: all)")
       ->check(int_range(0, 1 << 30))
       ->capture_default_str();
-  return {cmd, [o] { return run_perplexity(*o); }};
+  return {cmd, [o, window] {
+    // The window is the context each prediction sees: -c names the same thing.
+    if (o->model.ctx > 0) {
+      if (window->count() > 0 && o->window != o->model.ctx)
+        fail("-c {} and --window {} disagree: the window is the context size; give one of them",
+             o->model.ctx, o->window);
+      if (o->model.ctx > (1 << 16)) fail("-c {} is larger than a perplexity window can be (65536)", o->model.ctx);
+      o->window = o->model.ctx;
+    }
+    return run_perplexity(*o);
+  }};
 }
 
 }  // namespace aded::cli

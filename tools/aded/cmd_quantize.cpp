@@ -28,10 +28,11 @@ Command add_quantize(CLI::App& app) {
       progress.update(fmt::format("{} {}/{} {}", ProgressLine::bar(index + 1, total), index + 1, total, name), index + 1 == total);
     };
     const auto start = std::chrono::steady_clock::now();
-    const uint64_t written = quantize_model(o->input, o->output, q);
+    const QuantizeReport report = quantize_model(o->input, o->output, q);
+    fmt::print(stderr, "{}\n", report.summary(q.type));
     const auto in = GgufFile::open(o->input);
     fmt::print(stderr, "wrote {}: {:.1f} MB -> {:.1f} MB in {:.1f} s\n", o->output,
-               static_cast<double>(in.file_size()) / 1e6, static_cast<double>(written) / 1e6,
+               static_cast<double>(in.file_size()) / 1e6, static_cast<double>(report.bytes_written) / 1e6,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return 0;
   }};

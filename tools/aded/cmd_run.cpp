@@ -66,7 +66,7 @@ Command add_run(CLI::App& app) {
     g.speculator = speculator.get();
     g.max_new_tokens = o->n_predict;
     g.stop_strings = o->stop;
-    std::fputs(o->prompt.c_str(), stdout);
+    std::fwrite(o->prompt.data(), 1, o->prompt.size(), stdout);  // all of it, NUL bytes too
     std::fflush(stdout);
     GenerationCallbacks stream;
     stream.on_text = [](std::string_view text) {

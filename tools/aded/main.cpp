@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "aded/error.h"
+#include "core/printable_text.h"
 #include "commands.h"
 
 namespace {
@@ -86,7 +87,8 @@ int main(int argc, char** argv) {
     else
       std::fprintf(stderr, "aded: error: %s\n", e.what());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "aded: error: %s\n", e.what());
+    // Messages quote names and strings from input files: escape what a terminal would act on.
+    std::fprintf(stderr, "aded: error: %s\n", aded::printable_text(e.what()).c_str());
   }
   return 1;
 }
