@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "aded/context.h"
@@ -45,8 +46,13 @@ class DraftExit {
 
 // Which sublayers a skip specification leaves out: "" or "none" (none), "every-other" (the
 // attention and MLP of every second layer, starting with the second), or a comma-separated list of
-// a<layer> (attention) and m<layer> (MLP), layers counted from 0. Throws InputError naming the item.
+// a<layer> (attention) and m<layer> (MLP), layers counted from 0 (',' or '+' between items). Throws InputError naming the item.
 LayerPlan parse_skip_plan(std::string_view spec, int n_layers);
+// The same, or "@FILE": the first line of FILE that is not blank or a # comment (the file
+// `aded tune-skip -o` writes). Errors name the file.
+LayerPlan read_skip_plan(std::string_view spec, int n_layers);
+// "a1,a3,m1" (attention items first, layers ascending), or "none": what parse_skip_plan reads.
+std::string format_skip_plan(const LayerPlan& plan);
 
 struct ModelDraftOptions {
   DraftExitOptions exit;

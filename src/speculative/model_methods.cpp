@@ -26,7 +26,7 @@ ModelDraftOptions draft_options(const MethodSettings& s, const Model& drafting) 
   ModelDraftOptions o;
   o.exit.threshold = static_cast<float>(s.real("exit"));
   o.exit.adaptive = s.on("adaptive-exit");
-  o.plan = parse_skip_plan(s.text("skip"), drafting.config().n_layers);
+  o.plan = read_skip_plan(s.text("skip"), drafting.config().n_layers);
   return o;
 }
 
@@ -80,7 +80,7 @@ DrafterMethod draft_model_method() {
   m.name = "draft";
   m.summary = "a draft model with the target's vocabulary drafts a chain, exiting early when unsure";
   m.settings = {text_setting("model", "the draft model (GGUF)", "--model-draft"),
-                text_setting("skip", "sublayers the drafting model skips: every-other, or a0,m3,... (none by default)")};
+                text_setting("skip", "sublayers the drafting model skips: every-other, a0,m3,... or @FILE of aded tune-skip (none by default)")};
   for (auto& s : exit_settings()) m.settings.push_back(s);
   m.create = [](const MethodSettings& s, DrafterEnvironment& env) {
     Context& target = target_context(env, "draft");
@@ -98,7 +98,7 @@ DrafterMethod self_draft_method() {
   DrafterMethod m;
   m.name = "self";
   m.summary = "the target drafts for itself with sublayers skipped and/or a low-bit copy of its weights";
-  m.settings = {text_setting("skip", "sublayers the drafts skip: every-other, or a0,m3,... (none by default)", "--skip"),
+  m.settings = {text_setting("skip", "sublayers the drafts skip: every-other, a0,m3,... or @FILE of aded tune-skip (none by default)", "--skip"),
                 choice_setting("quant", {"none", "q8_0", "q4_0", "q4_k"}, "none",
                                "draft with a copy of the weights in this type (made at load)")};
   for (auto& s : exit_settings()) m.settings.push_back(s);

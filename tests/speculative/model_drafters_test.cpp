@@ -8,6 +8,7 @@
 #include "aded/error.h"
 #include "aded/model_drafters.h"
 #include "speculative/spec_support.h"
+#include "support/test_support.h"
 
 namespace aded {
 namespace {
@@ -51,6 +52,33 @@ TEST(SkipPlan, ParsesSetsAndNamesBadItems) {
   EXPECT_EQ(list.attention, (std::vector<uint8_t>{0, 1, 0, 1}));
   EXPECT_EQ(list.mlp, (std::vector<uint8_t>{1, 1, 1, 0}));
   for (const char* bad : {"a4", "x1", "m-1", "a", "a1,,m2", "a1x", "every"}) EXPECT_THROW(parse_skip_plan(bad, 4), InputError) << bad;
+}
+
+// tune-skip writes a skip set as format_skip_plan spells it, in a file that self:skip=@FILE reads.
+TEST(SkipPlan, FormatsWhatItParsesAndReadsSkipFiles) {
+  EXPECT_EQ(format_skip_plan(parse_skip_plan("m3,a2,a0", 4)), "a0,a2,m3");
+  EXPECT_EQ(format_skip_plan(parse_skip_plan("a0+m3", 4)), "a0,m3");  // '+' inside bench-spec --methods
+  EXPECT_EQ(format_skip_plan(LayerPlan{}), "none");
+  EXPECT_EQ(format_skip_plan(parse_skip_plan("every-other", 6)), "a1,a3,a5,m1,m3,m5");
+  testing::TempDir dir;
+  testing::write_file(dir / "good.skip", "# made by hand\n\n  a1,m2 \r\nignored\n");
+  EXPECT_EQ(format_skip_plan(read_skip_plan("@" + (dir / "good.skip").string(), 4)), "a1,m2");
+  testing::write_file(dir / "bad.skip", "# comment only\na9\n");
+  testing::write_file(dir / "empty.skip", "# nothing\n\n");
+  const auto message = [](const std::string& spec) {
+    try {
+      read_skip_plan(spec, 4);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message("@" + (dir / "bad.skip").string()).find("bad.skip"), std::string::npos);
+  EXPECT_NE(message("@" + (dir / "bad.skip").string()).find("a9"), std::string::npos);
+  EXPECT_NE(message("@" + (dir / "empty.skip").string()).find("no skip set"), std::string::npos);
+  EXPECT_NE(message("@" + (dir / "absent.skip").string()).find("absent.skip"), std::string::npos);
+  EXPECT_NE(message("@" + dir.path().string()).find(dir.path().string()), std::string::npos);  // a folder
+  EXPECT_NE(message("@").find("give a file"), std::string::npos);
 }
 
 struct Drafting {

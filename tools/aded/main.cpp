@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   add(aded::cli::add_bench_spec);
   add(aded::cli::add_vocab);
   add(aded::cli::add_perplexity);
+  add(aded::cli::add_tune_skip);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,229 @@
+// aded tune-skip: the skip set of self-speculative decoding found by Bayesian optimization
+// (include/aded/skip_search.h), each candidate measured as the tokens/s of greedy self-speculative
+// decoding on a few prompts (Draft & Verify measured 8 prompts of 32 tokens, our defaults).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+#include "aded/error.h"
+#include "aded/generator.h"
+#include "aded/model_drafters.h"
+#include "aded/plot.h"
+#include "aded/skip_search.h"
+#include "aded/spec_bench.h"
+#include "bench_spec_plot.h"
+#include "commands.h"
+#include "common_options.h"
+#include "core/output_file.h"
+#include "progress_line.h"
+#include "spec_options.h"
+
+namespace aded::cli {
+
+namespace {
+
+struct Measured {
+  double tokens_per_second = 0;  // decoding only: the prefill is the same for every skip set
+  double tokens_per_step = 0;
+  std::vector<std::vector<int32_t>> outputs;
+};
+
+Measured measure(Generator& generator, const std::vector<std::vector<int32_t>>& prompts, int n,
+                 Speculator* speculator) {
+  GenerateOptions g;
+  g.sampling.temperature = 0;
+  g.speculator = speculator;
+  g.max_new_tokens = n;
+  g.stop_at_end_of_generation = false;
+  g.reuse_prefix = false;
+  Measured m;
+  int64_t tokens = 0, steps = 0;
+  double seconds = 0;
+  for (const auto& prompt : prompts) {
+    Generation out = generator.generate(prompt, g);
+    tokens += out.stats.generated;
+    steps += out.stats.steps;
+    seconds += out.stats.decode_seconds;
+    m.outputs.push_back(std::move(out.tokens));
+  }
+  m.tokens_per_second = seconds > 0 ? static_cast<double>(tokens) / seconds : 0;
+  m.tokens_per_step = steps > 0 ? static_cast<double>(tokens) / static_cast<double>(steps) : 0;
+  return m;
+}
+
+Chart convergence_chart(const std::vector<SkipObservation>& history, double plain,
+                        const std::string& model, size_t prompts, int n, int threads,
+                        double seconds) {
+  Panel p;
+  p.title = "Bayesian optimization of the skip set";
+  p.kind = PanelKind::kLines;
+  p.x_label = "skip sets measured";
+  p.y_label = "tokens/s (decoding)";
+  Series each{"each skip set", {}, {}, "#90CAF9"}, best{"best so far", {}, {}, "#1565C0"};
+  double top = 0;
+  for (size_t i = 0; i < history.size(); ++i) {
+    top = i == 0 ? history[i].value : std::max(top, history[i].value);
+    each.x.push_back(static_cast<double>(i + 1));
+    each.y.push_back(history[i].value);
+    best.x.push_back(static_cast<double>(i + 1));
+    best.y.push_back(top);
+  }
+  p.series = {each, best};
+  p.references.push_back({plain, fmt::format("plain decoding ({:.0f} tokens/s)", plain)});
+  p.value_labels = false;
+  Chart c;
+  c.title = "aded tune-skip: " + std::filesystem::path(model).filename().string();
+  c.subtitle = fmt::format("{} prompts x {} tokens | {} thread{} | greedy | search took {:.0f} s",
+                           prompts, n, threads, threads == 1 ? "" : "s", seconds);
+  c.panels = {std::move(p)};
+  return c;
+}
+
+}  // namespace
+
+Command add_tune_skip(CLI::App& app) {
+  struct Options {
+    ModelOptions model;
+    std::string prompts, output, plot, base = "self";
+    int n = 32, limit = 8, iterations = 30;
+    SkipSearchOptions search;
+    SpecFlags spec;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("tune-skip",
+                                 "Find the sublayers self-speculative drafts skip by Bayesian "
+                                 "optimization of measured tokens/s "
+                                 "(Draft & Verify); use the result with --spec self:skip=@FILE");
+  add_model_options(*cmd, o->model);
+  cmd->add_option("--prompts", o->prompts, "prompts: Spec-Bench or HumanEval .jsonl(.gz)")
+      ->required();
+  cmd->add_option("-o,--output", o->output,
+                  "write the best skip set to this file (for self:skip=@FILE)");
+  cmd->add_option("--plot", o->plot,
+                  "draw the search's convergence into an .svg or .png file (needs gnuplot)")
+      ->check(image_file_name());
+  cmd->add_option("-n,--n-predict", o->n, "new tokens per prompt")
+      ->check(int_range(1, 1 << 16))
+      ->capture_default_str();
+  cmd->add_option("--limit", o->limit, "the first K prompts (0: all)")
+      ->check(int_range(0, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--iterations", o->iterations, "skip sets chosen by the Gaussian process")
+      ->check(int_range(0, 10000))
+      ->capture_default_str();
+  cmd->add_option("--initial", o->search.initial,
+                  "random skip sets measured first (after every-other)")
+      ->check(int_range(0, 1000))
+      ->capture_default_str();
+  cmd->add_option("--seed", o->search.seed, "seed of the random skip sets")->capture_default_str();
+  cmd->add_option(
+         "--base", o->base,
+         "the method the skip set is tuned for, e.g. self:quant=q4_0 (a skip= in it is replaced)")
+      ->capture_default_str();
+  add_spec_options(*cmd, o->spec, /*method_flag=*/false);
+  return {
+      cmd, [o] {
+        if (!o->output.empty()) check_output_path(o->output, "-o", {o->model.path, o->prompts});
+        if (!o->plot.empty()) check_output_path(o->plot, "--plot", {o->model.path, o->prompts});
+        const std::string method = o->base.substr(0, o->base.find(':'));
+        if (method != "self" && method != "draft")
+          fail(
+              "--base: '{}' does not draft with layers skipped (use self, self:quant=... or "
+              "draft:model=...)",
+              o->base);
+        const MethodChoice base =
+            drafter_registry().parse(o->base + ":skip=every-other", o->spec.settings);
+        auto bench_prompts = read_bench_prompts(o->prompts);
+        if (o->limit > 0 && static_cast<size_t>(o->limit) < bench_prompts.size())
+          bench_prompts.resize(static_cast<size_t>(o->limit));
+        if (bench_prompts.empty()) fail("{}: no prompts", o->prompts);
+        auto model = load_model(o->model);
+        std::vector<std::vector<int32_t>> prompts;
+        size_t longest = 0;
+        for (const auto& p : bench_prompts) {
+          prompts.push_back(model->tokenizer().encode(p.text, true));
+          if (prompts.back().empty()) prompts.back().push_back(model->tokenizer().bos());
+          longest = std::max(longest, prompts.back().size());
+        }
+        ContextOptions copts = context_options(o->model);
+        if (copts.n_ctx == 0)
+          copts.n_ctx = static_cast<int>(std::min<int64_t>(
+              1 << 22, static_cast<int64_t>(longest) + o->n + base.limits.max_nodes + 2));
+        Context ctx(model, copts);
+        Generator generator(ctx);
+        DrafterEnvironment env(model.get(), &ctx);
+        const int layers = model->config().n_layers;
+        SkipSearch search(layers, o->search);
+        const int total = 1 + o->search.initial + o->iterations;
+
+        const auto start = std::chrono::steady_clock::now();
+        (void)measure(generator, {prompts.front()}, o->n, nullptr);  // warm-up
+        const Measured plain = measure(generator, prompts, o->n, nullptr);
+        ProgressLine progress;
+        std::vector<double> steps_of;
+        for (int i = 0; i < total; ++i) {
+          const LayerPlan plan = search.next();
+          const std::string text = fmt::format("{}:skip={}", o->base, format_skip_plan(plan));
+          const MethodChoice choice = drafter_registry().parse(text, o->spec.settings);
+          auto speculator = drafter_registry().make_speculator(choice, env);
+          const Measured m = measure(generator, prompts, o->n, speculator.get());
+          if (m.outputs != plain.outputs)
+            fail("self-speculative output with skip set {} differs from plain decoding (a bug)",
+                 format_skip_plan(plan));
+          search.record(plan, m.tokens_per_second);
+          steps_of.push_back(m.tokens_per_step);
+          const SkipObservation& best = search.best();
+          progress.update(
+              fmt::format("{} {}/{} best {:.0f} tokens/s ({:.2f}x plain) {}",
+                          ProgressLine::bar(i + 1, total), i + 1, total, best.value,
+                          best.value / plain.tokens_per_second, format_skip_plan(best.plan)),
+              i + 1 == total);
+        }
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const auto& history = search.history();
+        const SkipObservation& best = search.best();
+        fmt::print("model: {} | {} prompts x {} tokens | threads: {} | {} skip sets in {:.1f} s\n",
+                   o->model.path, prompts.size(), o->n, ctx.pool().size(), history.size(), seconds);
+        fmt::print(
+            "plain decoding: {:.1f} tokens/s\n\n| rank | skip set | sublayers skipped | tokens/s | "
+            "speedup | tokens/step |\n"
+            "|--:|---|--:|--:|--:|--:|\n",
+            plain.tokens_per_second);
+        std::vector<size_t> order(history.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::sort(order.begin(), order.end(),
+                  [&](size_t a, size_t b) { return history[a].value > history[b].value; });
+        for (size_t r = 0; r < std::min<size_t>(8, order.size()); ++r) {
+          const auto& h = history[order[r]];
+          const auto skipped = search.encode(h.plan);
+          fmt::print("| {} | {} | {}/{} | {:.1f} | {:.2f}x | {:.2f} |\n", r + 1,
+                     format_skip_plan(h.plan), std::count(skipped.begin(), skipped.end(), 1),
+                     skipped.size(), h.value, h.value / plain.tokens_per_second,
+                     steps_of[order[r]]);
+        }
+        if (!o->output.empty()) {
+          write_output_file(
+              o->output, fmt::format("# aded skip set (aded tune-skip; use: --spec self:skip=@{})\n"
+                                     "# model {}, {} layers; {} prompts of {} x {} tokens; {} "
+                                     "thread(s); base method {}\n"
+                                     "# {:.1f} tokens/s vs {:.1f} plain ({:.2f}x); best of {} skip "
+                                     "sets measured\n{}\n",
+                                     o->output, o->model.path, layers, prompts.size(), o->prompts,
+                                     o->n, ctx.pool().size(), o->base, best.value,
+                                     plain.tokens_per_second, best.value / plain.tokens_per_second,
+                                     history.size(), format_skip_plan(best.plan)));
+          fmt::print("\nwrote {}: {}\n", o->output, format_skip_plan(best.plan));
+        }
+        if (!o->plot.empty())
+          render_chart(convergence_chart(history, plain.tokens_per_second, o->model.path,
+                                         prompts.size(), o->n, ctx.pool().size(), seconds),
+                       o->plot);
+        return 0;
+      }};
+}
+
+}  // namespace aded::cli
