@@ -71,4 +71,9 @@ std::unique_ptr<Drafter> make_model_drafter(std::shared_ptr<const Model> draft, 
 // the drafts used). The context must outlive the drafter and be the one the session verifies with.
 std::unique_ptr<Drafter> make_layer_skip_drafter(Context& target, ModelDraftOptions options);
 
+// The same with the skip set adapted while generating, without an offline search (SWIFT, arXiv
+// 2410.06916): candidates scored by how often the skipped model predicts the request's own
+// generated text (src/speculative/online_skip_search.h). Needs a model of at least 3 layers.
+std::unique_ptr<Drafter> make_online_skip_drafter(Context& target, DraftExitOptions exit = {});
+
 }  // namespace aded

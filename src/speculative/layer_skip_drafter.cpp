@@ -7,6 +7,7 @@
 #include "aded/error.h"
 #include "aded/model_drafters.h"
 #include "speculative/draft_chain.h"
+#include "speculative/online_skip_search.h"
 
 namespace aded {
 
@@ -14,21 +15,30 @@ namespace {
 
 class LayerSkipDrafter final : public Drafter {
  public:
-  LayerSkipDrafter(Context& target, ModelDraftOptions o) : ctx_(target), plan_(o.plan), exit_(o.exit) {
+  LayerSkipDrafter(Context& target, ModelDraftOptions o,
+                   std::unique_ptr<OnlineSkipSearch> online = nullptr)
+      : ctx_(target), plan_(o.plan), exit_(o.exit), online_(std::move(online)) {
+    if (online_) plan_ = online_->plan();
     const int layers = ctx_.model().config().n_layers;
     if ((!plan_.attention.empty() && static_cast<int>(plan_.attention.size()) != layers) ||
-        (!plan_.mlp.empty() && static_cast<int>(plan_.mlp.size()) != layers) || plan_.exit_after < 0 ||
-        plan_.exit_after > layers)
+        (!plan_.mlp.empty() && static_cast<int>(plan_.mlp.size()) != layers) ||
+        plan_.exit_after < 0 || plan_.exit_after > layers)
       fail("self-speculation: the skip set does not fit the model's {} layers", layers);
   }
 
   std::string_view name() const override { return "self"; }
-  void begin(std::span<const int32_t>) override {}
+  void begin(std::span<const int32_t> prompt) override {
+    if (online_) online_->begin(static_cast<int32_t>(prompt.size()));
+  }
 
   void propose(const DraftRequest& r, DraftTree& out) override {
     const int32_t n0 = ctx_.n_past();
     // The session verifies with this context: the cache holds every token but the root.
     if (r.context.empty() || static_cast<int64_t>(r.context.size()) != n0 + 1) return;
+    if (online_) {
+      online_->step(ctx_, r.context);
+      plan_ = online_->plan();
+    }
     const int limit = std::min({r.max_nodes, r.max_depth, ctx_.n_ctx() - n0 - 1});
     const auto step = [&](int32_t token) {
       Batch b = Batch::sequence(std::span<const int32_t>(&token, 1), ctx_.n_past(), true);
@@ -36,7 +46,8 @@ class LayerSkipDrafter final : public Drafter {
       b.top_probability = true;
       b.plan = plan_;
       ctx_.forward(b);
-      const Guess g{ctx_.greedy_argmax(0) >= 0 ? ctx_.greedy_argmax(0) : argmax_of(ctx_.logits(0)), ctx_.top_probability(0)};
+      const Guess g{ctx_.greedy_argmax(0) >= 0 ? ctx_.greedy_argmax(0) : argmax_of(ctx_.logits(0)),
+                    ctx_.top_probability(0)};
       const int32_t keep = 0;
       ctx_.commit(std::span<const int32_t>(&keep, 1));
       return g;
@@ -46,7 +57,8 @@ class LayerSkipDrafter final : public Drafter {
   }
 
   void observe(const DraftFeedback& f) override {
-    if (f.verified) exit_.update(f.verified->size(), static_cast<int>(f.accepted_nodes.size()), last_full_);
+    if (f.verified)
+      exit_.update(f.verified->size(), static_cast<int>(f.accepted_nodes.size()), last_full_);
   }
 
  private:
@@ -61,9 +73,15 @@ class LayerSkipDrafter final : public Drafter {
   LayerPlan plan_;
   DraftExit exit_;
   bool last_full_ = false;
+  std::unique_ptr<OnlineSkipSearch> online_;
 };
 
 }  // namespace
+
+std::unique_ptr<Drafter> make_online_skip_drafter(Context& target, DraftExitOptions exit) {
+  auto online = std::make_unique<OnlineSkipSearch>(target.model().config().n_layers);
+  return std::make_unique<LayerSkipDrafter>(target, ModelDraftOptions{exit, {}}, std::move(online));
+}
 
 std::unique_ptr<Drafter> make_layer_skip_drafter(Context& target, ModelDraftOptions options) {
   return std::make_unique<LayerSkipDrafter>(target, std::move(options));

@@ -18,14 +18,25 @@ namespace aded {
 namespace {
 
 std::vector<SettingSpec> exit_settings() {
-  SettingSpec adaptive = switch_setting("adaptive-exit", true, "move the exit threshold with the acceptance rate");
-  return {real_setting("exit", 0, 1, 0.8, "stop drafting after a token less likely than this", "--draft-exit"), adaptive};
+  SettingSpec adaptive =
+      switch_setting("adaptive-exit", true, "move the exit threshold with the acceptance rate");
+  return {real_setting("exit", 0, 1, 0.8, "stop drafting after a token less likely than this",
+                       "--draft-exit"),
+          adaptive};
+}
+
+DraftExitOptions exit_options(const MethodSettings& s) {
+  DraftExitOptions o;
+  o.threshold = static_cast<float>(s.real("exit"));
+  o.adaptive = s.on("adaptive-exit");
+  return o;
 }
 
 ModelDraftOptions draft_options(const MethodSettings& s, const Model& drafting) {
   ModelDraftOptions o;
-  o.exit.threshold = static_cast<float>(s.real("exit"));
-  o.exit.adaptive = s.on("adaptive-exit");
+  o.exit = exit_options(s);
+  if (s.text("skip") == "online")
+    fail("skip=online adapts the target's own layers: use it with self (self:skip=online)");
   o.plan = read_skip_plan(s.text("skip"), drafting.config().n_layers);
   return o;
 }
@@ -48,15 +59,19 @@ void check_vocabulary(const Model& target, const Model& draft, const std::string
   const Vocab& a = target.tokenizer().vocab();
   const Vocab& b = draft.tokenizer().vocab();
   if (a.size() != b.size() || a.pieces != b.pieces)
-    fail("{}: the draft model's vocabulary ({} tokens) is not the target's ({} tokens): drafts must be the "
-         "target's tokens",
-         path, b.size(), a.size());
+    fail(
+        "{}: the draft model's vocabulary ({} tokens) is not the target's ({} tokens): drafts must "
+        "be the "
+        "target's tokens",
+        path, b.size(), a.size());
 }
 
 // A copy of the target with its matrices in `type`, written to a temporary file and loaded (the
 // mapping outlives the file's name).
 std::shared_ptr<const Model> quantized_copy(const Model& target, const std::string& type_name) {
-  const auto type = parse_tensor_type(type_name == "q8_0" ? "Q8_0" : type_name == "q4_0" ? "Q4_0" : "Q4_K");
+  const auto type = parse_tensor_type(type_name == "q8_0"   ? "Q8_0"
+                                      : type_name == "q4_0" ? "Q4_0"
+                                                            : "Q4_K");
   if (!type) fail("unknown quantization '{}'", type_name);
   const auto path = std::filesystem::temp_directory_path() /
                     fmt::format("aded-self-{}-{}.gguf", type_name, static_cast<long>(::getpid()));
@@ -78,14 +93,18 @@ std::shared_ptr<const Model> quantized_copy(const Model& target, const std::stri
 DrafterMethod draft_model_method() {
   DrafterMethod m;
   m.name = "draft";
-  m.summary = "a draft model with the target's vocabulary drafts a chain, exiting early when unsure";
+  m.summary =
+      "a draft model with the target's vocabulary drafts a chain, exiting early when unsure";
   m.settings = {text_setting("model", "the draft model (GGUF)", "--model-draft"),
-                text_setting("skip", "sublayers the drafting model skips: every-other, a0,m3,... or @FILE of aded tune-skip (none by default)")};
+                text_setting("skip",
+                             "sublayers the drafting model skips: every-other, a0,m3,... or @FILE "
+                             "of aded tune-skip (none by default)")};
   for (auto& s : exit_settings()) m.settings.push_back(s);
   m.create = [](const MethodSettings& s, DrafterEnvironment& env) {
     Context& target = target_context(env, "draft");
     const std::string& path = s.text("model");
-    if (path.empty()) fail("method 'draft' needs a draft model (--model-draft PATH or draft:model=PATH)");
+    if (path.empty())
+      fail("method 'draft' needs a draft model (--model-draft PATH or draft:model=PATH)");
     auto& model = env.models[path];
     if (!model) model = Model::load(path);
     check_vocabulary(*env.target, *model, path);
@@ -97,16 +116,28 @@ DrafterMethod draft_model_method() {
 DrafterMethod self_draft_method() {
   DrafterMethod m;
   m.name = "self";
-  m.summary = "the target drafts for itself with sublayers skipped and/or a low-bit copy of its weights";
-  m.settings = {text_setting("skip", "sublayers the drafts skip: every-other, a0,m3,... or @FILE of aded tune-skip (none by default)", "--skip"),
-                choice_setting("quant", {"none", "q8_0", "q4_0", "q4_k"}, "none",
-                               "draft with a copy of the weights in this type (made at load)")};
+  m.summary =
+      "the target drafts for itself with sublayers skipped and/or a low-bit copy of its weights";
+  m.settings = {
+      text_setting("skip",
+                   "sublayers the drafts skip: every-other, a0,m3,..., @FILE of aded tune-skip, or "
+                   "online (adapted while generating, SWIFT) (none by default)",
+                   "--skip"),
+      choice_setting("quant", {"none", "q8_0", "q4_0", "q4_k"}, "none",
+                     "draft with a copy of the weights in this type (made at load)")};
   for (auto& s : exit_settings()) m.settings.push_back(s);
   m.create = [](const MethodSettings& s, DrafterEnvironment& env) -> std::unique_ptr<Drafter> {
     Context& target = target_context(env, "self");
     const std::string& quant = s.text("quant");
+    if (s.text("skip") == "online") {
+      if (quant != "none")
+        fail("self:skip=online adapts the target's own layers: it cannot be combined with quant={}",
+             quant);
+      return make_online_skip_drafter(target, exit_options(s));
+    }
     if (quant == "none") {
-      if (s.text("skip").empty()) fail("method 'self' drafts with the target itself: give skip= or quant= (or both)");
+      if (s.text("skip").empty())
+        fail("method 'self' drafts with the target itself: give skip= or quant= (or both)");
       return make_layer_skip_drafter(target, draft_options(s, *env.target));
     }
     auto& model = env.models["quant:" + quant];

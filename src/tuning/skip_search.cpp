@@ -4,7 +4,6 @@
 #include <numeric>
 
 #include "aded/error.h"
-#include "aded/model_drafters.h"
 #include "tuning/gaussian_process.h"
 
 namespace aded {
@@ -56,8 +55,9 @@ bool SkipSearch::measured(const std::vector<uint8_t>& skipped) const {
 LayerPlan SkipSearch::next() {
   const size_t total = 2 * static_cast<size_t>(n_layers_);
   if (history_.empty()) {
-    const LayerPlan every_other = parse_skip_plan("every-other", n_layers_);
-    if (usable(encode(every_other))) return every_other;
+    std::vector<uint8_t> every_other(total, 0);  // attention and MLP of layers 1, 3, 5, ...
+    for (size_t l = 1; l < static_cast<size_t>(n_layers_); l += 2) every_other[l] = every_other[n_layers_ + l] = 1;
+    if (usable(every_other)) return decode(every_other);
   }
   // Every usable set measured (tiny models): measure the best again.
   const bool random_phase = static_cast<int>(history_.size()) <= options_.initial;
