@@ -32,7 +32,7 @@ std::vector<BenchPrompt> parse_bench_prompts(std::span<const uint8_t> bytes, con
 
 struct MethodTotals {
   int prompts = 0;
-  int64_t tokens = 0, steps = 0, nodes_verified = 0;
+  int64_t tokens = 0, steps = 0, nodes_verified = 0, nodes_accepted = 0;
   double seconds = 0, decode_seconds = 0, draft_seconds = 0, verify_seconds = 0;
   bool identical = true;
 
@@ -40,6 +40,8 @@ struct MethodTotals {
   double tokens_per_second() const { return seconds > 0 ? static_cast<double>(tokens) / seconds : 0; }
   double decode_tokens_per_second() const;
   double tokens_per_step() const;
+  // Of the draft nodes verified, the share the target accepted.
+  double acceptance() const { return nodes_verified ? static_cast<double>(nodes_accepted) / static_cast<double>(nodes_verified) : 0; }
   double draft_ms_per_step() const { return steps ? 1e3 * draft_seconds / static_cast<double>(steps) : 0; }
   double verify_ms_per_step() const { return steps ? 1e3 * verify_seconds / static_cast<double>(steps) : 0; }
 };

@@ -33,6 +33,7 @@ void MethodTotals::add(const DecodingStats& s, double wall_seconds, bool same_as
   tokens += s.generated;
   steps += s.steps;
   nodes_verified += s.nodes_verified;
+  for (const int64_t n : s.accepted_at_depth) nodes_accepted += n;
   seconds += wall_seconds;
   decode_seconds += s.decode_seconds;
   draft_seconds += s.draft_seconds;

@@ -28,6 +28,9 @@ namespace {
 struct Measured {
   double tokens_per_second = 0;  // decoding only: the prefill is the same for every skip set
   double tokens_per_step = 0;
+  double acceptance = 0;              // of the drafted tokens verified, the share accepted
+  double seconds_per_token = 0;       // decoding time per generated token
+  double draft_seconds_per_node = 0;  // drafting time per drafted token verified
   std::vector<std::vector<int32_t>> outputs;
 };
 
@@ -40,17 +43,23 @@ Measured measure(Generator& generator, const std::vector<std::vector<int32_t>>& 
   g.stop_at_end_of_generation = false;
   g.reuse_prefix = false;
   Measured m;
-  int64_t tokens = 0, steps = 0;
-  double seconds = 0;
+  int64_t tokens = 0, steps = 0, verified = 0, accepted = 0;
+  double seconds = 0, drafting = 0;
   for (const auto& prompt : prompts) {
     Generation out = generator.generate(prompt, g);
     tokens += out.stats.generated;
     steps += out.stats.steps;
     seconds += out.stats.decode_seconds;
+    drafting += out.stats.draft_seconds;
+    verified += out.stats.nodes_verified;
+    for (const int64_t a : out.stats.accepted_at_depth) accepted += a;
     m.outputs.push_back(std::move(out.tokens));
   }
   m.tokens_per_second = seconds > 0 ? static_cast<double>(tokens) / seconds : 0;
   m.tokens_per_step = steps > 0 ? static_cast<double>(tokens) / static_cast<double>(steps) : 0;
+  m.acceptance = verified > 0 ? static_cast<double>(accepted) / static_cast<double>(verified) : 0;
+  m.seconds_per_token = tokens > 0 ? seconds / static_cast<double>(tokens) : 0;
+  m.draft_seconds_per_node = verified > 0 ? drafting / static_cast<double>(verified) : 0;
   return m;
 }
 
@@ -163,7 +172,7 @@ Command add_tune_skip(CLI::App& app) {
         (void)measure(generator, {prompts.front()}, o->n, nullptr);  // warm-up
         const Measured plain = measure(generator, prompts, o->n, nullptr);
         ProgressLine progress;
-        std::vector<double> steps_of;
+        std::vector<Measured> measured;
         for (int i = 0; i < total; ++i) {
           const LayerPlan plan = search.next();
           const std::string text = fmt::format("{}:skip={}", o->base, format_skip_plan(plan));
@@ -174,7 +183,8 @@ Command add_tune_skip(CLI::App& app) {
             fail("self-speculative output with skip set {} differs from plain decoding (a bug)",
                  format_skip_plan(plan));
           search.record(plan, m.tokens_per_second);
-          steps_of.push_back(m.tokens_per_step);
+          measured.push_back(m);
+          measured.back().outputs.clear();
           const SkipObservation& best = search.best();
           progress.update(
               fmt::format("{} {}/{} best {:.0f} tokens/s ({:.2f}x plain) {}",
@@ -190,8 +200,8 @@ Command add_tune_skip(CLI::App& app) {
                    o->model.path, prompts.size(), o->n, ctx.pool().size(), history.size(), seconds);
         fmt::print(
             "plain decoding: {:.1f} tokens/s\n\n| rank | skip set | sublayers skipped | tokens/s | "
-            "speedup | tokens/step |\n"
-            "|--:|---|--:|--:|--:|--:|\n",
+            "speedup | tokens/step | acceptance | draft cost |\n"
+            "|--:|---|--:|--:|--:|--:|--:|--:|\n",
             plain.tokens_per_second);
         std::vector<size_t> order(history.size());
         for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -200,10 +210,11 @@ Command add_tune_skip(CLI::App& app) {
         for (size_t r = 0; r < std::min<size_t>(8, order.size()); ++r) {
           const auto& h = history[order[r]];
           const auto skipped = search.encode(h.plan);
-          fmt::print("| {} | {} | {}/{} | {:.1f} | {:.2f}x | {:.2f} |\n", r + 1,
+          const Measured& m = measured[order[r]];
+          fmt::print("| {} | {} | {}/{} | {:.1f} | {:.2f}x | {:.2f} | {:.2f} | {:.2f} |\n", r + 1,
                      format_skip_plan(h.plan), std::count(skipped.begin(), skipped.end(), 1),
-                     skipped.size(), h.value, h.value / plain.tokens_per_second,
-                     steps_of[order[r]]);
+                     skipped.size(), h.value, h.value / plain.tokens_per_second, m.tokens_per_step,
+                     m.acceptance, m.draft_seconds_per_node / plain.seconds_per_token);
         }
         if (!o->output.empty()) {
           write_output_file(
