@@ -124,20 +124,45 @@ DrafterMethod self_draft_method() {
                    "online (adapted while generating, SWIFT) (none by default)",
                    "--skip"),
       choice_setting("quant", {"none", "q8_0", "q4_0", "q4_k"}, "none",
-                     "draft with a copy of the weights in this type (made at load)")};
+                     "draft with a copy of the weights in this type (made at load)"),
+      text_setting("copy",
+                   "draft with this low-bit copy of the target (a GGUF of aded quantize) instead "
+                   "of making one at load")};
   for (auto& s : exit_settings()) m.settings.push_back(s);
   m.create = [](const MethodSettings& s, DrafterEnvironment& env) -> std::unique_ptr<Drafter> {
     Context& target = target_context(env, "self");
     const std::string& quant = s.text("quant");
+    const std::string& copy = s.text("copy");
+    if (!copy.empty() && quant != "none")
+      fail("self: give quant= (a copy made at load) or copy= (a copy from a file), not both");
     if (s.text("skip") == "online") {
+      if (!copy.empty())
+        fail("self:skip=online adapts the target's own layers: it cannot be combined with copy=");
       if (quant != "none")
         fail("self:skip=online adapts the target's own layers: it cannot be combined with quant={}",
              quant);
       return make_online_skip_drafter(target, exit_options(s));
     }
+    if (!copy.empty()) {
+      auto& model = env.models[copy];
+      if (!model) model = Model::load(copy);
+      check_vocabulary(*env.target, *model, copy);
+      if (model->config().n_layers != env.target->config().n_layers ||
+          model->config().dim != env.target->config().dim ||
+          model->config().hidden_dim != env.target->config().hidden_dim)
+        fail(
+            "{}: not a copy of the target ({} layers of {}, the target {} of {}); a smaller model "
+            "drafts with draft:model=",
+            copy, model->config().n_layers, model->config().dim, env.target->config().n_layers,
+            env.target->config().dim);
+      return make_model_drafter(model, drafting_context(target), draft_options(s, *model));
+    }
     if (quant == "none") {
       if (s.text("skip").empty())
-        fail("method 'self' drafts with the target itself: give skip= or quant= (or both)");
+        fail(
+            "method 'self' drafts with the target itself: give skip=, quant= or copy= (or skip= "
+            "with one of "
+            "the others)");
       return make_layer_skip_drafter(target, draft_options(s, *env.target));
     }
     auto& model = env.models["quant:" + quant];

@@ -7,6 +7,7 @@
 #include "aded/drafter_registry.h"
 #include "aded/error.h"
 #include "aded/model_drafters.h"
+#include "aded/model_tools.h"
 #include "speculative/spec_support.h"
 #include "support/test_support.h"
 
@@ -51,13 +52,15 @@ TEST(SkipPlan, ParsesSetsAndNamesBadItems) {
   const LayerPlan list = parse_skip_plan("a0,m3,a2", 4);
   EXPECT_EQ(list.attention, (std::vector<uint8_t>{0, 1, 0, 1}));
   EXPECT_EQ(list.mlp, (std::vector<uint8_t>{1, 1, 1, 0}));
-  for (const char* bad : {"a4", "x1", "m-1", "a", "a1,,m2", "a1x", "every"}) EXPECT_THROW(parse_skip_plan(bad, 4), InputError) << bad;
+  for (const char* bad : {"a4", "x1", "m-1", "a", "a1,,m2", "a1x", "every"})
+    EXPECT_THROW(parse_skip_plan(bad, 4), InputError) << bad;
 }
 
 // tune-skip writes a skip set as format_skip_plan spells it, in a file that self:skip=@FILE reads.
 TEST(SkipPlan, FormatsWhatItParsesAndReadsSkipFiles) {
   EXPECT_EQ(format_skip_plan(parse_skip_plan("m3,a2,a0", 4)), "a0,a2,m3");
-  EXPECT_EQ(format_skip_plan(parse_skip_plan("a0+m3", 4)), "a0,m3");  // '+' inside bench-spec --methods
+  EXPECT_EQ(format_skip_plan(parse_skip_plan("a0+m3", 4)),
+            "a0,m3");  // '+' inside bench-spec --methods
   EXPECT_EQ(format_skip_plan(LayerPlan{}), "none");
   EXPECT_EQ(format_skip_plan(parse_skip_plan("every-other", 6)), "a1,a3,a5,m1,m3,m5");
   testing::TempDir dir;
@@ -77,7 +80,8 @@ TEST(SkipPlan, FormatsWhatItParsesAndReadsSkipFiles) {
   EXPECT_NE(message("@" + (dir / "bad.skip").string()).find("a9"), std::string::npos);
   EXPECT_NE(message("@" + (dir / "empty.skip").string()).find("no skip set"), std::string::npos);
   EXPECT_NE(message("@" + (dir / "absent.skip").string()).find("absent.skip"), std::string::npos);
-  EXPECT_NE(message("@" + dir.path().string()).find(dir.path().string()), std::string::npos);  // a folder
+  EXPECT_NE(message("@" + dir.path().string()).find(dir.path().string()),
+            std::string::npos);  // a folder
   EXPECT_NE(message("@").find("give a file"), std::string::npos);
 }
 
@@ -89,14 +93,16 @@ struct Drafting {
 };
 
 std::vector<std::vector<int32_t>> prompts() {
-  return {random_prompt(20, 300, 11), repeating_prompt({40, 41, 42, 43, 44}, 5), random_prompt(5, 300, 12)};
+  return {random_prompt(20, 300, 11), repeating_prompt({40, 41, 42, 43, 44}, 5),
+          random_prompt(5, 300, 12)};
 }
 
 // Every model drafter, greedy: the plain tokens, whatever the skip set, copy or exit rule.
 TEST(ModelDrafters, GreedyOutputIsThePlainOutput) {
   Drafting s;
-  for (const std::string method : {"self:skip=every-other", "self:skip=a0,m1", "self:skip=m0:exit=0.5:adaptive-exit=off",
-                                   "self:quant=q8_0", "self:quant=q4_0:skip=a1", "self:skip=every-other:max=4:budget=fixed"}) {
+  for (const std::string method :
+       {"self:skip=every-other", "self:skip=a0,m1", "self:skip=m0:exit=0.5:adaptive-exit=off",
+        "self:quant=q8_0", "self:quant=q4_0:skip=a1", "self:skip=every-other:max=4:budget=fixed"}) {
     const auto speculator = s.registry.make_speculator(s.registry.parse(method), s.env);
     for (const auto& p : prompts()) {
       const auto plain = generate(s.ctx, greedy_params(), {}, p, 200).tokens;
@@ -117,7 +123,10 @@ TEST(ModelDrafters, SampledOutputIsThePlainOutput) {
     const auto speculator = s.registry.make_speculator(s.registry.parse(method), s.env);
     for (const auto& p : prompts()) {
       const auto plain = generate(s.ctx, sampling, {}, p, 150).tokens;
-      EXPECT_EQ(first_difference(generate_with(s.ctx, sampling, speculator.get(), p, 150).tokens, plain), -1) << method;
+      EXPECT_EQ(
+          first_difference(generate_with(s.ctx, sampling, speculator.get(), p, 150).tokens, plain),
+          -1)
+          << method;
     }
   }
 }
@@ -129,7 +138,8 @@ TEST(ModelDrafters, TheTargetAsDraftModelHasEveryDraftAccepted) {
   testing::TempDir dir;
   const std::string path = s.model->gguf().path();
   const auto speculator = s.registry.make_speculator(
-      s.registry.parse("draft:model=" + path + ":budget=fixed:max=6:adaptive-exit=off:exit=0"), s.env);
+      s.registry.parse("draft:model=" + path + ":budget=fixed:max=6:adaptive-exit=off:exit=0"),
+      s.env);
   for (int round = 0; round < 2; ++round)
     for (const auto& p : prompts()) {
       const auto plain = generate(s.ctx, greedy_params(), {}, p, 120).tokens;
@@ -150,14 +160,44 @@ TEST(ModelDrafters, MethodsSayWhatTheyNeed) {
     }
     return "(accepted)";
   };
-  EXPECT_NE(message("self", s.env).find("give skip= or quant="), std::string::npos);
+  EXPECT_NE(message("self", s.env).find("give skip=, quant= or copy="), std::string::npos);
   EXPECT_NE(message("draft", s.env).find("needs a draft model"), std::string::npos);
   DrafterEnvironment no_context(s.model.get());
-  EXPECT_NE(message("self:skip=a0", no_context).find("needs the target's context"), std::string::npos);
+  EXPECT_NE(message("self:skip=a0", no_context).find("needs the target's context"),
+            std::string::npos);
   EXPECT_NE(message("self:skip=a9", s.env).find("a9"), std::string::npos);
   // A draft model of another vocabulary cannot draft the target's tokens.
   const auto other = tiny_model(320);
-  EXPECT_NE(message("draft:model=" + other->gguf().path(), s.env).find("vocabulary"), std::string::npos);
+  EXPECT_NE(message("draft:model=" + other->gguf().path(), s.env).find("vocabulary"),
+            std::string::npos);
+  // copy= must be a copy of the target: same vocabulary and shape, not both a file and quant=.
+  EXPECT_NE(message("self:copy=" + other->gguf().path(), s.env).find("vocabulary"),
+            std::string::npos);
+  const std::string path = s.model->gguf().path();
+  EXPECT_NE(message("self:copy=" + path + ":quant=q8_0", s.env).find("not both"),
+            std::string::npos);
+  EXPECT_NE(message("self:copy=" + path + ":skip=online", s.env).find("copy="), std::string::npos);
+}
+
+// A copy the user made with aded quantize drafts like the copy made at load: the same tokens.
+TEST(ModelDrafters, ACopyFromAFileDraftsLikeOneMadeAtLoad) {
+  Drafting s;
+  testing::TempDir dir;
+  QuantizeOptions q;
+  q.type = TensorType::Q8_0;
+  quantize_model(s.model->gguf().path(), (dir / "q8.gguf").string(), q);
+  const auto at_load =
+      s.registry.make_speculator(s.registry.parse("self:quant=q8_0:budget=fixed"), s.env);
+  const auto from_file = s.registry.make_speculator(
+      s.registry.parse("self:copy=" + (dir / "q8.gguf").string() + ":budget=fixed"), s.env);
+  for (const auto& p : prompts()) {
+    const auto plain = generate(s.ctx, greedy_params(), {}, p, 100).tokens;
+    const auto a = generate_with(s.ctx, greedy_params(), at_load.get(), p, 100);
+    const auto b = generate_with(s.ctx, greedy_params(), from_file.get(), p, 100);
+    EXPECT_EQ(first_difference(b.tokens, plain), -1);
+    EXPECT_EQ(a.stats.nodes_verified, b.stats.nodes_verified);
+    EXPECT_EQ(a.stats.accepted_at_depth, b.stats.accepted_at_depth);
+  }
 }
 
 }  // namespace
