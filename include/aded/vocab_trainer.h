@@ -69,8 +69,9 @@ class VocabTrainer {
   // for error messages: text with NUL bytes is refused as binary.
   void add_text(std::string_view text, std::string_view name = "text");
   // Reads a corpus file, at most max_bytes of it (0: all; cut at a character boundary). Throws
-  // InputError naming the file when it is missing, a directory, empty or binary. Returns the
-  // number of bytes added.
+  // InputError naming the file when it is missing, not a regular file (a folder, a pipe, a
+  // device: the file is mapped, like every corpus), empty or binary. Returns the number of bytes
+  // added.
   uint64_t add_file(const std::string& path, uint64_t max_bytes = 0);
 
   uint64_t bytes() const { return stats_.corpus_bytes; }

@@ -77,6 +77,10 @@ void install_once() {
   std::call_once(once, [] {
     for (int sig : kSignals)
       if (disposition_is(sig, SIG_DFL)) set_disposition(sig, on_termination_signal);
+    // A file-size limit (ulimit -f) would end the process with SIGXFSZ half-way through a write,
+    // the temporary left behind. Ignored, the write fails with EFBIG ("File too large"), which is
+    // reported and cleaned up like a full disk.
+    if (disposition_is(SIGXFSZ, SIG_DFL)) ::signal(SIGXFSZ, SIG_IGN);
   });
 }
 

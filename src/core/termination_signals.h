@@ -5,6 +5,8 @@
 // process as above. A signal that was ignored when aded started (nohup, a background job of a
 // script) stays ignored, except SIGINT and SIGTERM inside a GracefulStop (`kill -INT` of a
 // background `aded train` stops it gracefully); a handler someone else installed is left alone.
+// SIGXFSZ (a write past `ulimit -f`) is ignored, so that the write fails with EFBIG and its
+// temporary is removed like on a full disk, instead of the signal ending the process.
 #pragma once
 
 #include <string>

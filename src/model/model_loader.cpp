@@ -111,7 +111,12 @@ class ModelLoader {
            shape(embd.dims), c_.dim);
     c_.n_vocab = static_cast<int>(embd.dims[1]);
     m_.token_embd_ = matrix(embd_name, TensorKind::TokenEmbedding);
-    m_.output_norm_ = vector(tensor_name(TensorKind::OutputNorm), TensorKind::OutputNorm);
+    const std::string norm_name = tensor_name(TensorKind::OutputNorm);
+    m_.output_norm_ = vector(norm_name, TensorKind::OutputNorm);
+    // An output norm of zeros makes every logit 0, whatever the text: greedy decoding would write
+    // token 0 (often "<unk>") for ever.
+    if (std::all_of(m_.output_norm_.begin(), m_.output_norm_.end(), [](float v) { return v == 0; }))
+      fail("{}: tensor '{}' is all zeros: every logit would be 0", f_.path(), norm_name);
     if (const std::string output = tensor_name(TensorKind::Output); f_.find_tensor(output)) {
       m_.output_ = matrix(output, TensorKind::Output);
     } else {

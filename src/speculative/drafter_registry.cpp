@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <set>
+#include <string>
 
 #include "aded/error.h"
 #include "aded/model.h"
@@ -130,12 +132,15 @@ MethodChoice DrafterRegistry::parse(std::string_view text, std::span<const Setti
     else
       fail("{}: no method has a setting '{}'", f.origin, f.key);
   }
+  std::set<std::string> in_text;  // keys given as key=value: twice is a mistake, not an override
   for (size_t at = colon; at != std::string_view::npos;) {
     const size_t next = text.find(':', at + 1);
     const std::string item(text.substr(at + 1, next == std::string_view::npos ? std::string_view::npos : next - at - 1));
     at = next;
     const size_t eq = item.find('=');
     if (eq != std::string::npos) {
+      if (!in_text.insert(item.substr(0, eq)).second)
+        fail("{}: '{}' is given twice", where, item.substr(0, eq));
       set(item.substr(0, eq), item.substr(eq + 1), where);
       continue;
     }

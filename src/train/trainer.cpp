@@ -114,6 +114,10 @@ void Run::check_options() {
   if (o_.output.empty()) fail("no output model given (-o)");
   if (o_.corpus.empty()) fail("no corpus given (--corpus FILE...)");
   if (o_.eval_batches < 1) fail("--eval-batches must be at least 1");
+  if (o_.eval_interval < 0) fail("--eval-interval must not be negative, not {}", o_.eval_interval);
+  // Written as "not inside" so that NaN is refused too (it would never checkpoint).
+  if (!(o_.checkpoint_minutes >= 0 && std::isfinite(o_.checkpoint_minutes)))
+    fail("--checkpoint-minutes must be a finite number >= 0, not {}", o_.checkpoint_minutes);
   check_outputs();
   settings_ = o_.settings;
   check_settings(settings_);

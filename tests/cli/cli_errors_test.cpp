@@ -159,7 +159,9 @@ TEST_F(CliErrors, NonFiniteTrainingSettingsAreRefusedBeforeTraining) {
   const std::string base = "train -o " + quoted(scratch("t.gguf")) + " --vocab " + quoted(model()) + " --corpus " +
                            quoted(text_file()) + " --steps 1 --dim 16 --layers 1 --heads 2 --ctx 8 --batch 1 ";
   for (const std::string flag : {"--weight-decay nan", "--weight-decay inf", "--min-lr-fraction nan",
-                                 "--grad-clip inf", "--lr nan", "--minutes inf"}) {
+                                 "--grad-clip inf", "--lr nan", "--minutes inf", "--checkpoint-minutes nan",
+                                 "--checkpoint-minutes inf", "--checkpoint-minutes -1", "--log-seconds nan",
+                                 "--log-seconds -inf", "--eval-interval -1"}) {
     EXPECT_TRUE(fails_cleanly(run_cli(base + flag), {flag.substr(0, flag.find(' '))})) << flag;
     EXPECT_FALSE(std::filesystem::exists(scratch("t.gguf"))) << flag;
   }
@@ -206,6 +208,21 @@ TEST_F(CliErrors, ANamedPipeIsNotAModel) {
   const auto fifo = scratch("pipe.gguf");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   EXPECT_TRUE(fails_cleanly(run_cli("run -m " + quoted(fifo) + " -p x"), {"pipe.gguf", "named pipe"}));
+}
+
+// A prompt file may be a pipe (-f /dev/stdin, -f <(command)), read as it comes; one with no writer
+// is refused at once instead of waiting, and one that never ends (/dev/zero) is cut off with an
+// error instead of filling the memory. A socket gets the reason.
+TEST_F(CliErrors, PromptFilesThatCouldBlockOrNeverEnd) {
+  const auto fifo = scratch("prompt.pipe");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 -f " + quoted(fifo))), {"prompt.pipe", "no writer"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 -f /dev/zero")), {"/dev/zero", "too large"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 -f " + quoted(scratch("absent.txt")))),
+                            {"absent.txt", "No such file"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 -f " + quoted(scratch("")))), {"directory"}));
+  const CommandResult device = run_cli(run_model("-n 2 --temp 0 -f /dev/null"));  // an empty prompt
+  EXPECT_EQ(device.exit_code, 0) << device.err;
 }
 
 TEST_F(CliErrors, ConvertATruncatedCheckpoint) {

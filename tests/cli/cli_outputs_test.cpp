@@ -280,20 +280,24 @@ TEST_F(CliOutputs, ASymbolicLinkIsFollowedAndKept) {
   }
 }
 
-// A full disk in the middle of the file (the file-size limit, EFBIG; SIGXFSZ ignored): the
-// message names the file and the reason, and neither the file nor a temporary one stays.
+// A full disk in the middle of the file (the file-size limit, EFBIG): the message names the file
+// and the reason, and neither the file nor a temporary one stays. A plain `ulimit -f` (SIGXFSZ
+// not ignored by the shell) used to end aded by the signal with the temporary left behind.
 TEST_F(CliOutputs, AFullDiskLeavesNoTemporaryFile) {
   const auto all = writers();
-  for (size_t i = 0; i < all.size(); ++i) {
-    const Writer& w = all[i];
-    if (w.name == "bench-spec --json") continue;  // its JSON is smaller than the smallest limit
-    const fs::path d = folder("full-" + std::to_string(i));
-    const CommandResult r = run_cli_with("ulimit -f 4; trap '' XFSZ;", w.args(quoted(d / "out")));
-    // train writes its checkpoint first: that is the file named when it is not `out`.
-    EXPECT_TRUE(fails_at_the_end(r, {"cannot write '", "File too large"})) << w.name;
-    EXPECT_TRUE(names_in(d).empty()) << w.name << ": " << joined(names_in(d));
-    EXPECT_TRUE(temporaries_under(d.parent_path()).empty())
-        << joined(temporaries_under(d.parent_path()));
+  for (const std::string limit : {"ulimit -f 4;", "ulimit -f 4; trap '' XFSZ;"}) {
+    for (size_t i = 0; i < all.size(); ++i) {
+      const Writer& w = all[i];
+      if (w.name == "bench-spec --json") continue;  // its JSON is smaller than the smallest limit
+      const fs::path d = folder("full-" + std::to_string(limit.size()) + "-" + std::to_string(i));
+      const CommandResult r = run_cli_with(limit, w.args(quoted(d / "out")));
+      // train writes its checkpoint first: that is the file named when it is not `out`.
+      EXPECT_TRUE(fails_at_the_end(r, {"cannot write '", "File too large"}))
+          << limit << " " << w.name;
+      EXPECT_TRUE(names_in(d).empty()) << w.name << ": " << joined(names_in(d));
+      EXPECT_TRUE(temporaries_under(d.parent_path()).empty())
+          << limit << " " << joined(temporaries_under(d.parent_path()));
+    }
   }
 }
 
@@ -456,6 +460,11 @@ TEST_F(CliOutputs, StdoutToAFullDiskFails) {
         fails_at_the_end(run_cli_with("", args, "/dev/full"), {"cannot write to standard output"}))
         << args;
   }
+  // Past the file-size limit (1 KB, which stderr's one line stays within) stdout fails the same
+  // way; SIGXFSZ used to end the process.
+  const CommandResult limited =
+      run_cli_with("ulimit -f 1;", "run --help", quoted(scratch("help.txt")));
+  EXPECT_TRUE(fails_cleanly(limited, {"cannot write to standard output"}));
 }
 
 }  // namespace

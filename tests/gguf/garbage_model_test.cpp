@@ -79,6 +79,20 @@ TEST(GarbageModel, RopeFrequencyFactorsMustBePositive) {
   EXPECT_NO_THROW(good.load());
 }
 
+// Every logit 0 whatever the text: greedy decoding printed token 0 ("<unk>", shown as ⁇) with
+// exit 0. One non-zero element is a model (if a poor one).
+TEST(GarbageModel, OutputNormOfZerosIsRefused) {
+  TinyModel m;
+  m.zeros.insert("output_norm.weight");
+  EXPECT_THAT(model_rejection(m),
+              AllOf(HasSubstr("tiny.gguf"), HasSubstr("'output_norm.weight' is all zeros"),
+                    HasSubstr("every logit would be 0")));
+  TinyModel one;
+  one.zeros.insert("output_norm.weight");
+  one.poke["output_norm.weight"] = {3, 0.5f};
+  EXPECT_NO_THROW(one.load());
+}
+
 // ------------------------------------------------------------------------------------------------
 // The tensor set
 

@@ -52,6 +52,7 @@ struct TinyModel {
   // More tensors (F32) to add: dims and the value of every element.
   std::map<std::string, std::pair<std::vector<int64_t>, float>> extra;
   std::set<std::string> omit;                          // metadata keys and tensors to leave out
+  std::set<std::string> zeros;                         // tensors whose every element is 0
   std::map<std::string, std::vector<int64_t>> shapes;  // tensor shape overrides
   std::function<void(GgufWriter&)> edit;               // last word on metadata (overwrites keys)
 
@@ -100,6 +101,7 @@ struct TinyModel {
     std::vector<float> values(n, fill);
     if (fill == 0)
       for (size_t i = 0; i < n; ++i) values[i] = 0.01f * static_cast<float>(i % 13) - 0.06f;
+    if (zeros.count(name)) std::fill(values.begin(), values.end(), 0.0f);
     if (auto it = poke.find(name); it != poke.end()) values.at(it->second.first) = it->second.second;
     w.add_tensor(name, TensorType::F32, dims, [values](std::span<uint8_t> out) {
       std::memcpy(out.data(), values.data(), out.size());

@@ -74,6 +74,10 @@ TEST(DrafterRegistry, BadStringsNameWhatIsWrong) {
   EXPECT_NE(message_of([&] { r.parse("none:max=1000"); }).find("max must be"), std::string::npos);
   EXPECT_NE(message_of([&] { r.parse("aded:search=bfs"); }).find("search must be one of best-first|mcts, not 'bfs'"),
             std::string::npos);
+  // A setting given twice in one string was taken without a word (which one wins?).
+  EXPECT_NE(message_of([&] { r.parse("aded:max=1:max=2"); }).find("method 'aded:max=1:max=2': 'max' is given twice"),
+            std::string::npos);
+  EXPECT_NO_THROW(r.parse("aded:paper:max=8"));  // a preset's value overridden by a setting is fine
   // An empty text is "none": aded:ngram= drafts without a table even when --ngram names one.
   const std::vector<SettingValue> table = {{"ngram", "t.tri", "--ngram"}};
   EXPECT_EQ(r.parse("aded:ngram=", table).settings.text("ngram"), "");

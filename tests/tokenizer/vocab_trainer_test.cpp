@@ -3,6 +3,7 @@
 #include "aded/vocab_trainer.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <random>
 #include <string>
@@ -350,7 +351,11 @@ TEST(VocabTrainer, RejectsBadOptionsAndInput) {
   expect_error_naming(dir / "empty.txt", "empty");
   testing::write_file(dir / "binary.bin", std::string("text\0\1\2", 7));
   expect_error_naming(dir / "binary.bin", "NUL");
-  expect_error_naming(dir.path(), "directory");
+  expect_error_naming(dir.path(), "folder");
+  // Mapped like the other commands' corpora: refused before reading could block or never end.
+  ASSERT_EQ(::mkfifo((dir / "pipe").c_str(), 0600), 0);
+  expect_error_naming(dir / "pipe", "named pipe");
+  expect_error_naming("/dev/zero", "device");
 }
 
 TEST(VocabTrainer, MaxBytesCutsAtACharacterBoundary) {

@@ -1,6 +1,7 @@
 // aded train: pretrain a small Llama model on the CPU and write a GGUF that `aded run` loads.
 #include <unistd.h>
 
+#include <cmath>
 #include <map>
 #include <memory>
 
@@ -156,6 +157,8 @@ void print_timing(const train::TrainReport& r, int tokens_per_step) {
 }
 
 int run_train(Options& o) {
+  if (!(o.log_seconds >= 0 && std::isfinite(o.log_seconds)))
+    fail("--log-seconds must be a finite number >= 0, not {}", o.log_seconds);
   train::TrainOptions& t = o.train;
   t.shape.n_kv_heads = o.kv_heads > 0 ? o.kv_heads : t.shape.n_heads;
   t.shape.hidden_dim = o.hidden > 0 ? o.hidden : default_hidden(t.shape.dim);

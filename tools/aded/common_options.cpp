@@ -1,9 +1,13 @@
 #include "common_options.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "aded/error.h"
@@ -65,14 +69,35 @@ void check_output_path(const std::string& path, const std::string& flag,
 }
 
 std::string read_text_file(const std::string& path) {
-  std::error_code ec;
-  // An ifstream opens a directory without complaint and reads nothing from it.
-  if (std::filesystem::is_directory(path, ec)) fail("{}: is a directory, not a prompt file", path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open the prompt file", path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  // The same limit as an inflated bench-spec prompt file: far more than any context holds.
+  constexpr size_t kMaxPromptBytes = size_t{256} << 20;
+  // Opened without waiting: a named pipe with no writer would otherwise block the open forever.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) fail("{}: cannot open the prompt file: {}", path, std::strerror(errno));
+  const struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0)
+    fail("{}: cannot read the prompt file: {}", path, std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) fail("{}: is a directory, not a prompt file", path);
+  // From here on reads wait for a pipe's writer (-f /dev/stdin, -f <(command)).
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  std::string text;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("{}: cannot read the prompt file: {}", path, std::strerror(errno));
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+    if (text.size() > kMaxPromptBytes)
+      fail("{}: more than {} MB, too large for a prompt file", path, kMaxPromptBytes >> 20);
+  }
+  if (text.empty() && S_ISFIFO(st.st_mode))
+    fail("{}: nothing to read from this pipe (no writer, or it wrote nothing)", path);
+  return text;
 }
 
 }  // namespace aded::cli

@@ -27,6 +27,8 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool model_required = tru
 void add_sampling_options(CLI::App& cmd, SamplingParams& s);
 std::shared_ptr<const Model> load_model(const ModelOptions& o);
 ContextOptions context_options(const ModelOptions& o);
+// The prompt file (-f): a regular file, or a pipe or device read as it comes, at most 256 MB. A
+// folder, a socket or a named pipe with no writer is refused at once, with the reason.
 std::string read_text_file(const std::string& path);
 // Refuses, before any long work, an output path that cannot be written (core/output_target.h:
 // a folder, a missing folder, a place where no file can be created, one of `inputs`). flag names

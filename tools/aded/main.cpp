@@ -1,5 +1,6 @@
 // aded: run, inspect, convert, quantize and benchmark Llama-family GGUF models on the CPU.
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -36,6 +37,9 @@ int finish_stdout(int exit_code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write past the file-size limit (ulimit -f) fails with EFBIG ("File too large") and is
+  // reported like a full disk, stdout included, instead of SIGXFSZ ending the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"aded: LLM inference on the CPU with lossless speculative decoding (adaptive draft-verification)."};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("aded 0.1.0"));
