@@ -34,6 +34,8 @@ class DraftExit {
  public:
   explicit DraftExit(DraftExitOptions o = {}) : o_(o), threshold_(o.threshold) {}
   float threshold() const { return threshold_; }
+  // Whether drafting needs each token's top probability (not for a fixed threshold of 0).
+  bool needs_probability() const { return o_.adaptive || threshold_ > 0; }
   // After a verification of `drafted` nodes of which `accepted` were accepted; full: the draft
   // ran to its length limit instead of exiting.
   void update(int drafted, int accepted, bool full);

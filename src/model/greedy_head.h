@@ -45,6 +45,9 @@ class GreedyHead {
   // the top (the rest weigh less than e^-kNearLogits each). Rows then keep those int8 logits
   // (still below the maximum) instead of -inf, for a drafter that wants to know how sure it is.
   static constexpr float kNearLogits = 20.0f;
+  // Top probabilities below this are reported as some value below it (no exit rule draws finer
+  // distinctions down there).
+  static constexpr double kLeastTopProbability = 0.05;
   void project(ThreadPool& pool, const float* x, size_t ldx, int n, float* logits, size_t ldy, int32_t* argmax,
                float* top_probability = nullptr);
 

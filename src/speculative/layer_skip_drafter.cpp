@@ -43,11 +43,11 @@ class LayerSkipDrafter final : public Drafter {
     const auto step = [&](int32_t token) {
       Batch b = Batch::sequence(std::span<const int32_t>(&token, 1), ctx_.n_past(), true);
       b.greedy_only = true;
-      b.top_probability = true;
+      b.top_probability = exit_.needs_probability();
       b.plan = plan_;
       ctx_.forward(b);
       const Guess g{ctx_.greedy_argmax(0) >= 0 ? ctx_.greedy_argmax(0) : argmax_of(ctx_.logits(0)),
-                    ctx_.top_probability(0)};
+                    exit_.needs_probability() ? ctx_.top_probability(0) : 1.0f};
       const int32_t keep = 0;
       ctx_.commit(std::span<const int32_t>(&keep, 1));
       return g;

@@ -1,6 +1,7 @@
 // A drafter with a model of its own (model_drafters.h). Its context holds the request's tokens up
-// to the root: before each proposal it forwards what the last verification accepted together with
-// the root, in one batch, then drafts the chain past them and drops the chain's cells again.
+// to the root, and the chain it drafted last: before each proposal it keeps the cells of the drafts
+// the verification accepted, drops the others, forwards whatever of the context is still missing
+// (the last accepted draft when the whole chain was accepted) in one batch, then drafts past it.
 #include <algorithm>
 #include <numeric>
 
@@ -34,28 +35,26 @@ class ModelDrafter final : public Drafter {
     sync(r.context.first(len - 1));
     const int32_t root_cells = ctx_.n_past();
     const int limit = std::min({r.max_nodes, r.max_depth, ctx_.n_ctx() - root_cells - 1});
-    bool first = true;
     const auto step = [&](int32_t token) {
       // The first step forwards the root; later ones each drafted token.
       const std::span<const int32_t> one(&token, 1);
       Batch b = Batch::sequence(one, ctx_.n_past(), false);
       b.greedy_only = true;
-      b.top_probability = true;
+      b.top_probability = exit_.needs_probability();
       b.plan = plan_;
       ctx_.forward(b);
       const int32_t guess = ctx_.greedy_argmax(0);
-      const Guess g{guess >= 0 ? guess : top_of(ctx_.logits(0)), ctx_.top_probability(0)};
+      const Guess g{guess >= 0 ? guess : top_of(ctx_.logits(0)), exit_.needs_probability() ? ctx_.top_probability(0) : 1.0f};
       const int32_t keep = 0;
       ctx_.commit(std::span<const int32_t>(&keep, 1));
-      if (first) {
-        synced_.push_back(token);  // the root stays: it is part of every future context
-        first = false;
-      }
+      synced_.push_back(token);
       return g;
     };
     if (limit < 1) return;
+    // The chain's cells stay: the next sync keeps those of the drafts the target accepts (the
+    // prefix they share with the new context) and drops the rest, so accepted drafts are not
+    // forwarded a second time.
     last_full_ = draft_chain(r.context.back(), limit, exit_.threshold(), step, out);
-    ctx_.truncate(static_cast<int32_t>(synced_.size()));
   }
 
   void observe(const DraftFeedback& f) override {
@@ -92,7 +91,7 @@ class ModelDrafter final : public Drafter {
   Context ctx_;
   LayerPlan plan_;
   DraftExit exit_;
-  std::vector<int32_t> synced_;  // the tokens whose cells the draft cache holds
+  std::vector<int32_t> synced_;  // the tokens whose cells the draft cache holds (context, then chain)
   bool last_full_ = false;
 };
 
