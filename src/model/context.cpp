@@ -3,7 +3,10 @@
 // threads in team_partition.cpp, the output head in output_head.cpp).
 #include "aded/context.h"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <new>
 
 #include <algorithm>
 #include <thread>
@@ -23,11 +26,12 @@ namespace {
 std::shared_ptr<ThreadPool> make_or_share_pool(const ContextOptions& o) {
   if (o.pool) {
     if (o.n_threads > 0 && o.n_threads != o.pool->size())
-      throw Error(fmt::format("context options: {} threads asked for, but the shared pool has {}", o.n_threads,
-                              o.pool->size()));
+      throw Error(fmt::format("context options: {} threads asked for, but the shared pool has {}",
+                              o.n_threads, o.pool->size()));
     return o.pool;
   }
-  const int threads = o.n_threads > 0 ? o.n_threads : static_cast<int>(std::thread::hardware_concurrency());
+  const int threads =
+      o.n_threads > 0 ? o.n_threads : static_cast<int>(std::thread::hardware_concurrency());
   return std::make_shared<ThreadPool>(std::max(1, threads));
 }
 
@@ -40,7 +44,8 @@ int32_t context_size(const ContextOptions& o, const ModelConfig& c) {
 }  // namespace
 
 struct Context::State {
-  State(const Model& model, const kernels::KernelTable& table, const ContextOptions& o, int pool_size, int32_t n_ctx)
+  State(const Model& model, const kernels::KernelTable& table, const ContextOptions& o,
+        int pool_size, int32_t n_ctx)
       : kt(table),
         dims(model.config()),
         cache(dims.n_layers, static_cast<size_t>(n_ctx), dims.kv_dim),
@@ -53,12 +58,35 @@ struct Context::State {
   OutputHead head;
 };
 
-Context::Context(std::shared_ptr<const Model> model, ContextOptions options) : model_(std::move(model)) {
-  const kernels::KernelTable& kt = options.scalar_kernels ? kernels::scalar_kernels() : kernels::best_kernels();
+Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
+    : model_(std::move(model)) {
+  const kernels::KernelTable& kt =
+      options.scalar_kernels ? kernels::scalar_kernels() : kernels::best_kernels();
   if (kt.uses_packed_weights) model_->pack_weights();
   n_ctx_ = context_size(options, model_->config());
   pool_ = make_or_share_pool(options);
-  state_ = std::make_unique<State>(*model_, kt, options, pool_->size(), n_ctx_);
+  // Most of a context's memory grows with its size: a size that cannot fit is refused by name
+  // before anything is allocated, and an allocation that fails anyway says which size it was.
+  const ModelConfig& c = model_->config();
+  const double kv_bytes =
+      2.0 * c.n_layers * static_cast<double>(n_ctx_) * c.kv_dim() * sizeof(float);
+  const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
+                        static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (memory > 0 && kv_bytes > memory)
+    fail(
+        "a context of {} tokens needs {:.1f} GB for its KV cache, more than this machine's {:.1f} "
+        "GB of memory; use "
+        "a smaller context (-c)",
+        n_ctx_, kv_bytes / 1e9, memory / 1e9);
+  try {
+    state_ = std::make_unique<State>(*model_, kt, options, pool_->size(), n_ctx_);
+  } catch (const std::bad_alloc&) {
+    fail(
+        "a context of {} tokens does not fit in memory (its KV cache alone takes {:.1f} GB); use a "
+        "smaller "
+        "context (-c)",
+        n_ctx_, kv_bytes / 1e9);
+  }
 }
 
 Context::~Context() = default;
@@ -79,7 +107,9 @@ void Context::forward(const Batch& b) {
   s.head.refuse_non_finite(b);
 }
 
-std::span<const float> Context::logits(int i) const { return state_->head.logits(i); }
+std::span<const float> Context::logits(int i) const {
+  return state_->head.logits(i);
+}
 
 void Context::commit(std::span<const int32_t> indices) {
   int32_t previous = -1;
@@ -101,7 +131,9 @@ void Context::truncate(int32_t n) {
   last_batch_ = 0;
 }
 
-int32_t Context::greedy_argmax(int i) const { return state_->head.greedy_argmax(i); }
+int32_t Context::greedy_argmax(int i) const {
+  return state_->head.greedy_argmax(i);
+}
 
 float Context::top_probability(int i) const {
   const float estimate = state_->head.greedy_top_probability(i);
@@ -126,7 +158,8 @@ uint64_t Context::greedy_weight_bytes_per_token() const {
   const GreedyHead* head = state_->head.greedy_head();
   if (!head) return all;
   const Matrix& out = model_->output();
-  return all - static_cast<uint64_t>(out.row_bytes) * static_cast<uint64_t>(out.rows) + head->bytes();
+  return all - static_cast<uint64_t>(out.row_bytes) * static_cast<uint64_t>(out.rows) +
+         head->bytes();
 }
 
 }  // namespace aded
