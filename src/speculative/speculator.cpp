@@ -20,7 +20,7 @@ struct Speculator::Arm {
   Drafter* drafter;
   std::string name;
   BudgetController budget;
-  CostCurve cost;  // seconds per proposal by nodes requested
+  CostCurve cost;  // seconds per proposal by nodes produced
   ArmStats stats;
 };
 
@@ -105,7 +105,10 @@ int Speculator::draft(std::span<const int32_t> context, int room, DraftTree& tre
   tree.limit_depth(a.budget.limits().max_depth);  // drafters are trusted for speed, not for limits
   tree.truncate(std::min(tree.size(), request));
   current_draft_ = start.seconds();
-  a.cost.record(request, current_draft_);
+  // Priced by the nodes produced, not asked for: a chain drafter that exits early after one node
+  // spent one node's time (recorded at the size asked, one expensive node looked like 1/16th of
+  // its cost, and the budget drafted at a loss).
+  a.cost.record(std::max(1, tree.size()), current_draft_);
   tree.truncate(a.budget.choose(tree, target_cost_, current_draft_));
   ++a.stats.drafted_steps;
   a.stats.propose_seconds += current_draft_;
