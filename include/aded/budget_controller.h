@@ -47,10 +47,17 @@ class BudgetController {
   // After each step: whether the drafter ran and how many nodes were verified.
   void record_step(bool drafted, int nodes_verified);
   // Updates the calibration with which of the verified nodes were accepted.
-  void record_outcome(const DraftTree& verified, const VerifyResult& result);
+  // requested, produced (optional): the nodes asked for and the nodes the drafter gave before
+  // choose() cut the tree. A rank that was asked for and not produced counts as a miss, so
+  // rank_acceptance(k) is the chance that asking for k + 1 nodes yields an accepted k-th one (a
+  // chain that usually stops after two nodes does not promise sixteen); a produced node cut before
+  // verification counts as nothing.
+  void record_outcome(const DraftTree& verified, const VerifyResult& result, int requested = -1,
+                      int produced = -1);
   // Calibrated acceptance probability for a drafter confidence.
   double acceptance(float confidence) const;
-  // Recent acceptance of the k-th node of a verified draft (k = 0: the most confident).
+  // Recent acceptance of the k-th node of a draft (k = 0: the most confident), a node asked for
+  // and not produced counting as a miss (see record_outcome).
   double rank_acceptance(int k) const;
 
   const DraftLimits& limits() const { return limits_; }

@@ -43,10 +43,10 @@ class DrafterSelector {
 
 // Counters per arm, kept across requests.
 struct ArmStats {
-  int64_t steps = 0;            // steps this arm was chosen for
-  int64_t drafted_steps = 0;    // of those, steps its drafter was asked to propose
+  int64_t steps = 0;          // steps this arm was chosen for
+  int64_t drafted_steps = 0;  // of those, steps its drafter was asked to propose
   int64_t nodes_verified = 0, nodes_accepted = 0;
-  double propose_seconds = 0;   // proposing only (observing is in observe_seconds)
+  double propose_seconds = 0;  // proposing only (observing is in observe_seconds)
   double observe_seconds = 0;
 };
 
@@ -103,9 +103,10 @@ class Speculator {
   std::vector<std::unique_ptr<Arm>> arms_;
   std::unique_ptr<DrafterSelector> selector_;
   CostCurve target_cost_;
-  int current_ = -1;          // arm chosen for the step being verified
-  bool asked_ = false;        // whether its drafter was asked to propose
-  double current_draft_ = 0;  // seconds its proposal took
+  int current_ = -1;                  // arm chosen for the step being verified
+  bool asked_ = false;                // whether its drafter was asked to propose
+  double current_draft_ = 0;          // seconds its proposal took
+  int requested_ = 0, produced_ = 0;  // nodes asked of it, nodes it gave (before the budget's cut)
   double request_draft_seconds_ = 0;
 };
 

@@ -25,13 +25,15 @@ BudgetController::BudgetController(DraftLimits limits) : limits_(limits) {
 
 double BudgetController::acceptance(float confidence) const {
   const int b = std::clamp(static_cast<int>(confidence * kBuckets), 0, kBuckets - 1);
-  return (hits_[static_cast<size_t>(b)] + kPriorWeight * confidence) / (trials_[static_cast<size_t>(b)] + kPriorWeight);
+  return (hits_[static_cast<size_t>(b)] + kPriorWeight * confidence) /
+         (trials_[static_cast<size_t>(b)] + kPriorWeight);
 }
 
 double BudgetController::rank_acceptance(int k) const {
   if (k < 0 || k >= limits_.max_nodes) return 0;
   // Optimistic prior: a drafter not yet measured at this rank is worth trying.
-  return (rank_hits_[static_cast<size_t>(k)] + kPriorWeight) / (rank_trials_[static_cast<size_t>(k)] + kPriorWeight);
+  return (rank_hits_[static_cast<size_t>(k)] + kPriorWeight) /
+         (rank_trials_[static_cast<size_t>(k)] + kPriorWeight);
 }
 
 int BudgetController::request(const CostCurve& target, const CostCurve& drafter, int room) const {
@@ -39,7 +41,9 @@ int BudgetController::request(const CostCurve& target, const CostCurve& drafter,
   if (!limits_.adaptive_budget || target.empty() || drafter.empty() || most == 0) return most;
   if (steps_skipped_ >= kExploreSteps) return most;  // re-measure a drafter skipped for long
   int free_nodes = 0;
-  while (free_nodes < most && drafter.at(free_nodes + 1) <= kFreeDraftShare * target.at(free_nodes + 2)) ++free_nodes;
+  while (free_nodes < most &&
+         drafter.at(free_nodes + 1) <= kFreeDraftShare * target.at(free_nodes + 2))
+    ++free_nodes;
   if (free_nodes == most) return most;
   double expected = 1.0, best_rate = expected / target.at(1);
   int best = 0;
@@ -54,7 +58,8 @@ int BudgetController::request(const CostCurve& target, const CostCurve& drafter,
   return std::max(best, free_nodes);
 }
 
-int BudgetController::choose(const DraftTree& tree, const CostCurve& target, double drafting_seconds) const {
+int BudgetController::choose(const DraftTree& tree, const CostCurve& target,
+                             double drafting_seconds) const {
   const int available = std::min(tree.size(), limits_.max_nodes);
   if (!limits_.adaptive_budget || target.empty()) return available;
   if (steps_since_plain_ >= kExploreSteps) return 0;  // re-time a plain step (see the header)
@@ -78,7 +83,8 @@ void BudgetController::record_step(bool drafted, int nodes_verified) {
   steps_skipped_ = drafted ? 0 : steps_skipped_ + 1;
 }
 
-void BudgetController::record_outcome(const DraftTree& verified, const VerifyResult& result) {
+void BudgetController::record_outcome(const DraftTree& verified, const VerifyResult& result,
+                                      int requested, int produced) {
   std::vector<char> accepted(static_cast<size_t>(verified.size()), 0);
   for (int i : result.accepted_nodes) accepted[static_cast<size_t>(i)] = 1;
   for (int i = 0; i < verified.size(); ++i) {
@@ -96,6 +102,9 @@ void BudgetController::record_outcome(const DraftTree& verified, const VerifyRes
     if (k < accepted.size()) {
       rank_trials_[k] += 1;
       rank_hits_[k] += accepted[k];
+    } else if (produced >= 0 && static_cast<int>(k) >= produced &&
+               static_cast<int>(k) < requested) {
+      rank_trials_[k] += 1;  // asked for, not produced
     }
   }
 }

@@ -14,7 +14,10 @@ constexpr int kMaxForward = 257;
 
 struct Speculator::Arm {
   Arm(Drafter* d, std::unique_ptr<Drafter> owned_drafter, DraftLimits l, std::string arm_name)
-      : owned(std::move(owned_drafter)), drafter(d), name(std::move(arm_name)), budget(l),
+      : owned(std::move(owned_drafter)),
+        drafter(d),
+        name(std::move(arm_name)),
+        budget(l),
         cost(std::max(1, l.max_nodes), CostCurve::BelowSmallest::ProportionalToZero) {}
   std::unique_ptr<Drafter> owned;
   Drafter* drafter;
@@ -41,19 +44,33 @@ int Speculator::add(Drafter& drafter, DraftLimits limits, std::string name) {
   return arms() - 1;
 }
 
-void Speculator::set_selector(std::unique_ptr<DrafterSelector> selector) { selector_ = std::move(selector); }
+void Speculator::set_selector(std::unique_ptr<DrafterSelector> selector) {
+  selector_ = std::move(selector);
+}
 
 Speculator::Arm& Speculator::arm(int index) {
   if (index < 0 || index >= arms()) throw Error(fmt::format("speculator: no arm {}", index));
   return *arms_[static_cast<size_t>(index)];
 }
-const Speculator::Arm& Speculator::arm(int index) const { return const_cast<Speculator*>(this)->arm(index); }
+const Speculator::Arm& Speculator::arm(int index) const {
+  return const_cast<Speculator*>(this)->arm(index);
+}
 
-const std::string& Speculator::arm_name(int a) const { return arm(a).name; }
-const Drafter& Speculator::drafter(int a) const { return *arm(a).drafter; }
-const BudgetController& Speculator::budget(int a) const { return arm(a).budget; }
-const CostCurve& Speculator::draft_cost(int a) const { return arm(a).cost; }
-const ArmStats& Speculator::arm_stats(int a) const { return arm(a).stats; }
+const std::string& Speculator::arm_name(int a) const {
+  return arm(a).name;
+}
+const Drafter& Speculator::drafter(int a) const {
+  return *arm(a).drafter;
+}
+const BudgetController& Speculator::budget(int a) const {
+  return arm(a).budget;
+}
+const CostCurve& Speculator::draft_cost(int a) const {
+  return arm(a).cost;
+}
+const ArmStats& Speculator::arm_stats(int a) const {
+  return arm(a).stats;
+}
 
 int Speculator::max_nodes() const {
   int m = 0;
@@ -68,7 +85,8 @@ int Speculator::max_depth() const {
 }
 
 bool Speculator::adaptive() const {
-  return std::any_of(arms_.begin(), arms_.end(), [](const auto& a) { return a->budget.limits().adaptive_budget; });
+  return std::any_of(arms_.begin(), arms_.end(),
+                     [](const auto& a) { return a->budget.limits().adaptive_budget; });
 }
 
 void Speculator::begin(std::span<const int32_t> prompt) {
@@ -109,6 +127,8 @@ int Speculator::draft(std::span<const int32_t> context, int room, DraftTree& tre
   // spent one node's time (recorded at the size asked, one expensive node looked like 1/16th of
   // its cost, and the budget drafted at a loss).
   a.cost.record(std::max(1, tree.size()), current_draft_);
+  requested_ = request;
+  produced_ = tree.size();
   tree.truncate(a.budget.choose(tree, target_cost_, current_draft_));
   ++a.stats.drafted_steps;
   a.stats.propose_seconds += current_draft_;
@@ -116,14 +136,14 @@ int Speculator::draft(std::span<const int32_t> context, int room, DraftTree& tre
   return tree.empty() ? -1 : chosen;
 }
 
-void Speculator::observe(std::span<const int32_t> context, const DraftTree& tree, const VerifyResult& result,
-                         double verify_seconds) {
+void Speculator::observe(std::span<const int32_t> context, const DraftTree& tree,
+                         const VerifyResult& result, double verify_seconds) {
   target_cost_.record(tree.size() + 1, verify_seconds);
   const int drafted = current_;
   if (drafted >= 0) {
     Arm& a = arm(drafted);
     a.budget.record_step(asked_, tree.size());
-    if (!tree.empty()) a.budget.record_outcome(tree, result);
+    if (!tree.empty()) a.budget.record_outcome(tree, result, requested_, produced_);
     a.stats.nodes_verified += tree.size();
     a.stats.nodes_accepted += static_cast<int64_t>(result.accepted_nodes.size());
   }
@@ -132,8 +152,9 @@ void Speculator::observe(std::span<const int32_t> context, const DraftTree& tree
     Arm& a = arm(i);
     const bool own = i == drafted && !tree.empty();
     const Stopwatch start;
-    a.drafter->observe(DraftFeedback{context, added, own ? &tree : nullptr,
-                                     own ? std::span<const int>(result.accepted_nodes) : std::span<const int>()});
+    a.drafter->observe(
+        DraftFeedback{context, added, own ? &tree : nullptr,
+                      own ? std::span<const int>(result.accepted_nodes) : std::span<const int>()});
     const double seconds = start.seconds();
     a.stats.observe_seconds += seconds;
     request_draft_seconds_ += seconds;

@@ -180,6 +180,28 @@ TEST(BudgetController, RequestPricesTheDrafter) {
   EXPECT_EQ(fresh.request(target, slow, 100), 0);
 }
 
+// A chain drafter asked for sixteen nodes that always stops after two (an exit rule) is worth two
+// nodes, not sixteen: the ranks it was asked for and did not produce count as misses. Without
+// that, every produced node being accepted made all sixteen ranks look certain, and an expensive
+// chain was asked for sixteen every step.
+TEST(BudgetController, RanksAskedForAndNotProducedAreMisses) {
+  const CostCurve target = linear_costs(1.0, 0.05);
+  CostCurve per_node(16, CostCurve::BelowSmallest::ProportionalToZero);
+  for (int m = 1; m <= 16; ++m) per_node.record(m, 0.3 * m);
+  VerifyResult both;
+  both.accepted_nodes = {0, 1};
+  BudgetController b = controller(16);
+  for (int k = 0; k < 200; ++k) b.record_outcome(chain(2, 0.9f), both, /*requested=*/16, /*produced=*/2);
+  EXPECT_GT(b.rank_acceptance(1), 0.95);
+  EXPECT_LT(b.rank_acceptance(2), 0.05);
+  EXPECT_EQ(b.request(target, per_node, 100), 2);
+  // Nodes produced but cut before verification say nothing: rank 2 keeps its prior.
+  BudgetController cut = controller(16);
+  for (int k = 0; k < 200; ++k) cut.record_outcome(chain(2, 0.9f), both, /*requested=*/16, /*produced=*/5);
+  EXPECT_EQ(cut.rank_acceptance(2), controller(16).rank_acceptance(2));
+  EXPECT_LT(cut.rank_acceptance(5), 0.05);
+}
+
 // A drafter skipped for its cost is asked again once every kExploreSteps steps (its cost or its
 // acceptance may have changed), and only then.
 TEST(BudgetController, ReconsidersASkippedDrafter) {
