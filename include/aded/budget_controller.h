@@ -14,8 +14,8 @@
 // A drafter whose drafts keep failing gets calibrated probabilities near zero, and the step costs
 // what plain decoding costs. Comparisons need current costs that a controller could stop
 // measuring: every kExploreSteps steps that verified drafts it keeps no nodes once (re-timing a
-// plain step), and every kExploreSteps steps that skipped a costly drafter it asks for a full draft
-// once (re-measuring the drafter's cost and acceptance).
+// plain step), and every kExploreSteps steps that skipped a costly drafter it asks for a small
+// draft once (kExploreNodes, re-measuring the drafter's cost and its first ranks' acceptance).
 #pragma once
 
 #include <array>
@@ -39,6 +39,7 @@ class BudgetController {
   explicit BudgetController(DraftLimits limits = {});
 
   static constexpr int kExploreSteps = 64;
+  static constexpr int kExploreNodes = 2;  // asked of a skipped drafter when it is re-measured
   // Nodes to ask the drafter for; room: most nodes that fit in the context. 0: skip drafting.
   int request(const CostCurve& target, const CostCurve& drafter, int room) const;
   // How many leading nodes of the tree to verify (drafting_seconds: spent on drafting it).

@@ -23,10 +23,9 @@ class ModelDrafter final : public Drafter {
 
   std::string_view name() const override { return "draft"; }
 
-  void begin(std::span<const int32_t> prompt) override {
-    // All but the prompt's last token (the root of the first proposal comes with it).
-    sync(prompt.first(prompt.empty() ? 0 : prompt.size() - 1));
-  }
+  // The prompt is forwarded by the first proposal's catch-up, not here: a request whose budget
+  // never asks this drafter (it costs more than it saves) does not pay the draft model's prefill.
+  void begin(std::span<const int32_t>) override {}
 
   void propose(const DraftRequest& r, DraftTree& out) override {
     if (r.context.empty()) return;
@@ -44,7 +43,8 @@ class ModelDrafter final : public Drafter {
       b.plan = plan_;
       ctx_.forward(b);
       const int32_t guess = ctx_.greedy_argmax(0);
-      const Guess g{guess >= 0 ? guess : top_of(ctx_.logits(0)), exit_.needs_probability() ? ctx_.top_probability(0) : 1.0f};
+      const Guess g{guess >= 0 ? guess : top_of(ctx_.logits(0)),
+                    exit_.needs_probability() ? ctx_.top_probability(0) : 1.0f};
       const int32_t keep = 0;
       ctx_.commit(std::span<const int32_t>(&keep, 1));
       synced_.push_back(token);
@@ -58,7 +58,8 @@ class ModelDrafter final : public Drafter {
   }
 
   void observe(const DraftFeedback& f) override {
-    if (f.verified) exit_.update(f.verified->size(), static_cast<int>(f.accepted_nodes.size()), last_full_);
+    if (f.verified)
+      exit_.update(f.verified->size(), static_cast<int>(f.accepted_nodes.size()), last_full_);
   }
 
  private:
@@ -91,14 +92,15 @@ class ModelDrafter final : public Drafter {
   Context ctx_;
   LayerPlan plan_;
   DraftExit exit_;
-  std::vector<int32_t> synced_;  // the tokens whose cells the draft cache holds (context, then chain)
+  std::vector<int32_t>
+      synced_;  // the tokens whose cells the draft cache holds (context, then chain)
   bool last_full_ = false;
 };
 
 }  // namespace
 
-std::unique_ptr<Drafter> make_model_drafter(std::shared_ptr<const Model> draft, ContextOptions context,
-                                            ModelDraftOptions options) {
+std::unique_ptr<Drafter> make_model_drafter(std::shared_ptr<const Model> draft,
+                                            ContextOptions context, ModelDraftOptions options) {
   if (!draft) throw Error("model drafter: no model");
   return std::make_unique<ModelDrafter>(std::move(draft), context, std::move(options));
 }
