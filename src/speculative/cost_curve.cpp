@@ -18,6 +18,12 @@ CostCurve::CostCurve(int max_size, BelowSmallest below) : below_(below) {
 void CostCurve::record(int n, double seconds) {
   if (n < 1 || n > max_size() || !(seconds > 0)) return;
   double& c = seconds_[static_cast<size_t>(n)];
+  // A sample far above the estimate is most often a preempted thread (2 shared cores), not a
+  // change of cost: it moves the estimate as a sample of kOutlier times it would, so one stall
+  // cannot make a drafter look too costly for the next 64 steps; a real rise still gets through
+  // in a few samples.
+  constexpr double kOutlier = 3.0;
+  if (c > 0) seconds = std::min(seconds, kOutlier * c);
   c = c == 0 ? seconds : (1 - kSmoothing) * c + kSmoothing * seconds;
 }
 

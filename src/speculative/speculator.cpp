@@ -125,8 +125,9 @@ int Speculator::draft(std::span<const int32_t> context, int room, DraftTree& tre
   current_draft_ = start.seconds();
   // Priced by the nodes produced, not asked for: a chain drafter that exits early after one node
   // spent one node's time (recorded at the size asked, one expensive node looked like 1/16th of
-  // its cost, and the budget drafted at a loss).
-  a.cost.record(std::max(1, tree.size()), current_draft_);
+  // its cost, and the budget drafted at a loss). A proposal that found nothing (a lookup drafter
+  // without a match) says what a miss costs, not what a node costs: it only seeds an empty curve.
+  if (tree.size() > 0 || a.cost.empty()) a.cost.record(std::max(1, tree.size()), current_draft_);
   requested_ = request;
   produced_ = tree.size();
   tree.truncate(a.budget.choose(tree, target_cost_, current_draft_));
