@@ -10,6 +10,7 @@
 
 #include "aded/drafter_registry.h"
 #include "aded/error.h"
+#include "aded/model_drafters.h"
 
 namespace {
 
@@ -52,6 +53,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check(false, "a declared setting's value does not read back");
     } catch (const aded::Error&) {
       // a setting of another method
+    }
+  }
+  // Skip sets (self, draft): parsed for a 6-layer model; an accepted one has one choice per layer.
+  std::string skip;
+  try {
+    skip = choice.settings.text("skip");
+  } catch (const aded::Error&) {
+    // a method without skip sets
+  }
+  if (!skip.empty() && skip.front() != '@' && skip != "online") {
+    try {
+      const aded::LayerPlan plan = aded::parse_skip_plan(skip, 6);
+      check(plan.attention.size() == plan.mlp.size() && (plan.attention.empty() || plan.attention.size() == 6),
+            "a skip set has one choice per layer");
+      check(aded::parse_skip_plan(aded::format_skip_plan(plan), 6).attention == plan.attention,
+            "a skip set reads back as it is written");
+    } catch (const aded::InputError&) {
     }
   }
   // Build the drafter unless it would open a file the input names.
