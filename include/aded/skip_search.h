@@ -14,6 +14,11 @@
 
 namespace aded {
 
+// The 2L choices of a plan for an n_layers model: attention of layers 0..L-1, then MLP; 1 =
+// skipped. And back.
+std::vector<uint8_t> skip_choices(const LayerPlan& plan, int n_layers);
+LayerPlan plan_of_skip_choices(const std::vector<uint8_t>& skipped, int n_layers);
+
 struct SkipSearchOptions {
   // Random skip sets measured after the first one (every other layer) before the Gaussian process
   // guides the search.
@@ -47,9 +52,10 @@ class SkipSearch {
   // The best measured skip set; Error if nothing was recorded.
   const SkipObservation& best() const;
 
-  // The 2L choices of a plan: attention of layers 0..L-1, then MLP; 1 = skipped.
-  std::vector<uint8_t> encode(const LayerPlan& plan) const;
-  LayerPlan decode(const std::vector<uint8_t>& skipped) const;
+  std::vector<uint8_t> encode(const LayerPlan& plan) const { return skip_choices(plan, n_layers_); }
+  LayerPlan decode(const std::vector<uint8_t>& skipped) const {
+    return plan_of_skip_choices(skipped, n_layers_);
+  }
 
  private:
   std::vector<uint8_t> random_choices();

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "aded/error.h"
+#include "aded/skip_search.h"
 #include "tuning/gaussian_process.h"
 
 namespace aded {
@@ -26,14 +27,7 @@ OnlineSkipSearch::OnlineSkipSearch(int n_layers, OnlineSkipOptions options)
 }
 
 LayerPlan OnlineSkipSearch::to_plan(const std::vector<uint8_t>& skipped) const {
-  LayerPlan p;
-  p.attention.assign(static_cast<size_t>(n_layers_), 1);
-  p.mlp.assign(static_cast<size_t>(n_layers_), 1);
-  for (int l = 0; l < n_layers_; ++l) {
-    p.attention[static_cast<size_t>(l)] = skipped[static_cast<size_t>(l)] ? 0 : 1;
-    p.mlp[static_cast<size_t>(l)] = skipped[static_cast<size_t>(n_layers_ + l)] ? 0 : 1;
-  }
-  return p;
+  return plan_of_skip_choices(skipped, n_layers_);
 }
 
 void OnlineSkipSearch::begin(int32_t prompt_tokens) {

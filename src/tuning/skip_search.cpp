@@ -13,22 +13,22 @@ SkipSearch::SkipSearch(int n_layers, SkipSearchOptions options)
   if (n_layers < 1) fail("skip search: a model of {} layers has nothing to skip", n_layers);
 }
 
-std::vector<uint8_t> SkipSearch::encode(const LayerPlan& plan) const {
-  std::vector<uint8_t> skipped(2 * static_cast<size_t>(n_layers_), 0);
-  for (int l = 0; l < n_layers_; ++l) {
+std::vector<uint8_t> skip_choices(const LayerPlan& plan, int n_layers) {
+  std::vector<uint8_t> skipped(2 * static_cast<size_t>(n_layers), 0);
+  for (int l = 0; l < n_layers; ++l) {
     skipped[static_cast<size_t>(l)] = plan.runs_attention(l) ? 0 : 1;
-    skipped[static_cast<size_t>(n_layers_ + l)] = plan.runs_mlp(l) ? 0 : 1;
+    skipped[static_cast<size_t>(n_layers + l)] = plan.runs_mlp(l) ? 0 : 1;
   }
   return skipped;
 }
 
-LayerPlan SkipSearch::decode(const std::vector<uint8_t>& skipped) const {
+LayerPlan plan_of_skip_choices(const std::vector<uint8_t>& skipped, int n_layers) {
   LayerPlan plan;
-  plan.attention.assign(static_cast<size_t>(n_layers_), 1);
-  plan.mlp.assign(static_cast<size_t>(n_layers_), 1);
-  for (int l = 0; l < n_layers_; ++l) {
+  plan.attention.assign(static_cast<size_t>(n_layers), 1);
+  plan.mlp.assign(static_cast<size_t>(n_layers), 1);
+  for (int l = 0; l < n_layers; ++l) {
     plan.attention[static_cast<size_t>(l)] = skipped[static_cast<size_t>(l)] ? 0 : 1;
-    plan.mlp[static_cast<size_t>(l)] = skipped[static_cast<size_t>(n_layers_ + l)] ? 0 : 1;
+    plan.mlp[static_cast<size_t>(l)] = skipped[static_cast<size_t>(n_layers + l)] ? 0 : 1;
   }
   return plan;
 }
@@ -56,7 +56,8 @@ LayerPlan SkipSearch::next() {
   const size_t total = 2 * static_cast<size_t>(n_layers_);
   if (history_.empty()) {
     std::vector<uint8_t> every_other(total, 0);  // attention and MLP of layers 1, 3, 5, ...
-    for (size_t l = 1; l < static_cast<size_t>(n_layers_); l += 2) every_other[l] = every_other[n_layers_ + l] = 1;
+    for (size_t l = 1; l < static_cast<size_t>(n_layers_); l += 2)
+      every_other[l] = every_other[n_layers_ + l] = 1;
     if (usable(every_other)) return decode(every_other);
   }
   // Every usable set measured (tiny models): measure the best again.
