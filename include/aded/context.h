@@ -64,6 +64,11 @@ struct Batch {
   // keeps the int8 logits of tokens near the top instead of -inf. For drafters' early exit.
   bool top_probability = false;
   LayerPlan plan{};  // which sublayers run (default: all)
+  // Run the embedding and the layers with this model's weights instead of the context's: a
+  // low-bit copy of the same model (equal ModelConfig) drafting over the context's own cache, so
+  // the copy reads the cells the full model wrote and keeps no cache of its own (self-speculation).
+  // The final norm and the output head stay the context's. It must outlive the forward.
+  const Model* weights = nullptr;
 
   // A plain continuation of the committed sequence: positions n_past.., causal mask.
   static Batch sequence(std::span<const int32_t> tokens, int32_t n_past, bool all_logits);
@@ -127,6 +132,9 @@ class Context {
   uint64_t forwards() const { return forwards_; }
 
   const Model& model() const { return *model_; }
+  // Readies another model's weights for batches that run with them (Batch::weights): packs them
+  // for this context's kernels now rather than inside the first such forward.
+  void prepare_weights(const Model& weights) const;
   // The pool the context runs on: its own or the one of ContextOptions::pool.
   ThreadPool& pool() { return *pool_; }
   // The same pool, to create further contexts on it (ContextOptions::pool).

@@ -59,6 +59,9 @@ std::string format_skip_plan(const LayerPlan& plan);
 struct ModelDraftOptions {
   DraftExitOptions exit;
   LayerPlan plan{};  // sublayers the drafting model runs (default: all)
+  // Self-speculation only: draft with this copy of the target's weights (a low-bit copy, equal
+  // ModelConfig) over the target's cache; null: the target's own weights.
+  std::shared_ptr<const Model> weights = nullptr;
 };
 
 // A drafter with its own model (a draft model with the target's vocabulary, or a low-bit copy of
@@ -68,9 +71,11 @@ struct ModelDraftOptions {
 std::unique_ptr<Drafter> make_model_drafter(std::shared_ptr<const Model> draft, ContextOptions context,
                                             ModelDraftOptions options = {});
 
-// Self-speculation by layer skipping: drafts with the target's own context and weights, running
-// only the sublayers of options.plan over the same KV cache (the verification rewrites the cells
-// the drafts used). The context must outlive the drafter and be the one the session verifies with.
+// Self-speculation: drafts with the target's own context, running only the sublayers of
+// options.plan, with the target's weights or a low-bit copy of them (options.weights), over the
+// same KV cache: the drafts read the cells the target wrote, so there is no second cache to fill or
+// keep up to date, and the verification rewrites the cells the drafts used. The context must
+// outlive the drafter and be the one the session verifies with.
 std::unique_ptr<Drafter> make_layer_skip_drafter(Context& target, ModelDraftOptions options);
 
 // The same with the skip set adapted while generating, without an offline search (SWIFT, arXiv

@@ -93,6 +93,9 @@ void check_batch(const Batch& b, int32_t n_past, int32_t n_ctx, const ModelConfi
     if (b.mask.offsets[i] > b.mask.offsets[i + 1] || b.mask.offsets[i + 1] > static_cast<int32_t>(b.mask.cells.size()))
       throw Error("forward: malformed mask offsets");
   check_plan(b.plan, config.n_layers);
+  if (b.weights && !(b.weights->config() == config))
+    throw Error(fmt::format("forward: the batch's weights ({}) are not of the context's model ({})",
+                            b.weights->config().describe(), config.describe()));
 }
 
 void shared_prefixes(const AttentionMask& mask, int group_size, std::vector<int32_t>& out) {

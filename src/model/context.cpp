@@ -96,7 +96,9 @@ void Context::forward(const Batch& b) {
   State& s = *state_;
   last_batch_ = static_cast<int32_t>(b.tokens.size());
 
-  ForwardPass pass(*model_, s.dims, s.kt, b, n_past_, s.act, s.cache);
+  const Model& layers = b.weights ? *b.weights : *model_;
+  if (b.weights && s.kt.uses_packed_weights) b.weights->pack_weights();  // once per model
+  ForwardPass pass(layers, s.dims, s.kt, b, n_past_, s.act, s.cache);
   pass.embed();
   pass.run_layers(*pool_);
   s.head.project(*pool_, pass.residual(), b);  // final norm, output head
@@ -105,6 +107,10 @@ void Context::forward(const Batch& b) {
   tokens_forwarded_ += b.tokens.size();
   // After the counters: the forward is complete, only its output is refused.
   s.head.refuse_non_finite(b);
+}
+
+void Context::prepare_weights(const Model& weights) const {
+  if (state_->kt.uses_packed_weights) weights.pack_weights();
 }
 
 std::span<const float> Context::logits(int i) const {

@@ -1,5 +1,5 @@
-// Self-speculation by layer skipping (model_drafters.h). The draft forwards run on the target's own
-// context past its committed cells: each drafted token is committed so the next one sees it, and
+// Self-speculation by layer skipping and/or a low-bit copy of the weights (model_drafters.h). The
+// draft forwards run on the target's own context past its committed cells: each drafted token is committed so the next one sees it, and
 // the context is truncated back afterwards; the verification then forwards the root and the tree
 // over the same cells with every sublayer, rewriting what the drafts wrote.
 #include <algorithm>
@@ -17,13 +17,22 @@ class LayerSkipDrafter final : public Drafter {
  public:
   LayerSkipDrafter(Context& target, ModelDraftOptions o,
                    std::unique_ptr<OnlineSkipSearch> online = nullptr)
-      : ctx_(target), plan_(o.plan), exit_(o.exit), online_(std::move(online)) {
+      : ctx_(target),
+        plan_(o.plan),
+        weights_(std::move(o.weights)),
+        exit_(o.exit),
+        online_(std::move(online)) {
     if (online_) plan_ = online_->plan();
     const int layers = ctx_.model().config().n_layers;
     if ((!plan_.attention.empty() && static_cast<int>(plan_.attention.size()) != layers) ||
         (!plan_.mlp.empty() && static_cast<int>(plan_.mlp.size()) != layers) ||
         plan_.exit_after < 0 || plan_.exit_after > layers)
       fail("self-speculation: the skip set does not fit the model's {} layers", layers);
+    if (weights_ && !(weights_->config() == ctx_.model().config()))
+      fail("self-speculation: the drafting weights are not a copy of the target ({}; the target: {})",
+           weights_->config().describe(), ctx_.model().config().describe());
+    // Packed now: packing inside the first proposal would price every draft node as costly.
+    if (weights_) ctx_.prepare_weights(*weights_);
   }
 
   std::string_view name() const override { return "self"; }
@@ -45,6 +54,7 @@ class LayerSkipDrafter final : public Drafter {
       b.greedy_only = true;
       b.top_probability = exit_.needs_probability();
       b.plan = plan_;
+      b.weights = weights_.get();
       ctx_.forward(b);
       const Guess g{ctx_.greedy_argmax(0) >= 0 ? ctx_.greedy_argmax(0) : argmax_of(ctx_.logits(0)),
                     exit_.needs_probability() ? ctx_.top_probability(0) : 1.0f};
@@ -71,6 +81,7 @@ class LayerSkipDrafter final : public Drafter {
 
   Context& ctx_;
   LayerPlan plan_;
+  std::shared_ptr<const Model> weights_;
   DraftExit exit_;
   bool last_full_ = false;
   std::unique_ptr<OnlineSkipSearch> online_;

@@ -88,6 +88,15 @@ std::shared_ptr<const Model> quantized_copy(const Model& target, const std::stri
   }
 }
 
+// The copy drafts over the target's cache (see make_layer_skip_drafter): no cache of its own to
+// fill with the prompt or to catch up after steps the budget skipped it.
+std::unique_ptr<Drafter> make_copy_drafter(Context& target, std::shared_ptr<const Model> copy,
+                                           const MethodSettings& s) {
+  ModelDraftOptions o = draft_options(s, *copy);
+  o.weights = std::move(copy);
+  return make_layer_skip_drafter(target, std::move(o));
+}
+
 }  // namespace
 
 DrafterMethod draft_model_method() {
@@ -155,7 +164,10 @@ DrafterMethod self_draft_method() {
             "drafts with draft:model=",
             copy, model->config().n_layers, model->config().dim, env.target->config().n_layers,
             env.target->config().dim);
-      return make_model_drafter(model, drafting_context(target), draft_options(s, *model));
+      if (!(model->config() == env.target->config()))
+        fail("{}: not a copy of the target: {}; the target: {}", copy, model->config().describe(),
+             env.target->config().describe());
+      return make_copy_drafter(target, model, s);
     }
     if (quant == "none") {
       if (s.text("skip").empty())
@@ -167,7 +179,7 @@ DrafterMethod self_draft_method() {
     }
     auto& model = env.models["quant:" + quant];
     if (!model) model = quantized_copy(*env.target, quant);
-    return make_model_drafter(model, drafting_context(target), draft_options(s, *model));
+    return make_copy_drafter(target, model, s);
   };
   return m;
 }

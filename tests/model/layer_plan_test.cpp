@@ -272,5 +272,46 @@ TEST(LayerPlan, PlansThatDoNotFitTheModelAreErrors) {
   EXPECT_EQ(ctx.forwards(), 1u);
 }
 
+// Batch::weights runs the layers with another model's weights over the context's cache: a model
+// loaded from the same file gives bitwise the context's own logits; its Q8_0 copy writes cells
+// the next forward of the full model reads (close logits, not equal ones); a model of another
+// shape is refused before anything runs.
+TEST(LayerPlan, WeightsOfACopyRunOverTheContextsCache) {
+  const Case& c = kCases[0];
+  const auto model = base_model(c);
+  const auto same = Model::load(base_path(c));
+  QuantizeOptions q;
+  q.type = TensorType::Q8_0;
+  const std::string copy_path = (temp_dir() / "weights_copy_q8.gguf").string();
+  quantize_model(base_path(c), copy_path, q);
+  const auto copy = Model::load(copy_path);
+  const std::vector<int32_t> tokens = {1, 50, 60, 70, 80, 90};
+  for (int threads : {1, 2}) {
+    Context ref(model, {.n_ctx = 64, .n_threads = threads});
+    ref.forward(Batch::sequence(tokens, 0, true));
+    Context ctx(model, {.n_ctx = 64, .n_threads = threads});
+    Batch b = Batch::sequence(tokens, 0, true);
+    b.weights = same.get();
+    ctx.forward(b);
+    for (int i = 0; i < static_cast<int>(tokens.size()); ++i)
+      EXPECT_EQ(std::memcmp(ctx.logits(i).data(), ref.logits(i).data(), ref.logits(i).size() * sizeof(float)), 0)
+          << threads << " threads, token " << i;
+    b.weights = copy.get();
+    ctx.forward(b);
+    float largest = 0;
+    for (int i = 0; i < static_cast<int>(tokens.size()); ++i)
+      for (size_t v = 0; v < ref.logits(i).size(); ++v)
+        largest = std::max(largest, std::fabs(ctx.logits(i)[v] - ref.logits(i)[v]));
+    EXPECT_GT(largest, 0.0f);
+    EXPECT_LT(largest, 0.1f);
+  }
+  Context ctx(model, {.n_ctx = 64, .n_threads = 2});
+  Batch b = Batch::sequence(tokens, 0, true);
+  const auto other = base_model(kCases[2]);
+  b.weights = other.get();
+  EXPECT_THROW(ctx.forward(b), Error);
+  EXPECT_EQ(ctx.forwards(), 0u);
+}
+
 }  // namespace
 }  // namespace aded

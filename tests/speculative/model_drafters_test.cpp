@@ -200,5 +200,23 @@ TEST(ModelDrafters, ACopyFromAFileDraftsLikeOneMadeAtLoad) {
   }
 }
 
+// A copy drafts over the target's own cache: with the target's weights as the "copy", every draft
+// is the target's token (the copy reads the cells the target wrote, none of its own), request after
+// request, whatever steps it skipped.
+TEST(ModelDrafters, ACopyDraftsOverTheTargetsCache) {
+  Drafting s;
+  const std::string path = s.model->gguf().path();
+  const auto speculator = s.registry.make_speculator(
+      s.registry.parse("self:copy=" + path + ":budget=fixed:max=5:adaptive-exit=off:exit=0"), s.env);
+  for (int round = 0; round < 2; ++round)
+    for (const auto& p : prompts()) {
+      const auto plain = generate(s.ctx, greedy_params(), {}, p, 120).tokens;
+      const auto r = generate_with(s.ctx, greedy_params(), speculator.get(), p, 120);
+      EXPECT_EQ(first_difference(r.tokens, plain), -1);
+      EXPECT_GT(r.stats.nodes_verified, 0);
+      EXPECT_EQ(accepted_drafts(r.stats), r.stats.nodes_verified) << "round " << round;
+    }
+}
+
 }  // namespace
 }  // namespace aded
