@@ -172,11 +172,12 @@ int32_t GreedyHead::refine(const float* x, const uint8_t* xq, float* y, Scratch&
   if (top_probability) {
     double sum = 0;
     // The estimate feeds an exit rule, and thousands of tokens may lie within kNearLogits of the
-    // top: float exponentials (several times cheaper than double ones), and the sum stops once
-    // the top probability is known to be below kLeastTopProbability (then it is an upper bound).
+    // top: vector exponentials in float, in slices, and the sum stops once the top probability is
+    // known to be below kLeastTopProbability (then it is an upper bound).
+    constexpr int64_t kSlice = 512;
     const double enough = 1.0 / kLeastTopProbability;
-    for (int64_t i = 0; i < kept && sum <= enough; ++i)
-      sum += std::exp(y[scratch.keep[static_cast<size_t>(i)]] - best);
+    for (int64_t i = 0; i < kept && sum <= enough; i += kSlice)
+      sum += kt_.sum_exp_at(y, scratch.keep.data() + i, std::min(kSlice, kept - i), best);
     *top_probability = std::isfinite(best) && sum > 0 ? static_cast<float>(1.0 / sum) : 1.0f;
   }
   return at;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -362,6 +363,30 @@ TEST(Kernels, LogitScansMatchScalar) {
         EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << kt->name;
         for (int64_t i = 0; i < na; ++i) EXPECT_GE(a[static_cast<size_t>(ka[static_cast<size_t>(i)])], cut);
       }
+    }
+  }
+}
+
+// The softmax denominator over kept tokens: every table adds the same terms in the same lanes
+// (bitwise the scalar value), and the value is the sum a double-precision exp gives.
+TEST(Kernels, SumExpAtMatchesScalarAndExp) {
+  std::mt19937 rng(29);
+  std::normal_distribution<float> dist(0.0f, 4.0f);
+  std::vector<float> y(4096);
+  for (auto& v : y) v = dist(rng);
+  y[5] = -INFINITY;  // a token the scan dropped contributes nothing
+  for (int64_t n : {0, 1, 7, 8, 9, 100, 1000}) {
+    std::vector<int32_t> at(static_cast<size_t>(n));
+    for (auto& a : at) a = static_cast<int32_t>(rng() % y.size());
+    if (n > 3) at[3] = 5;
+    const float shift = 9.5f;
+    double reference = 0;
+    for (int32_t a : at) reference += std::exp(static_cast<double>(y[static_cast<size_t>(a)]) - shift);
+    const float s0 = scalar_kernels().sum_exp_at(y.data(), at.data(), n, shift);
+    EXPECT_NEAR(s0, reference, 1e-5 * reference + 1e-30) << "n " << n;
+    for (const KernelTable* kt : simd_tables()) {
+      const float s1 = kt->sum_exp_at(y.data(), at.data(), n, shift);
+      EXPECT_EQ(std::bit_cast<uint32_t>(s0), std::bit_cast<uint32_t>(s1)) << kt->name << " n " << n;
     }
   }
 }

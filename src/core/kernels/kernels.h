@@ -127,6 +127,10 @@ struct KernelTable {
   // y[j] = -inf wherever y[j] >= cut does not hold; the other indices go to keep, ascending;
   // returns their count.
   int64_t (*keep_at_least)(float* y, int64_t n, float cut, int32_t* keep);
+  // The sum of canonical_exp(y[at[i]] - shift) over i in [0, n) (a softmax's denominator over the
+  // tokens a scan kept): term i goes to lane i % 8, the lanes are added 0..7 in order, so every
+  // table gives the same value.
+  float (*sum_exp_at)(const float* y, const int32_t* at, int64_t n, float shift);
 };
 
 const KernelTable& scalar_kernels();
@@ -159,6 +163,8 @@ bool scan_logits_avx2(const float* y, int64_t n, float* top, float* magnitude);
 int64_t keep_at_least_avx2(float* y, int64_t n, float cut, int32_t* keep);
 bool scan_logits_avx512(const float* y, int64_t n, float* top, float* magnitude);
 int64_t keep_at_least_avx512(float* y, int64_t n, float cut, int32_t* keep);
+float sum_exp_at_scalar(const float* y, const int32_t* at, int64_t n, float shift);
+float sum_exp_at_avx2(const float* y, const int32_t* at, int64_t n, float shift);
 }  // namespace detail
 
 // Shared by the tables: Q8 and Q8K quantization of one row (the values every table must produce).

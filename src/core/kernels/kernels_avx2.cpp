@@ -11,6 +11,7 @@
 
 #include "core/cpu_features.h"
 #include "core/kernels/canonical_exp.h"
+#include "core/kernels/exp_avx2.h"
 #include "core/kernels/kernels.h"
 #include "core/kernels/packed_driver.h"
 #include "core/quant/blocks.h"
@@ -398,30 +399,6 @@ void axpy_avx2(float a, const float* x, float* y, int64_t n) {
 
 namespace {
 
-// canonical_exp (canonical_exp.h), eight lanes: the same operations in the same order.
-inline __m256 exp8(__m256 x) {
-  using namespace exp_constants;
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Hi), x);
-  r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Lo), r);
-  const __m256 z = _mm256_mul_ps(r, r);
-  __m256 y = _mm256_set1_ps(kP0);
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kP1));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kP2));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kP3));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kP4));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kP5));
-  y = _mm256_fmadd_ps(y, z, r);
-  y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
-  // In range, n is within [-126, 127] already; the clamp only keeps other lanes harmless.
-  const __m256 nc = _mm256_min_ps(_mm256_max_ps(n, _mm256_set1_ps(-126.0f)), _mm256_set1_ps(127.0f));
-  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(nc), _mm256_set1_epi32(127)), 23);
-  __m256 e = _mm256_mul_ps(y, _mm256_castsi256_ps(bits));
-  e = _mm256_blendv_ps(e, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(kMin), _CMP_LT_OQ));
-  e = _mm256_blendv_ps(e, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(kMax), _CMP_GT_OQ));
-  return _mm256_blendv_ps(e, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
-}
-
 // out[8c0 .. 8c0 + 8CN) += p_t v_t for the keys t in [t0, t1), in order, with the CN vectors in
 // registers; from 0 when t0 == 0, else continuing the values out holds.
 template <int CN>
@@ -572,7 +549,7 @@ const KernelTable* avx2_kernels() {
   using namespace detail;
   static const KernelTable table{"avx2",   true,      quantize_q8_avx2, quantize_q8k_avx2, matmul_avx2,
                                  dot_avx2, axpy_avx2, attend_avx2,      attend_many_avx2, swiglu_avx2,
-                                 scan_logits_avx2, keep_at_least_avx2};
+                                 scan_logits_avx2, keep_at_least_avx2, sum_exp_at_avx2};
   return cpu_features().avx2 ? &table : nullptr;
 }
 

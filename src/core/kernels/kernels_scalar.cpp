@@ -289,7 +289,8 @@ void quantize_q8k_row_reference(const float* x, int64_t K, uint8_t* out) {
 const KernelTable& scalar_kernels() {
   static const KernelTable table{"scalar",      false,       quantize_q8_scalar, quantize_q8k_scalar, matmul_scalar,
                                  dot_scalar,    axpy_scalar, attend_scalar,      attend_many_scalar, swiglu_scalar,
-                                 detail::scan_logits_scalar, detail::keep_at_least_scalar};
+                                 detail::scan_logits_scalar, detail::keep_at_least_scalar,
+                                 detail::sum_exp_at_scalar};
   return table;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/kernels/exp_avx2.h"
 #include "core/kernels/kernels.h"
 
 namespace aded::kernels::detail {
@@ -48,6 +49,23 @@ int64_t keep_at_least_avx2(float* y, int64_t n, float cut, int32_t* keep) {
   const int64_t tail = keep_at_least_scalar(y + j, n - j, cut, keep + kept);
   for (int64_t i = kept; i < kept + tail; ++i) keep[i] += static_cast<int32_t>(j);
   return kept + tail;
+}
+
+float sum_exp_at_avx2(const float* y, const int32_t* at, int64_t n, float shift) {
+  const __m256 s = _mm256_set1_ps(shift);
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at + i));
+    acc = _mm256_add_ps(acc, exp8(_mm256_sub_ps(_mm256_i32gather_ps(y, idx, 4), s)));
+  }
+  float lanes[8];
+  _mm256_storeu_ps(lanes, acc);
+  // The tail continues lane by lane (term i in lane i % 8, as the reference adds it).
+  for (int64_t l = 0; i < n; ++i, ++l) lanes[l] += canonical_exp(y[at[i]] - shift);
+  float sum = 0;
+  for (float l : lanes) sum += l;
+  return sum;
 }
 
 }  // namespace aded::kernels::detail

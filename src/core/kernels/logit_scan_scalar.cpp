@@ -3,6 +3,7 @@
 // version gives the same values).
 #include <cmath>
 
+#include "core/kernels/canonical_exp.h"
 #include "core/kernels/kernels.h"
 
 namespace aded::kernels::detail {
@@ -30,6 +31,14 @@ int64_t keep_at_least_scalar(float* y, int64_t n, float cut, int32_t* keep) {
       y[j] = -INFINITY;
   }
   return kept;
+}
+
+float sum_exp_at_scalar(const float* y, const int32_t* at, int64_t n, float shift) {
+  float lanes[8] = {};
+  for (int64_t i = 0; i < n; ++i) lanes[i % 8] += canonical_exp(y[at[i]] - shift);
+  float sum = 0;
+  for (float l : lanes) sum += l;
+  return sum;
 }
 
 }  // namespace aded::kernels::detail
