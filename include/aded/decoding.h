@@ -26,6 +26,9 @@ struct DecodingStats {
   double draft_seconds = 0;  // the drafter's work: proposing trees and observing what was emitted
   double verify_seconds = 0;
   int64_t nodes_verified = 0;
+  // Of those, nodes drawn from a drafter's distribution (sampled drafts): with them the output is
+  // an exact sample of the target's distribution, not the tokens of plain sampling for the seed.
+  int64_t nodes_sampled = 0;
   std::vector<int64_t> verified_at_depth, accepted_at_depth;  // index: depth (1 = child of root)
 };
 

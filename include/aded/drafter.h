@@ -16,6 +16,11 @@ struct DraftRequest {
   std::span<const int32_t> context;  // every token so far; the last one is the root of the tree
   int max_nodes = 16;
   int max_depth = 8;
+  // How the target samples (null: greedy). A drafter with a distribution of its own (a model) may
+  // then sample its drafts from it and attach it to each node (DraftTree::set_draft_distribution):
+  // the verifier accepts such a draft x with probability min(1, p(x) / q(x)), so a drafter whose q
+  // is close to the target's p has most drafts accepted even where p is flat.
+  const SamplingParams* sampling = nullptr;
 };
 
 // What one step of decoding did, told to every drafter after it: the tokens it added and, to the

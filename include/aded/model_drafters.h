@@ -59,6 +59,9 @@ std::string format_skip_plan(const LayerPlan& plan);
 struct ModelDraftOptions {
   DraftExitOptions exit;
   LayerPlan plan{};  // sublayers the drafting model runs (default: all)
+  // When the target samples: draw drafts from the drafting model's distribution q and attach it
+  // (DraftRequest::sampling); false: draft its argmax (plain sampling's tokens for a seed).
+  bool sample = true;
   // Self-speculation only: draft with this copy of the target's weights (a low-bit copy, equal
   // ModelConfig) over the target's cache; null: the target's own weights.
   std::shared_ptr<const Model> weights = nullptr;
@@ -81,6 +84,7 @@ std::unique_ptr<Drafter> make_layer_skip_drafter(Context& target, ModelDraftOpti
 // The same with the skip set adapted while generating, without an offline search (SWIFT, arXiv
 // 2410.06916): candidates scored by how often the skipped model predicts the request's own
 // generated text (src/speculative/online_skip_search.h). Needs a model of at least 3 layers.
-std::unique_ptr<Drafter> make_online_skip_drafter(Context& target, DraftExitOptions exit = {});
+std::unique_ptr<Drafter> make_online_skip_drafter(Context& target, DraftExitOptions exit = {},
+                                                 bool sample = true);
 
 }  // namespace aded

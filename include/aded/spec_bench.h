@@ -1,6 +1,7 @@
 // The speculative-decoding benchmark protocol of ../shared/docs/BENCH.md: prompts from Spec-Bench or
 // HumanEval jsonl files, every method run on every prompt (interleaved, so drift hits all alike),
-// greedy, one warm-up prompt, every speculative output compared with plain decoding.
+// greedy unless told to sample, one warm-up prompt, every output of deterministic drafts compared
+// with plain decoding.
 #pragma once
 
 #include <functional>
@@ -35,6 +36,7 @@ struct MethodTotals {
   int64_t tokens = 0, steps = 0, nodes_verified = 0, nodes_accepted = 0;
   double seconds = 0, decode_seconds = 0, draft_seconds = 0, verify_seconds = 0;
   bool identical = true;
+  int64_t nodes_sampled = 0;  // drafts drawn from a drafter's distribution (then not identical)
 
   void add(const DecodingStats& s, double wall_seconds, bool same_as_plain);
   double tokens_per_second() const { return seconds > 0 ? static_cast<double>(tokens) / seconds : 0; }
@@ -56,7 +58,7 @@ struct SpecBenchResult {
   std::vector<PromptResult> prompts;
   std::map<std::string, std::map<std::string, MethodTotals>> by_category;  // category -> method
   std::map<std::string, MethodTotals> overall;
-  bool all_identical = true;
+  bool all_identical = true;               // every output of deterministic drafts was the plain one
   std::vector<std::string> mismatches;  // "prompt id: method"
 };
 
@@ -67,6 +69,14 @@ struct MethodSetup {
 
 struct SpecBenchOptions {
   int max_new_tokens = 256;
+  // Greedy by default. When sampling, methods whose drafts are deterministic must still give the
+  // plain tokens (the position-keyed random stream); sampled drafts give another exact sample.
+  SamplingParams sampling = greedy_sampling();
+  static SamplingParams greedy_sampling() {
+    SamplingParams s;
+    s.temperature = 0;
+    return s;
+  }
   bool warmup = true;
   // Set to each prompt's plain output (prompt, then generated tokens) before the other methods
   // run on it: the reference oracle drafters follow (DrafterEnvironment::reference).

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -79,8 +80,10 @@ class Speculator {
   CostCurve& target_cost() { return target_cost_; }
   const CostCurve& target_cost() const { return target_cost_; }
 
-  // A request starts with this prompt.
+  // A request starts with this prompt, sampled with these parameters (greedy by default): drafters
+  // see them in DraftRequest::sampling.
   void begin(std::span<const int32_t> prompt);
+  void begin(std::span<const int32_t> prompt, const SamplingParams& sampling);
   // The first token, drawn by the prefill, was appended to context.
   void observe_prefill(std::span<const int32_t> context);
   // Fills tree (cleared first) with the nodes to verify this step; room: the most nodes that fit
@@ -108,6 +111,7 @@ class Speculator {
   double current_draft_ = 0;          // seconds its proposal took
   int requested_ = 0, produced_ = 0;  // nodes asked of it, nodes it gave (before the budget's cut)
   double request_draft_seconds_ = 0;
+  std::optional<SamplingParams> sampling_;  // the request's when it samples (temperature > 0)
 };
 
 }  // namespace aded

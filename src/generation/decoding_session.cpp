@@ -78,7 +78,7 @@ void DecodingSession::prefill(std::span<const int32_t> prompt, int cached) {
   stats_.prompt_tokens_cached = cached;
   stats_.prefill_seconds = start.seconds();
   if (speculator_) {
-    speculator_->begin(prompt);
+    speculator_->begin(prompt, sampler_.params());
     speculator_->observe_prefill(sequence_);
     finished_ = false;
     if (speculator_->adaptive() && speculator_->target_cost().empty()) calibrate_costs();
@@ -121,6 +121,7 @@ bool DecodingSession::step(std::vector<int32_t>& out) {
   for (int i : result.accepted_nodes)
     ++stats_.accepted_at_depth[std::min(depth_slots - 1, static_cast<size_t>(tree_.depth(i)))];
   stats_.nodes_verified += tree_.size();
+  if (tree_.has_draft_distributions()) stats_.nodes_sampled += tree_.size();
 
   sequence_.insert(sequence_.end(), result.emitted.begin(), result.emitted.end());
   out.insert(out.end(), result.emitted.begin(), result.emitted.end());

@@ -7,6 +7,7 @@
 #include "aded/error.h"
 #include "aded/model_drafters.h"
 #include "speculative/draft_chain.h"
+#include "speculative/draft_sampler.h"
 #include "speculative/online_skip_search.h"
 
 namespace aded {
@@ -18,6 +19,7 @@ class LayerSkipDrafter final : public Drafter {
   LayerSkipDrafter(Context& target, ModelDraftOptions o,
                    std::unique_ptr<OnlineSkipSearch> online = nullptr)
       : ctx_(target),
+        sample_(o.sample),
         plan_(o.plan),
         weights_(std::move(o.weights)),
         exit_(o.exit),
@@ -49,15 +51,23 @@ class LayerSkipDrafter final : public Drafter {
       plan_ = online_->plan();
     }
     const int limit = std::min({r.max_nodes, r.max_depth, ctx_.n_ctx() - n0 - 1});
+    sampler_.reset(sample_ ? r.sampling : nullptr);
+    recent_.assign(r.context.begin(), r.context.end());
     const auto step = [&](int32_t token) {
       Batch b = Batch::sequence(std::span<const int32_t>(&token, 1), ctx_.n_past(), true);
-      b.greedy_only = true;
+      b.greedy_only = !sampler_.active();
       b.top_probability = exit_.needs_probability();
       b.plan = plan_;
       b.weights = weights_.get();
       ctx_.forward(b);
-      const Guess g{ctx_.greedy_argmax(0) >= 0 ? ctx_.greedy_argmax(0) : argmax_of(ctx_.logits(0)),
-                    exit_.needs_probability() ? ctx_.top_probability(0) : 1.0f};
+      Guess g;
+      if (sampler_.active()) {
+        if (ctx_.n_past() >= n0 + 1) recent_.push_back(token);  // a drafted token (not the root)
+        g = sampler_.draw(ctx_.logits(0), recent_, ctx_.n_past() + 1);
+      } else {
+        g = Guess{ctx_.greedy_argmax(0) >= 0 ? ctx_.greedy_argmax(0) : argmax_of(ctx_.logits(0)),
+                  exit_.needs_probability() ? ctx_.top_probability(0) : 1.0f};
+      }
       const int32_t keep = 0;
       ctx_.commit(std::span<const int32_t>(&keep, 1));
       return g;
@@ -80,6 +90,9 @@ class LayerSkipDrafter final : public Drafter {
   }
 
   Context& ctx_;
+  bool sample_;
+  DraftSampler sampler_;
+  std::vector<int32_t> recent_;  // a sampled chain's history: the context, then its drafts
   LayerPlan plan_;
   std::shared_ptr<const Model> weights_;
   DraftExit exit_;
@@ -89,9 +102,12 @@ class LayerSkipDrafter final : public Drafter {
 
 }  // namespace
 
-std::unique_ptr<Drafter> make_online_skip_drafter(Context& target, DraftExitOptions exit) {
+std::unique_ptr<Drafter> make_online_skip_drafter(Context& target, DraftExitOptions exit, bool sample) {
   auto online = std::make_unique<OnlineSkipSearch>(target.model().config().n_layers);
-  return std::make_unique<LayerSkipDrafter>(target, ModelDraftOptions{exit, {}}, std::move(online));
+  ModelDraftOptions o;
+  o.exit = exit;
+  o.sample = sample;
+  return std::make_unique<LayerSkipDrafter>(target, std::move(o), std::move(online));
 }
 
 std::unique_ptr<Drafter> make_layer_skip_drafter(Context& target, ModelDraftOptions options) {

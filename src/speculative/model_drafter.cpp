@@ -8,6 +8,7 @@
 #include "aded/error.h"
 #include "aded/model_drafters.h"
 #include "speculative/draft_chain.h"
+#include "speculative/draft_sampler.h"
 
 namespace aded {
 
@@ -19,7 +20,7 @@ constexpr size_t kChunk = 256;
 class ModelDrafter final : public Drafter {
  public:
   ModelDrafter(std::shared_ptr<const Model> draft, ContextOptions context, ModelDraftOptions o)
-      : model_(std::move(draft)), ctx_(model_, context), plan_(o.plan), exit_(o.exit) {}
+      : model_(std::move(draft)), ctx_(model_, context), sample_(o.sample), plan_(o.plan), exit_(o.exit) {}
 
   std::string_view name() const override { return "draft"; }
 
@@ -34,17 +35,25 @@ class ModelDrafter final : public Drafter {
     sync(r.context.first(len - 1));
     const int32_t root_cells = ctx_.n_past();
     const int limit = std::min({r.max_nodes, r.max_depth, ctx_.n_ctx() - root_cells - 1});
+    sampler_.reset(sample_ ? r.sampling : nullptr);
+    recent_.assign(r.context.begin(), r.context.end());
     const auto step = [&](int32_t token) {
       // The first step forwards the root; later ones each drafted token.
       const std::span<const int32_t> one(&token, 1);
       Batch b = Batch::sequence(one, ctx_.n_past(), false);
-      b.greedy_only = true;
+      b.greedy_only = !sampler_.active();
       b.top_probability = exit_.needs_probability();
       b.plan = plan_;
       ctx_.forward(b);
-      const int32_t guess = ctx_.greedy_argmax(0);
-      const Guess g{guess >= 0 ? guess : top_of(ctx_.logits(0)),
-                    exit_.needs_probability() ? ctx_.top_probability(0) : 1.0f};
+      Guess g;
+      if (sampler_.active()) {
+        if (ctx_.n_past() > root_cells) recent_.push_back(token);  // a drafted token (not the root)
+        g = sampler_.draw(ctx_.logits(0), recent_, ctx_.n_past() + 1);
+      } else {
+        const int32_t guess = ctx_.greedy_argmax(0);
+        g = Guess{guess >= 0 ? guess : top_of(ctx_.logits(0)),
+                  exit_.needs_probability() ? ctx_.top_probability(0) : 1.0f};
+      }
       const int32_t keep = 0;
       ctx_.commit(std::span<const int32_t>(&keep, 1));
       synced_.push_back(token);
@@ -90,6 +99,9 @@ class ModelDrafter final : public Drafter {
 
   std::shared_ptr<const Model> model_;
   Context ctx_;
+  bool sample_;
+  DraftSampler sampler_;
+  std::vector<int32_t> recent_;  // a sampled chain's history: the context, then its drafts
   LayerPlan plan_;
   DraftExit exit_;
   std::vector<int32_t>

@@ -22,7 +22,11 @@ std::vector<SettingSpec> exit_settings() {
       switch_setting("adaptive-exit", true, "move the exit threshold with the acceptance rate");
   return {real_setting("exit", 0, 1, 0.8, "stop drafting after a token less likely than this",
                        "--draft-exit"),
-          adaptive};
+          adaptive,
+          switch_setting("sample", true,
+                         "when the target samples, draw drafts from the drafting model's own "
+                         "distribution (off: its argmax, so the output is that of plain sampling "
+                         "with the same seed, with fewer drafts accepted)")};
 }
 
 DraftExitOptions exit_options(const MethodSettings& s) {
@@ -35,6 +39,7 @@ DraftExitOptions exit_options(const MethodSettings& s) {
 ModelDraftOptions draft_options(const MethodSettings& s, const Model& drafting) {
   ModelDraftOptions o;
   o.exit = exit_options(s);
+  o.sample = s.on("sample");
   if (s.text("skip") == "online")
     fail("skip=online adapts the target's own layers: use it with self (self:skip=online)");
   o.plan = read_skip_plan(s.text("skip"), drafting.config().n_layers);
@@ -150,7 +155,7 @@ DrafterMethod self_draft_method() {
       if (quant != "none")
         fail("self:skip=online adapts the target's own layers: it cannot be combined with quant={}",
              quant);
-      return make_online_skip_drafter(target, exit_options(s));
+      return make_online_skip_drafter(target, exit_options(s), s.on("sample"));
     }
     if (!copy.empty()) {
       auto& model = env.models[copy];

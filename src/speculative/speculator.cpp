@@ -89,8 +89,14 @@ bool Speculator::adaptive() const {
                      [](const auto& a) { return a->budget.limits().adaptive_budget; });
 }
 
+void Speculator::begin(std::span<const int32_t> prompt, const SamplingParams& sampling) {
+  begin(prompt);
+  if (!sampling.greedy()) sampling_ = sampling;
+}
+
 void Speculator::begin(std::span<const int32_t> prompt) {
   if (arms_.empty()) throw Error("speculator: no drafters");
+  sampling_.reset();
   if (arms_.size() > 1 && !selector_) throw Error("speculator: several drafters need a selector");
   request_draft_seconds_ = 0;
   const Stopwatch start;
@@ -119,7 +125,9 @@ int Speculator::draft(std::span<const int32_t> context, int room, DraftTree& tre
   if (request < 1) return -1;
   asked_ = true;
   const Stopwatch start;
-  a.drafter->propose(DraftRequest{context, request, a.budget.limits().max_depth}, tree);
+  a.drafter->propose(DraftRequest{context, request, a.budget.limits().max_depth,
+                                  sampling_ ? &*sampling_ : nullptr},
+                     tree);
   tree.limit_depth(a.budget.limits().max_depth);  // drafters are trusted for speed, not for limits
   tree.truncate(std::min(tree.size(), request));
   current_draft_ = start.seconds();

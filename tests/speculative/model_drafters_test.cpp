@@ -4,10 +4,13 @@
 // cache follows the request across steps and requests; the adaptive exit and skip sets.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "aded/drafter_registry.h"
 #include "aded/error.h"
 #include "aded/model_drafters.h"
 #include "aded/model_tools.h"
+#include "speculative/draft_sampler.h"
 #include "speculative/spec_support.h"
 #include "support/test_support.h"
 
@@ -113,13 +116,16 @@ TEST(ModelDrafters, GreedyOutputIsThePlainOutput) {
   }
 }
 
-// Seeded sampling with deterministic drafts: the same tokens as plain sampling with that seed.
+// Seeded sampling with deterministic drafts (sample=off: the drafting model's argmax): the same
+// tokens as plain sampling with that seed.
 TEST(ModelDrafters, SampledOutputIsThePlainOutput) {
   Drafting s;
   SamplingParams sampling;
   sampling.temperature = 0.8f;
   sampling.seed = 7;
-  for (const std::string method : {"self:skip=every-other", "self:quant=q8_0"}) {
+  for (const std::string& method :
+       std::vector<std::string>{"self:skip=every-other:sample=off", "self:quant=q8_0:sample=off",
+                                "draft:model=" + s.model->gguf().path() + ":sample=off"}) {
     const auto speculator = s.registry.make_speculator(s.registry.parse(method), s.env);
     for (const auto& p : prompts()) {
       const auto plain = generate(s.ctx, sampling, {}, p, 150).tokens;
@@ -216,6 +222,63 @@ TEST(ModelDrafters, ACopyDraftsOverTheTargetsCache) {
       EXPECT_GT(r.stats.nodes_verified, 0);
       EXPECT_EQ(accepted_drafts(r.stats), r.stats.nodes_verified) << "round " << round;
     }
+}
+
+// When the target samples, model drafters draw their drafts from their own distribution q and
+// attach it. A "copy" with the target's weights has q == p at every node, so the verifier accepts
+// every draft (min(1, p/q) = 1): the drafts come with the right q, computed from the right cells.
+TEST(ModelDrafters, SampledDraftsOfTheTargetItselfAreAllAccepted) {
+  Drafting s;
+  SamplingParams sampling;
+  sampling.temperature = 0.8f;
+  sampling.seed = 3;
+  const std::string path = s.model->gguf().path();
+  for (const std::string& method :
+       {"self:copy=" + path + ":budget=fixed:max=5:adaptive-exit=off:exit=0",
+        "draft:model=" + path + ":budget=fixed:max=5:adaptive-exit=off:exit=0"}) {
+    const auto speculator = s.registry.make_speculator(s.registry.parse(method), s.env);
+    for (const auto& p : prompts()) {
+      const auto r = generate_with(s.ctx, sampling, speculator.get(), p, 100);
+      EXPECT_GT(r.stats.nodes_verified, 0) << method;
+      EXPECT_EQ(accepted_drafts(r.stats), r.stats.nodes_verified) << method;
+    }
+  }
+}
+
+// The draws follow q: over many seeds, each token's frequency is its probability (within 4.5
+// standard deviations), and q is the sampler's distribution of the logits.
+TEST(DraftSampler, DrawsFromTheDistributionItAttaches) {
+  SamplingParams sampling;
+  sampling.temperature = 0.9f;
+  sampling.top_k = 0;
+  sampling.top_p = 1.0f;
+  sampling.min_p = 0.0f;
+  const std::vector<float> logits = {1.0f, 2.5f, 0.2f, 2.0f, -1.0f, 1.7f};
+  const std::vector<int32_t> recent = {1, 2, 3};
+  std::vector<int> counts(logits.size(), 0);
+  std::vector<TokenProb> q;
+  constexpr int kDraws = 20000;
+  for (int seed = 0; seed < kDraws; ++seed) {
+    sampling.seed = static_cast<uint64_t>(seed);
+    DraftSampler d;
+    d.reset(&sampling);
+    ASSERT_TRUE(d.active());
+    const Guess g = d.draw(logits, recent, 17);
+    ++counts[static_cast<size_t>(g.token)];
+    q = g.q;
+    EXPECT_EQ(g.probability, g.q.front().p);
+  }
+  std::vector<TokenProb> expected;
+  Sampler(sampling).distribution(logits, recent, expected);
+  ASSERT_EQ(q.size(), expected.size());
+  for (const TokenProb& t : expected) {
+    const double f = static_cast<double>(counts[static_cast<size_t>(t.id)]) / kDraws;
+    EXPECT_NEAR(f, t.p, 4.5 * std::sqrt(t.p * (1 - t.p) / kDraws)) << "token " << t.id;
+  }
+  DraftSampler greedy;
+  sampling.temperature = 0;
+  greedy.reset(&sampling);
+  EXPECT_FALSE(greedy.active());
 }
 
 }  // namespace

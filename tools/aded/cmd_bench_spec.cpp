@@ -39,7 +39,8 @@ nlohmann::json totals_json(const MethodTotals& t, const MethodTotals& plain) {
           {"acceptance", t.acceptance()},
           {"draft_ms", t.draft_ms_per_step()},
           {"verify_ms", t.verify_ms_per_step()},
-          {"identical", t.identical}};
+          {"identical", t.identical},
+          {"sampled_drafts", t.nodes_sampled}};
 }
 
 void print_table(const SpecBenchResult& r) {
@@ -58,7 +59,7 @@ void print_table(const SpecBenchResult& r) {
           category, name, t.prompts, t.tokens, t.tokens_per_second(),
           t.tokens_per_second() / plain.tokens_per_second(), t.decode_tokens_per_second(),
           t.tokens_per_step(), t.acceptance(), t.draft_ms_per_step(), t.verify_ms_per_step(),
-          t.identical ? "yes" : "NO");
+          t.identical ? "yes" : t.nodes_sampled > 0 ? "no: sampled drafts" : "NO");
     }
   };
   for (const auto& [category, by_method] : r.by_category) rows(category, by_method);
@@ -95,6 +96,8 @@ Command add_bench_spec(CLI::App& app) {
     int limit = 0;
     SpecFlags spec;
     bool per_prompt = false;
+    float temperature = 0;
+    uint64_t seed = 1;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("bench-spec",
@@ -121,6 +124,13 @@ Command add_bench_spec(CLI::App& app) {
                   "file (needs gnuplot)")
       ->check(image_file_name());
   cmd->add_flag("--per-prompt", o->per_prompt, "also print a table with one row per prompt");
+  cmd->add_option("--temp", o->temperature,
+                  "sampling temperature (0: greedy); with top-k 40, top-p 0.95, min-p 0.05 as in "
+                  "aded run. Deterministic drafts must still give the plain tokens; sampled drafts "
+                  "(model drafters) give another exact sample")
+      ->check(CLI::Range(0.0f, 100.0f))
+      ->capture_default_str();
+  cmd->add_option("-s,--seed", o->seed, "random seed of the sampling")->capture_default_str();
   add_spec_options(*cmd, o->spec, /*method_flag=*/false);
   return {
       cmd, [o] {
@@ -166,6 +176,9 @@ Command add_bench_spec(CLI::App& app) {
           methods.push_back({c.text, drafter_registry().make_speculator(c, env)});
         SpecBenchOptions bo;
         bo.max_new_tokens = o->n;
+        bo.sampling = SamplingParams{};
+        bo.sampling.temperature = o->temperature;
+        bo.sampling.seed = o->seed;
         bo.reference = reference;
         ProgressLine progress;
         bo.progress = [&progress](size_t done, size_t total, const std::string& what) {
@@ -174,8 +187,10 @@ Command add_bench_spec(CLI::App& app) {
               done == total);
         };
         const SpecBenchResult r = run_spec_bench(ctx, model->tokenizer(), methods, prompts, bo);
-        fmt::print("model: {} | prompts: {} ({}) | new tokens: {} | threads: {} | greedy\n\n",
-                   o->model.path, prompts.size(), o->prompts, o->n, ctx.pool().size());
+        fmt::print("model: {} | prompts: {} ({}) | new tokens: {} | threads: {} | {}\n\n",
+                   o->model.path, prompts.size(), o->prompts, o->n, ctx.pool().size(),
+                   o->temperature > 0 ? fmt::format("temperature {:g}, seed {}", o->temperature, o->seed)
+                                      : std::string("greedy"));
         print_table(r);
         if (o->per_prompt) print_prompt_table(r);
         if (!o->json.empty()) {
@@ -184,6 +199,8 @@ Command add_bench_spec(CLI::App& app) {
           j["prompts_file"] = o->prompts;
           j["new_tokens"] = o->n;
           j["threads"] = ctx.pool().size();
+          j["temperature"] = o->temperature;
+          j["seed"] = o->seed;
           j["methods"] = r.methods;
           j["identical"] = r.all_identical;
           j["mismatches"] = r.mismatches;

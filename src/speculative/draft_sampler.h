@@ -1,0 +1,32 @@
+// Sampled drafts for a model drafter when the target samples (DraftRequest::sampling): the draft
+// token is drawn from the drafting model's own distribution q, computed by the target's sampling
+// rules (temperature, top-k, top-p, min-p, penalties) from the drafting model's logits, and q goes
+// with the node so the verifier can accept it with probability min(1, p(x) / q(x)) (VERIFY.md).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "aded/sampler.h"
+#include "speculative/draft_chain.h"
+
+namespace aded {
+
+class DraftSampler {
+ public:
+  // The request's sampling, or null (greedy: drafts are the model's argmax, without q).
+  void reset(const SamplingParams* sampling);
+  bool active() const { return sampler_.has_value(); }
+
+  // The draft for absolute position `position` from the drafting model's logits there; recent:
+  // the tokens before it (the context, then the chain so far). Its uniform is keyed by (seed,
+  // position) on a stream of its own, independent of the numbers the verifier draws there.
+  Guess draw(std::span<const float> logits, std::span<const int32_t> recent, int64_t position);
+
+ private:
+  std::optional<Sampler> sampler_;
+};
+
+}  // namespace aded
