@@ -13,8 +13,10 @@ namespace aded {
 
 namespace {
 
-// The public pre-tokenizer patterns. GPT-2's is the one of its encoder.py; Llama 3's spells the
-// case-insensitive contractions out as llama.cpp does, so "'S" matches but "'ſ" does not.
+// The public pre-tokenizer patterns, as the families' tokenizer.json files (and llama.cpp, whose
+// names for them GGUF files carry in tokenizer.ggml.pre) define them. GPT-2's is the one of its
+// encoder.py; Llama 3's spells the case-insensitive contractions out as llama.cpp does, so "'S"
+// matches but "'ſ" does not.
 constexpr std::string_view kGpt2Pattern =
     R"re('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)re";
 constexpr std::string_view kLlama3Pattern =
@@ -22,24 +24,70 @@ constexpr std::string_view kLlama3Pattern =
 // Qwen2: Llama 3's pattern with single digits.
 constexpr std::string_view kQwen2Pattern =
     R"re((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)re";
+// Families that split in several passes: each pattern splits the pieces the one before it left
+// (a match and the text between matches are both pieces).
+constexpr std::string_view kDigit = R"re(\p{N})re";
+constexpr std::string_view kFalconPunctuation = R"re([\p{P}\$\+<=>\^~\|`]+)re";
+constexpr std::string_view kThreeDigits = R"re([0-9][0-9][0-9])re";
+constexpr std::string_view kLineBreak = "[\r\n]";
+constexpr std::string_view kCjk = "[\u4E00-\u9FA5\u0800-\u4E00\uAC00-\uD7FF]+";
+// DeepSeek LLM: letters of cased scripts (its tokenizer.json's class), ASCII and full-width
+// punctuation, trailing whitespace, CJK, numbers.
+constexpr std::string_view kDeepseekLetters =
+    "\\s?[A-Za-z\u00B5\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u01BA\u01BC-\u01BF\u01C4-\u0293\u0295-\u02AF"
+    "\u0370-\u0373\u0376\u0377\u037B-\u037D\u037F\u0386\u0388-\u038A\u038C\u038E-\u03A1\u03A3-\u03F5"
+    "\u03F7-\u0481\u048A-\u052F\u0531-\u0556\u10A0-\u10C5\u13A0-\u13F5\u13F8-\u13FD\u1C90-\u1CBA"
+    "\u1CBD-\u1CBF\u1D00-\u1D2B\u1D6B-\u1D77\u1D79-\u1D9A\u1E00-\u1F15\u1F18-\u1F1D\u1F20-\u1F45"
+    "\u1F48-\u1F4D\u1F50-\u1F57\u1F59\u1F5B\u1F5D\u1F5F-\u1F7D\u1F80-\u1FB4\u1FB6-\u1FBC\u1FBE"
+    "\u1FC2-\u1FC4\u1FC6-\u1FCC\u1FD0-\u1FD3\u1FD6-\u1FDB\u1FE0-\u1FEC\u1FF2-\u1FF4\u1FF6-\u1FFC"
+    "\u2102\u2107\u210A-\u2113\u2115\u2119-\u211D\u2124\u2126\u2128\u212A-\u212D\u212F-\u2134\u2139"
+    "\u213C-\u213F\u2145-\u2149\u214E\u2183\u2184\u2C00-\u2C7B\u2C7E-\u2CE4\u2CEB-\u2CEE\u2CF2\u2CF3"
+    "\uA640-\uA66D\uA680-\uA69B\uA722-\uA76F\uA771-\uA787\uA78B-\uA78E\uAB70-\uABBF\uFB00-\uFB06"
+    "\uFB13-\uFB17\uFF21-\uFF3A\uFF41-\uFF5A\U00010400-\U0001044F\U000104B0-\U000104D3"
+    "\U000104D8-\U000104FB\U00010C80-\U00010CB2\U00010CC0-\U00010CF2\U000118A0-\U000118DF"
+    "\U0001E900-\U0001E943]+";
+constexpr std::string_view kDeepseekPunctuation =
+    "\\s?[!-/:-~\uFF01-\uFF0F\uFF1A-\uFF5E\u2018-\u201F\u3000-\u3002]+";
+constexpr std::string_view kTrailingSpace = R"re(\s+$)re";
+constexpr std::string_view kNumbers = R"re(\p{N}+)re";
+constexpr std::string_view kLetterRun = R"re(\s?\p{L}+)re";
+constexpr std::string_view kPunctuationRun = R"re(\s?\p{P}+)re";
 
 // Used only when the main pattern fails with a PCRE2 error (a match or stack limit on a huge
 // run): possessive runs of one character class, which cannot backtrack and so cannot fail.
 constexpr std::string_view kClassRunPattern = R"re(\s++|\p{L}++|\p{N}++|[^\s\p{L}\p{N}]++)re";
 
+constexpr size_t kMaxPasses = 6;
+
 struct PretokenizerSpec {
   std::string_view name;
-  std::string_view pattern;
+  std::array<std::string_view, kMaxPasses> passes;  // in order; empty ones are unused
   bool ignore_merges;
 };
 
 constexpr std::array kSpecs = {
-    PretokenizerSpec{"gpt2", kGpt2Pattern, false},
-    PretokenizerSpec{"default", kGpt2Pattern, false},
-    PretokenizerSpec{"", kGpt2Pattern, false},
-    PretokenizerSpec{"llama-bpe", kLlama3Pattern, true},
-    PretokenizerSpec{"llama3", kLlama3Pattern, true},
-    PretokenizerSpec{"qwen2", kQwen2Pattern, false},
+    PretokenizerSpec{"gpt2", {kGpt2Pattern}, false},
+    PretokenizerSpec{"gpt-2", {kGpt2Pattern}, false},
+    PretokenizerSpec{"default", {kGpt2Pattern}, false},
+    PretokenizerSpec{"", {kGpt2Pattern}, false},
+    PretokenizerSpec{"mpt", {kGpt2Pattern}, false},
+    PretokenizerSpec{"olmo", {kGpt2Pattern}, false},
+    PretokenizerSpec{"phi-2", {kGpt2Pattern}, false},
+    PretokenizerSpec{"starcoder", {kDigit, kGpt2Pattern}, false},
+    PretokenizerSpec{"refact", {kDigit, kGpt2Pattern}, false},
+    PretokenizerSpec{"command-r", {kDigit, kGpt2Pattern}, false},
+    PretokenizerSpec{"smollm", {kDigit, kGpt2Pattern}, false},
+    PretokenizerSpec{"codeshell", {kDigit, kGpt2Pattern}, false},
+    PretokenizerSpec{"falcon", {kFalconPunctuation, kGpt2Pattern, kThreeDigits}, false},
+    PretokenizerSpec{"deepseek-coder", {kLineBreak, kLetterRun, kPunctuationRun, kCjk, kDigit}, false},
+    PretokenizerSpec{"deepseek-llm",
+                     {kLineBreak, kDeepseekLetters, kDeepseekPunctuation, kTrailingSpace, kCjk, kNumbers},
+                     false},
+    PretokenizerSpec{"llama-bpe", {kLlama3Pattern}, true},
+    PretokenizerSpec{"llama3", {kLlama3Pattern}, true},
+    PretokenizerSpec{"llama-v3", {kLlama3Pattern}, true},
+    PretokenizerSpec{"qwen2", {kQwen2Pattern}, false},
+    PretokenizerSpec{"deepseek-r1-qwen", {kQwen2Pattern}, false},
 };
 
 const PretokenizerSpec& find_spec(std::string_view name) {
@@ -108,7 +156,8 @@ bool is_continuation(unsigned char c) {
   return (c & 0xC0) == 0x80;
 }
 
-// Appends the pre-tokens of valid UTF-8 text: the matches of the main pattern.
+// Appends the pieces of valid UTF-8 text one pattern gives: its matches, and the stretches
+// between them.
 void split_valid_utf8(const pcre2_code* pattern, const pcre2_code* class_runs,
                       pcre2_match_data* data, std::string_view text,
                       std::vector<std::string_view>& out) {
@@ -117,7 +166,6 @@ void split_valid_utf8(const pcre2_code* pattern, const pcre2_code* class_runs,
     Match match;
     const int found = find_next(pattern, data, text, offset, match);
     if (found == 0) {
-      // The patterns cover every character, so this does not happen; but never drop bytes.
       out.push_back(text.substr(offset));
       return;
     }
@@ -131,7 +179,7 @@ void split_valid_utf8(const pcre2_code* pattern, const pcre2_code* class_runs,
 }  // namespace
 
 struct BpePretokenizer::Regexes {
-  CodePtr main;
+  std::vector<CodePtr> passes;
   CodePtr class_runs;
 };
 
@@ -163,7 +211,8 @@ BpePretokenizer::BpePretokenizer(std::string_view name, bool use_jit) {
   name_ = std::string(name);
   ignore_merges_ = spec.ignore_merges;
   regexes_ = std::make_unique<Regexes>();
-  regexes_->main = compile(spec.pattern, use_jit);
+  for (std::string_view pattern : spec.passes)
+    if (!pattern.empty()) regexes_->passes.push_back(compile(pattern, use_jit));
   regexes_->class_runs = compile(kClassRunPattern, use_jit);
 }
 
@@ -172,7 +221,10 @@ BpePretokenizer::BpePretokenizer(BpePretokenizer&&) noexcept = default;
 BpePretokenizer& BpePretokenizer::operator=(BpePretokenizer&&) noexcept = default;
 
 std::string BpePretokenizer::supported_names() {
-  return "gpt2, default (or empty), llama-bpe, llama3, qwen2";
+  std::string names;
+  for (const auto& spec : kSpecs)
+    if (!spec.name.empty()) names += (names.empty() ? "" : ", ") + std::string(spec.name);
+  return names + " (or none)";
 }
 
 std::vector<std::string_view> BpePretokenizer::split(std::string_view text) const {
@@ -183,9 +235,11 @@ std::vector<std::string_view> BpePretokenizer::split(std::string_view text) cons
 
 void BpePretokenizer::split(std::string_view text, std::vector<std::string_view>& out) const {
   if (text.empty()) return;
-  MatchDataPtr data(pcre2_match_data_create_from_pattern(regexes_->main.get(), nullptr));
+  // Match data sized for the pattern with the most groups (the class-run one has none).
+  MatchDataPtr data(pcre2_match_data_create(16, nullptr));
   if (!data) throw std::bad_alloc();
-  // PCRE2 must only see valid UTF-8, so the regex runs on the valid stretches between bad bytes.
+  // PCRE2 must only see valid UTF-8, so the patterns run on the valid stretches between bad bytes.
+  std::vector<std::string_view> pieces, next;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t valid_end = pos;
@@ -194,9 +248,16 @@ void BpePretokenizer::split(std::string_view text, std::vector<std::string_view>
       if (len == 0) break;
       valid_end += len;
     }
-    if (valid_end > pos)
-      split_valid_utf8(regexes_->main.get(), regexes_->class_runs.get(), data.get(),
-                       text.substr(pos, valid_end - pos), out);
+    if (valid_end > pos) {
+      pieces.assign(1, text.substr(pos, valid_end - pos));
+      for (const CodePtr& pass : regexes_->passes) {
+        next.clear();
+        for (std::string_view piece : pieces)
+          split_valid_utf8(pass.get(), regexes_->class_runs.get(), data.get(), piece, next);
+        pieces.swap(next);
+      }
+      out.insert(out.end(), pieces.begin(), pieces.end());
+    }
     if (valid_end < text.size()) out.push_back(text.substr(valid_end, 1));
     pos = valid_end + 1;
   }

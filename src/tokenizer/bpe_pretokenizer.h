@@ -1,5 +1,6 @@
-// Pre-tokenization for byte-level BPE: the regex that tokenizer.ggml.pre names splits text into the
-// pieces BPE merges stay within (words, numbers, punctuation runs, whitespace runs).
+// Pre-tokenization for byte-level BPE: the regexes that tokenizer.ggml.pre names split text into the
+// pieces BPE merges stay within (words, numbers, punctuation runs, whitespace runs); a family with
+// several applies them in turn, each to the pieces the one before left.
 #pragma once
 
 #include <memory>
@@ -28,7 +29,7 @@ class BpePretokenizer {
   bool ignore_merges() const { return ignore_merges_; }
   const std::string& name() const { return name_; }
 
-  // For messages: "gpt2, default (or empty), llama-bpe, llama3, qwen2".
+  // For messages: the names it knows, "gpt2, gpt-2, default, ... (or none)".
   static std::string supported_names();
 
  private:

@@ -1,4 +1,5 @@
-// Byte-level BPE ("gpt2" in GGUF): special tokens are split out first (when asked), the rest is
+// Byte-level BPE ("gpt2" in GGUF): special tokens are split out first (user-defined ones always,
+// control ones when asked), the rest is
 // pre-tokenized by the model's regex, each pre-token's bytes become GPT-2's printable byte
 // symbols, and merges are applied lowest rank first (leftmost on ties).
 #include <algorithm>
@@ -216,6 +217,7 @@ class BpeTokenizer final : public Tokenizer {
       const auto kind = vocab_.kinds[static_cast<size_t>(id)];
       if (kind == TokenKind::Control || kind == TokenKind::UserDefined)
         specials_.add(vocab_.pieces[static_cast<size_t>(id)], id);
+      if (kind == TokenKind::UserDefined) user_defined_.add(vocab_.pieces[static_cast<size_t>(id)], id);
     }
     token_bytes_.reserve(vocab_.pieces.size());
     for (int32_t id = 0; id < vocab_.size(); ++id) token_bytes_.push_back(bytes_of(id));
@@ -226,8 +228,12 @@ class BpeTokenizer final : public Tokenizer {
     std::vector<int32_t> out;
     if (add_bos && vocab_.bos >= 0) out.push_back(vocab_.bos);
     EncodeScratch scratch;
-    if (parse_special && !specials_.empty()) {
-      encode_with_specials(text, scratch, out);
+    // User-defined tokens (the added tokens of a family: MPT's runs of spaces, DeepSeek Coder's
+    // letters) are text the tokenizer always emits whole, as the original tokenizers do; control
+    // tokens (markup such as "<|endoftext|>") only when the caller asks to parse them.
+    const SpecialTokenMatcher& whole = parse_special ? specials_ : user_defined_;
+    if (!whole.empty()) {
+      encode_with_specials(whole, text, scratch, out);
     } else {
       encode_plain(text, scratch, out);
     }
@@ -279,11 +285,11 @@ class BpeTokenizer final : public Tokenizer {
     return bytes;
   }
 
-  void encode_with_specials(std::string_view text, EncodeScratch& scratch,
-                            std::vector<int32_t>& out) const {
+  void encode_with_specials(const SpecialTokenMatcher& specials, std::string_view text,
+                            EncodeScratch& scratch, std::vector<int32_t>& out) const {
     size_t plain_begin = 0;
     for (size_t pos = 0; pos < text.size();) {
-      const auto found = specials_.longest_at(text, pos);
+      const auto found = specials.longest_at(text, pos);
       if (found.length == 0) {
         ++pos;
         continue;
@@ -382,7 +388,8 @@ class BpeTokenizer final : public Tokenizer {
   ByteSymbols symbols_;
   BpePretokenizer pretokenizer_;
   MergeTable merges_;
-  SpecialTokenMatcher specials_;
+  SpecialTokenMatcher specials_;       // control and user-defined tokens
+  SpecialTokenMatcher user_defined_;  // user-defined tokens only
   std::array<int32_t, 256> byte_token_{};  // token of each byte's symbol, -1 if absent
   std::vector<std::string> token_bytes_;
 };
