@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,8 +62,12 @@ Built make_vocab(FuzzedDataProvider& in) {
   const bool spm = in.ConsumeBool();
   v.model = spm ? "llama" : "gpt2";
   if (!spm) {
-    static const char* const kPre[] = {"", "gpt2", "default", "llama-bpe", "llama3", "qwen2"};
-    v.pre = kPre[in.ConsumeIntegralInRange<size_t>(0, 5)];
+    // One of each kind: a single pattern, Llama 3's merges rule, and the families that split in
+    // several passes.
+    static const char* const kPre[] = {"",          "gpt2",   "default",        "llama-bpe",
+                                       "llama3",    "qwen2",  "starcoder",      "falcon",
+                                       "deepseek-coder", "deepseek-llm"};
+    v.pre = kPre[in.ConsumeIntegralInRange<size_t>(0, std::size(kPre) - 1)];
   }
   const auto add = [&](std::string piece, aded::TokenKind kind, float score) {
     v.pieces.push_back(std::move(piece));
