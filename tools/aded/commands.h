@@ -26,5 +26,6 @@ Command add_vocab(CLI::App& app);
 Command add_perplexity(CLI::App& app);
 Command add_tune_skip(CLI::App& app);
 Command add_tokenize(CLI::App& app);
+Command add_eval(CLI::App& app);
 
 }  // namespace aded::cli

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   add(aded::cli::add_perplexity);
   add(aded::cli::add_tune_skip);
   add(aded::cli::add_tokenize);
+  add(aded::cli::add_eval);
 
   try {
     app.parse(argc, argv);
