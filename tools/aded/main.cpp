@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   add(aded::cli::add_vocab);
   add(aded::cli::add_perplexity);
   add(aded::cli::add_tune_skip);
+  add(aded::cli::add_serve);
 
   try {
     app.parse(argc, argv);
