@@ -8,8 +8,11 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "aded/generator.h"
 #include "server/server_fixture.h"
+#include "support/test_support.h"
 
 namespace aded::testing {
 namespace {
@@ -19,7 +22,7 @@ using nlohmann::json;
 const char* kPrompt = "def read_config(path):\n    \"\"\"Read the configuration file.\"\"\"\n";
 
 std::string generator_text(const std::string& prompt, int n) {
-  Context ctx(demo_model(), {.n_threads = 2});
+  Context ctx(demo_model(), {.n_threads = 1});
   Generator generator(ctx);
   GenerateOptions o;
   o.sampling.temperature = 0;
@@ -73,7 +76,9 @@ TEST(Server, GreedyCompletionIsTheGeneratorsWithAndWithoutSpeculation) {
     EXPECT_EQ(body["timings"]["speculative_method"], method);
     EXPECT_TRUE(body["timings"].contains("draft_n"));
     EXPECT_TRUE(body["timings"].contains("draft_n_accepted"));
-    if (std::string(method) == "none") EXPECT_EQ(body["timings"]["draft_n"], 0);
+    if (std::string(method) == "none") {
+      EXPECT_EQ(body["timings"]["draft_n"], 0);
+    }
   }
   // The same twice in a row (the slot's cache reuses the prompt; drafters have learned).
   auto again = s.post("/v1/completions", {{"prompt", kPrompt}, {"max_tokens", 48}, {"temperature", 0},
@@ -81,6 +86,23 @@ TEST(Server, GreedyCompletionIsTheGeneratorsWithAndWithoutSpeculation) {
   ASSERT_TRUE(again);
   EXPECT_EQ(json::parse(again->body)["choices"][0]["text"], expected);
   EXPECT_GT(json::parse(again->body)["usage"]["prompt_tokens_details"]["cached_tokens"], 0);
+}
+
+TEST(Server, GreedyCompletionIsAdedRunsWithAndWithoutSpeculation) {
+  TempDir dir;
+  write_file(dir / "prompt.txt", kPrompt);
+  RunningServer s;
+  for (const char* method : {"none", "aded"}) {
+    SCOPED_TRACE(method);
+    const CommandResult run = run_cli(fmt::format("run -m '{}' -f '{}' -n 40 --temp 0 -t 1 --spec {}",
+                                                  demo_model_path().string(), (dir / "prompt.txt").string(), method));
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    auto r = s.post("/v1/completions", {{"prompt", kPrompt}, {"max_tokens", 40}, {"temperature", 0},
+                                        {"speculative", {{"method", method}}}});
+    ASSERT_TRUE(r);
+    // aded run prints the prompt, the generated text and a newline.
+    EXPECT_EQ(std::string(kPrompt) + json::parse(r->body)["choices"][0]["text"].get<std::string>() + "\n", run.out);
+  }
 }
 
 TEST(Server, StreamedCompletionIsTheSameTextEndingWithDone) {
@@ -226,8 +248,11 @@ TEST(Server, BadRequestsAre400NamingTheField) {
     EXPECT_EQ(r->status, 400);
     const json e = json::parse(r->body).at("error");
     EXPECT_EQ(e["type"], "invalid_request_error");
-    if (*c.param) EXPECT_EQ(e["param"], c.param) << e["message"];
-    else EXPECT_TRUE(e["param"].is_null());
+    if (*c.param) {
+      EXPECT_EQ(e["param"], c.param) << e["message"];
+    } else {
+      EXPECT_TRUE(e["param"].is_null());
+    }
     EXPECT_FALSE(e["message"].get<std::string>().empty());
   }
   // Unknown fields are ignored, as OpenAI clients send optional ones freely.
@@ -323,9 +348,11 @@ TEST(Server, AFullQueueAnswers503) {
       c.set_read_timeout(60);
       ++ready;
       while (ready < kClients) std::this_thread::yield();
-      auto r = c.Post("/v1/completions", json{{"prompt", kPrompt}, {"max_tokens", 600}, {"temperature", 0}}.dump(),
+      auto r = c.Post("/v1/completions", json{{"prompt", kPrompt}, {"max_tokens", 300}, {"temperature", 0}}.dump(),
                       "application/json");
-      if (r && r->status == 503) EXPECT_EQ(json::parse(r->body)["error"]["type"], "server_busy");
+      if (r && r->status == 503) {
+        EXPECT_EQ(json::parse(r->body)["error"]["type"], "server_busy");
+      }
       return r ? r->status : -1;
     }));
   int ok = 0, busy = 0;
@@ -347,10 +374,13 @@ TEST(Server, AClientThatDisconnectsCancelsItsGeneration) {
   int chunks = 0;
   // A long stream, read a little and hung up on.
   httplib::Client c("127.0.0.1", s.port);
-  auto cut = c.Post(
-      "/v1/completions", httplib::Headers{},
-      json{{"prompt", kPrompt}, {"max_tokens", 2000}, {"temperature", 0}, {"stream", true}}.dump(), "application/json",
-      [&](const char*, size_t) { return ++chunks < 3; });
+  httplib::Request req;
+  req.method = "POST";
+  req.path = "/v1/completions";
+  req.body = json{{"prompt", kPrompt}, {"max_tokens", 2000}, {"temperature", 0}, {"stream", true}}.dump();
+  req.set_header("Content-Type", "application/json");
+  req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return ++chunks < 3; };
+  auto cut = c.send(req);
   EXPECT_FALSE(cut);  // the client cancelled
   double cancelled = 0;
   for (int i = 0; i < 200 && cancelled < 1; ++i) {
