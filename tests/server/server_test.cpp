@@ -348,7 +348,7 @@ TEST(Server, AFullQueueAnswers503) {
       c.set_read_timeout(60);
       ++ready;
       while (ready < kClients) std::this_thread::yield();
-      auto r = c.Post("/v1/completions", json{{"prompt", kPrompt}, {"max_tokens", 300}, {"temperature", 0}}.dump(),
+      auto r = c.Post("/v1/completions", json{{"prompt", kPrompt}, {"max_tokens", 900}, {"temperature", 0}}.dump(),
                       "application/json");
       if (r && r->status == 503) {
         EXPECT_EQ(json::parse(r->body)["error"]["type"], "server_busy");
