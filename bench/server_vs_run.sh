@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Single-stream decoding speed through `aded serve` against `aded run` on the same prompt, greedy,
 # interleaved (run, server, run, server ...) so that load on the machine hits both alike. Prints
-# each pair and the medians. The server runs with --no-cross-request so that every request starts
-# like a fresh `aded run` (the speculator still keeps its measured costs across requests).
+# the medians. The server runs with --no-cross-request so that every request starts like a fresh
+# `aded run` (the speculator still keeps its measured costs across requests). "server cold" is a
+# request after the server sat idle while `aded run` ran; "server warm" the same request sent again
+# at once (on a loaded machine, other processes evict a tiny model's weights from the caches of an
+# idle server, while `aded run` has just read all of them when it packed its weights).
 #   bench/server_vs_run.sh [aded binary] [model] [method ...]   (default: none aded pld)
 set -euo pipefail
 aded="${1:-build/release/bin/aded}"
@@ -22,15 +25,18 @@ for _ in $(seq 1 100); do curl -sf "localhost:$port/health" >/dev/null && break;
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for method in "${methods[@]}"; do
   body=$(python3 -c 'import json,sys; print(json.dumps({"prompt": sys.argv[1], "max_tokens": int(sys.argv[3]), "temperature": 0, "speculative": {"method": sys.argv[2]}}))' "$prompt" "$method" "$n")
-  runs=() serves=()
+  runs=() serves=() warms=()
   for _ in $(seq 1 "$rounds"); do
     runs+=("$("$aded" run -m "$model" -p "$prompt" -n "$n" --temp 0 -t "$threads" --spec "$method" 2>&1 >/dev/null |
       sed -n 's/.*generated: [0-9]* tokens, \([0-9.]*\) t\/s.*/\1/p')")
     serves+=("$(curl -s "localhost:$port/v1/completions" -d "$body" |
       python3 -c 'import json,sys; print(json.load(sys.stdin)["timings"]["predicted_per_second"])')")
+    warms+=("$(curl -s "localhost:$port/v1/completions" -d "$body" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["timings"]["predicted_per_second"])')")
   done
   r=$(printf '%s\n' "${runs[@]}" | median)
   s=$(printf '%s\n' "${serves[@]}" | median)
-  printf '%-6s aded run %8.1f t/s | aded serve %8.1f t/s | server/run %.2f   (medians of %d, -t %d, %d tokens)\n' \
-    "$method" "$r" "$s" "$(echo "$s / $r" | bc -l)" "$rounds" "$threads" "$n"
+  w=$(printf '%s\n' "${warms[@]}" | median)
+  printf '%-6s aded run %7.0f t/s | server cold %7.0f t/s (%.2fx) | server warm %7.0f t/s (%.2fx)   (medians of %d, -t %d, %d tokens)\n' \
+    "$method" "$r" "$s" "$(echo "$s / $r" | bc -l)" "$w" "$(echo "$w / $r" | bc -l)" "$rounds" "$threads" "$n"
 done
