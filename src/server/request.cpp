@@ -185,7 +185,8 @@ void parse_speculative(const json& body, CompletionRequest& r) {
 json parse_json_body(std::string_view body) {
   try {
     return json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // A syntax error, or a number too large for a double (out_of_range).
     throw RequestError("", fmt::format("the body is not valid JSON: {}", e.what()));
   }
 }
