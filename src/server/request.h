@@ -59,7 +59,8 @@ struct CompletionRequest {
   bool seed_given = false;
   std::vector<std::string> stop;
   bool stream = false;
-  bool include_usage_in_stream = false;  // stream_options.include_usage
+  // stream_options.include_usage: checked, though the last chunk carries usage whatever it says.
+  bool include_usage_in_stream = false;
   // Report each token's probability: completions' logprobs (an integer), chat's logprobs (true),
   // or llama.cpp's n_probs. Only the chosen token's is computed (the cheap part).
   bool logprobs = false;
