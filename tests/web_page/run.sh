@@ -60,7 +60,7 @@ expected = json.loads(sys.argv[2])["choices"][0]["text"]
 text = "".join(t["text"] for t in p.tokens)
 drafted = sum(t["drafted"] for t in p.tokens)
 print(f"page: {len(p.tokens)} tokens, {drafted} drafted (green), {len(p.tokens) - drafted} from the target")
-assert p.done == "1", f"the page did not finish (data-done={p.done})"
+assert p.done == "1", f"the page did not finish (data-done={p.done}, {len(p.tokens)} tokens so far)"
 assert len(p.tokens) == 60, f"{len(p.tokens)} token spans, expected 60"
 assert text == expected, f"page text {text!r} != completion {expected!r}"
 assert drafted > 0, "no token was drafted"
