@@ -27,5 +27,6 @@ Command add_perplexity(CLI::App& app);
 Command add_tune_skip(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 Command add_eval(CLI::App& app);
+Command add_serve(CLI::App& app);
 
 }  // namespace aded::cli

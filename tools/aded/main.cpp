@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   add(aded::cli::add_tune_skip);
   add(aded::cli::add_tokenize);
   add(aded::cli::add_eval);
+  add(aded::cli::add_serve);
 
   try {
     app.parse(argc, argv);
