@@ -8,6 +8,9 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm (for the server's openai-client test): Debian's package where the nodejs in use has none of
+# its own (NodeSource's nodejs ships npm and conflicts with Debian's npm package).
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install_deps: all ${#packages[@]} packages present"
   exit 0

@@ -6,9 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
 bash scripts/build.sh release
 # The openai npm package for the server's client test (tests/openai_client), pinned by its lock file.
-if command -v npm >/dev/null; then
-  npm ci --prefix tests/openai_client --no-audit --no-fund --silent
-else
-  echo "test.sh: npm not found; the openai client test will be skipped"
-fi
+npm ci --prefix tests/openai_client --no-audit --no-fund --silent
 ctest --preset release -j "$(nproc)"
