@@ -25,5 +25,7 @@ Command add_bench_spec(CLI::App& app);
 Command add_vocab(CLI::App& app);
 Command add_perplexity(CLI::App& app);
 Command add_tune_skip(CLI::App& app);
+Command add_distill_data(CLI::App& app);
+Command add_eval_drafter(CLI::App& app);
 
 }  // namespace aded::cli
