@@ -111,7 +111,9 @@ uint64_t target_key(const Model& model) {
   return h;
 }
 
-uint64_t prompt_key(const std::string& text) { return XXH3_64bits(text.data(), text.size()); }
+uint64_t prompt_key(const std::string& text) {
+  return XXH3_64bits(text.data(), text.size());
+}
 
 SamplingParams response_sampling(float temperature, uint64_t seed) {
   SamplingParams sampling;
@@ -210,9 +212,10 @@ DataReport make_distill_set(const DataOptions& o, const DataEvents& events) {
     set = read_set(o.output);
     const std::string diff = info.difference(set.info);
     if (!diff.empty())
-      fail("{} is a distillation set made differently ({}): give the same settings to continue "
-           "it, or another -o",
-           o.output, diff);
+      fail(
+          "{} is a distillation set made differently ({}): give the same settings to continue "
+          "it, or another -o",
+          o.output, diff);
     set.info.target_name = info.target_name;
     report.records_before = set.records.size();
   }
@@ -235,8 +238,9 @@ DataReport make_distill_set(const DataOptions& o, const DataEvents& events) {
     tokens[i] = model->tokenizer().encode(prompts[i].text, /*add_bos=*/true);
     if (tokens[i].empty()) fail("prompt {}: no tokens (the vocabulary has no BOS)", prompts[i].id);
     if (tokens[i].size() + static_cast<size_t>(o.max_tokens) > static_cast<size_t>(ctx.n_ctx())) {
-      log(fmt::format("skipping prompt {}: {} tokens and --max-tokens {} do not fit the context of {}",
-                      prompts[i].id, tokens[i].size(), o.max_tokens, ctx.n_ctx()));
+      log(fmt::format(
+          "skipping prompt {}: {} tokens and --max-tokens {} do not fit the context of {}",
+          prompts[i].id, tokens[i].size(), o.max_tokens, ctx.n_ctx()));
       ++report.prompts_too_long;
       continue;
     }

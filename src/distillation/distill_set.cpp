@@ -122,7 +122,9 @@ SetInfo get_info(Reader& r, const std::string& name) {
   return info;
 }
 
-uint64_t xxh3(const uint8_t* p, size_t n) { return XXH3_64bits(p, n); }
+uint64_t xxh3(const uint8_t* p, size_t n) {
+  return XXH3_64bits(p, n);
+}
 
 }  // namespace
 
@@ -131,10 +133,13 @@ std::string SetInfo::difference(const SetInfo& o) const {
     return fmt::format("it was made with another target ({})", o.target_name);
   if (n_vocab != o.n_vocab) return fmt::format("vocabulary {} vs {}", o.n_vocab, n_vocab);
   if (top_k != o.top_k) return fmt::format("--top-k-probs {} (not {})", o.top_k, top_k);
-  if (max_tokens != o.max_tokens) return fmt::format("--max-tokens {} (not {})", o.max_tokens, max_tokens);
+  if (max_tokens != o.max_tokens)
+    return fmt::format("--max-tokens {} (not {})", o.max_tokens, max_tokens);
   if (samples_per_prompt != o.samples_per_prompt)
-    return fmt::format("--samples-per-prompt {} (not {})", o.samples_per_prompt, samples_per_prompt);
-  if (temperature != o.temperature) return fmt::format("--temp {} (not {})", o.temperature, temperature);
+    return fmt::format("--samples-per-prompt {} (not {})", o.samples_per_prompt,
+                       samples_per_prompt);
+  if (temperature != o.temperature)
+    return fmt::format("--temp {} (not {})", o.temperature, temperature);
   if (seed != o.seed) return fmt::format("--seed {} (not {})", o.seed, seed);
   return {};
 }
@@ -212,7 +217,8 @@ DistillSet parse_set(std::span<const uint8_t> bytes, const std::string& name,
     r.need(4, "a record or the trailer");
     if (std::memcmp(bytes.data() + r.pos(), kEndMagic, 4) == 0) break;
     const size_t start = r.pos();
-    const std::string where = fmt::format("{}: record {} (byte {})", name, set.records.size(), start);
+    const std::string where =
+        fmt::format("{}: record {} (byte {})", name, set.records.size(), start);
     r.expect_magic(kRecordMagic, sizeof kRecordMagic, "a record (DREC) or the trailer (DEND)");
     Record rec;
     rec.prompt_key = r.get<uint64_t>("prompt_key");
@@ -249,7 +255,8 @@ DistillSet parse_set(std::span<const uint8_t> bytes, const std::string& name,
   const auto checksum = r.get<uint64_t>("the checksum");
   if (count != set.records.size())
     fail("{}: the trailer says {} records, the file holds {}", name, count, set.records.size());
-  if (checksum != body && verify_checksums) fail("{}: checksum mismatch (the file is damaged)", name);
+  if (checksum != body && verify_checksums)
+    fail("{}: checksum mismatch (the file is damaged)", name);
   if (r.left() != 0) fail("{}: {} bytes after the trailer", name, r.left());
   return set;
 }

@@ -50,9 +50,7 @@ struct Record {
   std::vector<float> top_probs;
   std::vector<float> rest;
 
-  uint32_t response_length() const {
-    return static_cast<uint32_t>(tokens.size()) - response_start;
-  }
+  uint32_t response_length() const { return static_cast<uint32_t>(tokens.size()) - response_start; }
 };
 
 struct DistillSet {

@@ -45,7 +45,9 @@ AcceptanceReport summarize_acceptance(const std::vector<std::vector<double>>& re
 struct Throughput {
   uint64_t tokens = 0;
   double seconds = 0;
-  double tokens_per_second() const { return seconds > 0 ? static_cast<double>(tokens) / seconds : 0; }
+  double tokens_per_second() const {
+    return seconds > 0 ? static_cast<double>(tokens) / seconds : 0;
+  }
 };
 Throughput measure_decoding(Context& ctx, const std::vector<std::vector<int32_t>>& prompts,
                             const GenerateOptions& options);

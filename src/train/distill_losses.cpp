@@ -54,8 +54,8 @@ double fkl_row(T* z, const T* p, int n, T scale) {
   for (int i = 0; i < n; ++i) mass += p[i];
   for (int i = 0; i < n; ++i)
     if (p[i] > 0)
-      loss += static_cast<double>(p[i]) * (std::log(static_cast<double>(p[i])) -
-                                           static_cast<double>(z[i] - log_norm));
+      loss += static_cast<double>(p[i]) *
+              (std::log(static_cast<double>(p[i])) - static_cast<double>(z[i] - log_norm));
   if (scale != T(0))
     for (int i = 0; i < n; ++i) z[i] = scale * (q[static_cast<size_t>(i)] * mass - p[i]);
   return loss;
@@ -113,13 +113,13 @@ double tvd_sampled_row(T* z, const T* p, int n, T scale, int32_t token, double a
   return loss;
 }
 
-#define ADED_INSTANTIATE(T)                                                       \
+#define ADED_INSTANTIATE(T)                                                         \
   template void dense_target<T>(const int32_t*, const float*, float, int, int, T*); \
-  template T softmax_into<T>(const T*, int, T*);                                  \
-  template double acceptance<T>(const T*, const T*, int);                         \
-  template double fkl_row<T>(T*, const T*, int, T);                               \
-  template double rkl_row<T>(T*, const T*, int, T);                               \
-  template double tvd_row<T>(T*, const T*, int, T, double);                       \
+  template T softmax_into<T>(const T*, int, T*);                                    \
+  template double acceptance<T>(const T*, const T*, int);                           \
+  template double fkl_row<T>(T*, const T*, int, T);                                 \
+  template double rkl_row<T>(T*, const T*, int, T);                                 \
+  template double tvd_row<T>(T*, const T*, int, T, double);                         \
   template double tvd_sampled_row<T>(T*, const T*, int, T, int32_t, double);
 ADED_INSTANTIATE(float)
 ADED_INSTANTIATE(double)

@@ -95,12 +95,14 @@ double DistillObjective<T>::row(int64_t row, T* z, int vocab, bool gradient) con
   thread_local std::vector<T> p, q;
   p.resize(static_cast<size_t>(vocab));
   dense_target(r.top_ids.data() + p_at * static_cast<size_t>(k),
-               r.top_probs.data() + p_at * static_cast<size_t>(k), r.rest[p_at], k, vocab, p.data());
+               r.top_probs.data() + p_at * static_cast<size_t>(k), r.rest[p_at], k, vocab,
+               p.data());
   q.resize(static_cast<size_t>(vocab));
   softmax_into(z, vocab, q.data());
   acceptance_[i] = acceptance(p.data(), q.data(), vocab);
   if (sampling_) {
-    const double u = position_uniform(sample_seed_, static_cast<int64_t>(sample_step_), static_cast<uint32_t>(row));
+    const double u = position_uniform(sample_seed_, static_cast<int64_t>(sample_step_),
+                                      static_cast<uint32_t>(row));
     double c = 0;
     int32_t x = vocab - 1;
     for (int j = 0; j < vocab; ++j) {
@@ -127,9 +129,10 @@ double DistillObjective<T>::row(int64_t row, T* z, int vocab, bool gradient) con
       loss = tvd_row(z, p.data(), vocab, scale, 1.0);
       break;
     case DistillLoss::TvdPlusPlus:
-      loss = norm_ == AdvantageNorm::Position
-                 ? tvd_row(z, p.data(), vocab, scale, 0.0)
-                 : tvd_sampled_row(z, p.data(), vocab, scale, std::max(token_[i], 0), advantage_[i]);
+      loss =
+          norm_ == AdvantageNorm::Position
+              ? tvd_row(z, p.data(), vocab, scale, 0.0)
+              : tvd_sampled_row(z, p.data(), vocab, scale, std::max(token_[i], 0), advantage_[i]);
       break;
   }
   return loss / static_cast<double>(batch_->scored_rows);

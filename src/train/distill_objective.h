@@ -60,7 +60,7 @@ class DistillObjective : public OutputObjective<T> {
   std::vector<double> advantage_;
 };
 
-DistillLoss parse_distill_loss(const std::string& name);  // fkl, rkl, tvd, tvdpp
+DistillLoss parse_distill_loss(const std::string& name);      // fkl, rkl, tvd, tvdpp
 AdvantageNorm parse_advantage_norm(const std::string& name);  // batch, position
 
 }  // namespace aded::train

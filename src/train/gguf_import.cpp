@@ -16,7 +16,9 @@ void copy_matrix(const Matrix& m, float* dst) {
                           dst + static_cast<size_t>(r * m.cols), m.cols);
 }
 
-void copy_vector(const std::vector<float>& v, float* dst) { std::copy(v.begin(), v.end(), dst); }
+void copy_vector(const std::vector<float>& v, float* dst) {
+  std::copy(v.begin(), v.end(), dst);
+}
 
 }  // namespace
 
@@ -24,15 +26,16 @@ ModelConfig trainable_shape(const Model& model, const std::string& path) {
   const ModelConfig& c = model.config();
   if (c.arch != Architecture::Llama)
     fail("{}: the trainer fine-tunes llama models, not {}", path, c.arch_name);
-  ModelConfig s = ModelConfig::new_model(Architecture::Llama, c.dim, c.n_layers, c.n_heads,
-                                         c.n_kv_heads, c.hidden_dim, c.n_vocab, c.ctx_train,
-                                         c.tied_output);
+  ModelConfig s =
+      ModelConfig::new_model(Architecture::Llama, c.dim, c.n_layers, c.n_heads, c.n_kv_heads,
+                             c.hidden_dim, c.n_vocab, c.ctx_train, c.tied_output);
   if (c.qkv_bias || c.head_dim != s.head_dim || c.rope_dim != s.rope_dim ||
       c.rope_layout != s.rope_layout || c.rope_scale != s.rope_scale ||
       !model.rope_freq_factors().empty())
-    fail("{}: the trainer's llama has no biases and RoPE over whole heads of dim / heads in "
-         "adjacent pairs; this model differs",
-         path);
+    fail(
+        "{}: the trainer's llama has no biases and RoPE over whole heads of dim / heads in "
+        "adjacent pairs; this model differs",
+        path);
   if (c.rope_base != s.rope_base || std::fabs(c.norm_eps - s.norm_eps) > 1e-9f)
     fail("{}: RoPE base {} and norm epsilon {} (the trainer uses {} and {})", path, c.rope_base,
          c.norm_eps, s.rope_base, s.norm_eps);

@@ -267,8 +267,7 @@ void Run::step() {
     sample_distill_batch(set_, shape_.ctx_train, settings_.batch, settings_.seed, state_.step,
                          distill_batch_);
   else
-    sample_batch(corpus_.tokens, shape_.ctx_train, *sampler_, state_.step, settings_.batch,
-                 batch_);
+    sample_batch(corpus_.tokens, shape_.ctx_train, *sampler_, state_.step, settings_.batch, batch_);
   pool_->run([&](int t, int nt) {
     int64_t begin, end;
     ThreadPool::split(static_cast<int64_t>(grads_.size()), 1024, t, nt, begin, end);
@@ -276,9 +275,9 @@ void Run::step() {
   });
   report_.data_seconds += seconds_since(start);
 
-  const double loss = objective_ ? distill_step_loss()
-                                 : pass_->run(params_.data(), batch_.inputs, batch_.targets,
-                                              grads_.data());
+  const double loss =
+      objective_ ? distill_step_loss()
+                 : pass_->run(params_.data(), batch_.inputs, batch_.targets, grads_.data());
   if (!std::isfinite(loss))
     fail("training diverged at step {}: the loss is {} (try a lower --lr)", state_.step + 1, loss);
 

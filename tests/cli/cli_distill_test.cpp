@@ -11,7 +11,9 @@
 namespace aded::testing {
 namespace {
 
-std::filesystem::path demo_model() { return test_data() / ".." / ".." / "models" / "demo-python.gguf"; }
+std::filesystem::path demo_model() {
+  return test_data() / ".." / ".." / "models" / "demo-python.gguf";
+}
 
 class DistillCli : public ::testing::Test {
  protected:
@@ -62,16 +64,18 @@ TEST_F(DistillCli, ASetMadeInTwoRunsEqualsOneMadeInOne) {
   for (const auto& a : two_runs.records) {
     bool found = false;
     for (const auto& b : one_run.records)
-      found = found || (a.prompt_key == b.prompt_key && a.tokens == b.tokens && a.top_probs == b.top_probs);
+      found = found ||
+              (a.prompt_key == b.prompt_key && a.tokens == b.tokens && a.top_probs == b.top_probs);
     EXPECT_TRUE(found);
   }
 }
 
 TEST_F(DistillCli, TrainsAndEvaluatesADrafter) {
   ASSERT_EQ(run_cli(base_ + " --temp 0").exit_code, 0);
-  CommandResult r = run_cli("train --distill " + quoted(dir_ / "s.set") + " --init " +
-                            quoted(demo_model()) + " --target " + quoted(demo_model()) +
-                            " --loss tvdpp --steps 2 --batch 2 --ctx 32 -t 2 -o " + quoted(dir_ / "d.gguf"));
+  CommandResult r =
+      run_cli("train --distill " + quoted(dir_ / "s.set") + " --init " + quoted(demo_model()) +
+              " --target " + quoted(demo_model()) +
+              " --loss tvdpp --steps 2 --batch 2 --ctx 32 -t 2 -o " + quoted(dir_ / "d.gguf"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("accept"), std::string::npos) << r.err;
   r = run_cli("eval-drafter -m " + quoted(demo_model()) + " -md " + quoted(dir_ / "d.gguf") +
@@ -84,9 +88,9 @@ TEST_F(DistillCli, TrainsAndEvaluatesADrafter) {
 }
 
 TEST_F(DistillCli, TheTargetAsItsOwnDrafterIsAlwaysAccepted) {
-  CommandResult r = run_cli("eval-drafter -m " + quoted(demo_model()) + " -md " + quoted(demo_model()) +
-                            " --prompts " + quoted(dir_ / "a.txt") + " " + quoted(dir_ / "b.jsonl") +
-                            " -n 6 -t 2 --temp 0.8 --no-speed --json");
+  CommandResult r = run_cli("eval-drafter -m " + quoted(demo_model()) + " -md " +
+                            quoted(demo_model()) + " --prompts " + quoted(dir_ / "a.txt") + " " +
+                            quoted(dir_ / "b.jsonl") + " -n 6 -t 2 --temp 0.8 --no-speed --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_NEAR(j["alpha"].get<double>(), 1.0, 1e-9);
@@ -98,15 +102,15 @@ TEST_F(DistillCli, ErrorsAreClean) {
   EXPECT_TRUE(fails_cleanly(run_cli("train --distill " + quoted(dir_ / "none.set") + " -o " +
                                     quoted(dir_ / "x.gguf") + " --steps 1"),
                             {"--init"}));
-  EXPECT_TRUE(fails_cleanly(run_cli("train --distill " + quoted(dir_ / "none.set") + " --init " +
-                                    quoted(demo_model()) + " -o " + quoted(dir_ / "x.gguf") +
-                                    " --steps 1 --loss kl"),
-                            {"--loss kl"}));
+  EXPECT_TRUE(fails_cleanly(
+      run_cli("train --distill " + quoted(dir_ / "none.set") + " --init " + quoted(demo_model()) +
+              " -o " + quoted(dir_ / "x.gguf") + " --steps 1 --loss kl"),
+      {"--loss kl"}));
   write_file(dir_ / "junk.set", "not a set");
-  EXPECT_TRUE(fails_cleanly(run_cli("train --distill " + quoted(dir_ / "junk.set") + " --init " +
-                                    quoted(demo_model()) + " -o " + quoted(dir_ / "x.gguf") +
-                                    " --steps 1"),
-                            {"junk.set"}));
+  EXPECT_TRUE(
+      fails_cleanly(run_cli("train --distill " + quoted(dir_ / "junk.set") + " --init " +
+                            quoted(demo_model()) + " -o " + quoted(dir_ / "x.gguf") + " --steps 1"),
+                    {"junk.set"}));
   EXPECT_FALSE(std::filesystem::exists(dir_ / "x.gguf"));
   EXPECT_TRUE(fails_cleanly(run_cli(base_ + " --top-k-probs 0"), {"--top-k-probs"}));
   EXPECT_TRUE(fails_cleanly(run_cli("distill-data -m " + quoted(demo_model()) + " --prompts " +

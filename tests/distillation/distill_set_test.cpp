@@ -75,7 +75,8 @@ TEST(DistillSet, DamageIsRefused) {
     EXPECT_NE(error_of(bad), "") << "byte " << i;
   }
   for (size_t n : {size_t{0}, size_t{5}, good.size() / 2, good.size() - 1}) {
-    const std::string e = error_of(std::vector<uint8_t>(good.begin(), good.begin() + static_cast<ptrdiff_t>(n)));
+    const std::string e =
+        error_of(std::vector<uint8_t>(good.begin(), good.begin() + static_cast<ptrdiff_t>(n)));
     EXPECT_NE(e.find("set.bin"), std::string::npos) << e;
   }
   auto longer = good;

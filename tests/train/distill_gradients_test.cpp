@@ -54,7 +54,8 @@ struct Row {
   Vec z, p;
 };
 Row make_row(int n, uint32_t seed) {
-  Row r{random_vec(static_cast<size_t>(n), seed, 2.0), softmax(random_vec(static_cast<size_t>(n), seed + 100, 2.0))};
+  Row r{random_vec(static_cast<size_t>(n), seed, 2.0),
+        softmax(random_vec(static_cast<size_t>(n), seed + 100, 2.0))};
   return r;
 }
 
@@ -162,7 +163,8 @@ distill::DistillSet random_set(int vocab, int k, int records, int length, uint32
   for (int r = 0; r < records; ++r) {
     distill::Record rec;
     rec.response_start = 2;
-    for (int i = 0; i < length; ++i) rec.tokens.push_back(static_cast<int32_t>(rng() % static_cast<uint32_t>(vocab)));
+    for (int i = 0; i < length; ++i)
+      rec.tokens.push_back(static_cast<int32_t>(rng() % static_cast<uint32_t>(vocab)));
     for (uint32_t p = 0; p < rec.response_length(); ++p) {
       std::vector<int32_t> ids(static_cast<size_t>(vocab));
       for (int i = 0; i < vocab; ++i) ids[static_cast<size_t>(i)] = i;
@@ -175,7 +177,8 @@ distill::DistillSet random_set(int vocab, int k, int records, int length, uint32
         left -= static_cast<float>(take);
       }
       float kept = 0;
-      for (int i = 0; i < k; ++i) kept += rec.top_probs[rec.top_probs.size() - 1 - static_cast<size_t>(i)];
+      for (int i = 0; i < k; ++i)
+        kept += rec.top_probs[rec.top_probs.size() - 1 - static_cast<size_t>(i)];
       rec.rest.push_back(1.0f - kept);
     }
     s.records.push_back(rec);
@@ -184,7 +187,8 @@ distill::DistillSet random_set(int vocab, int k, int records, int length, uint32
 }
 
 void check_model(DistillLoss loss) {
-  const ModelConfig shape = ModelConfig::new_model(Architecture::Llama, 8, 1, 2, 1, 12, 11, 6, true);
+  const ModelConfig shape =
+      ModelConfig::new_model(Architecture::Llama, 8, 1, 2, 1, 12, 11, 6, true);
   ThreadPool pool(2);
   const ParameterLayout layout(shape);
   Vec params(layout.size());
@@ -216,9 +220,15 @@ void check_model(DistillLoss loss) {
   }
 }
 
-TEST(DistillGradients, WholeModelForwardKl) { check_model(DistillLoss::Fkl); }
-TEST(DistillGradients, WholeModelReverseKl) { check_model(DistillLoss::Rkl); }
-TEST(DistillGradients, WholeModelTotalVariation) { check_model(DistillLoss::Tvd); }
+TEST(DistillGradients, WholeModelForwardKl) {
+  check_model(DistillLoss::Fkl);
+}
+TEST(DistillGradients, WholeModelReverseKl) {
+  check_model(DistillLoss::Rkl);
+}
+TEST(DistillGradients, WholeModelTotalVariation) {
+  check_model(DistillLoss::Tvd);
+}
 
 // Rows without a target (prompt, padding) carry neither loss nor gradient.
 TEST(DistillGradients, BatchScoresOnlyResponseRows) {

@@ -33,7 +33,8 @@ distill::DistillSet chain_set(int vocab, int records, int length, uint32_t seed)
     while (rec.tokens.size() < static_cast<size_t>(length)) {
       const int32_t next = 40 + rec.tokens.back() % 4;
       const bool follow = rng() % 10 < 7;
-      rec.tokens.push_back(follow ? next : static_cast<int32_t>(rng() % static_cast<uint32_t>(vocab)));
+      rec.tokens.push_back(follow ? next
+                                  : static_cast<int32_t>(rng() % static_cast<uint32_t>(vocab)));
     }
     for (size_t j = rec.response_start; j < rec.tokens.size(); ++j) {
       rec.top_ids.push_back(40 + rec.tokens[j - 1] % 4);
@@ -68,8 +69,9 @@ class DistillTrainer : public ::testing::Test {
   void SetUp() override {
     TrainOptions base = testing::tiny_options(dir_.path(), 1);  // writes the char vocabulary
     const GgufFile vocab = GgufFile::open(base.vocab);
-    ModelConfig shape = ModelConfig::new_model(Architecture::Llama, 32, 2, 4, 2, 64,
-                                               static_cast<int>(vocab.get_string_array("tokenizer.ggml.tokens").size()), 32, true);
+    ModelConfig shape = ModelConfig::new_model(
+        Architecture::Llama, 32, 2, 4, 2, 64,
+        static_cast<int>(vocab.get_string_array("tokenizer.ggml.tokens").size()), 32, true);
     shape.fill_conventions();
     const ParameterLayout layout(shape);
     std::vector<float> params(layout.size());
@@ -132,9 +134,15 @@ TEST_F(DistillTrainer, ImportReadsTheExportedWeights) {
   EXPECT_EQ(imported, expected);
 }
 
-TEST_F(DistillTrainer, ForwardKlLowersItsLoss) { expect_lower(DistillLoss::Fkl, AdvantageNorm::Batch, 0.9); }
-TEST_F(DistillTrainer, ReverseKlLowersItsLoss) { expect_lower(DistillLoss::Rkl, AdvantageNorm::Batch, 0.9); }
-TEST_F(DistillTrainer, TvdLowersItsLoss) { expect_lower(DistillLoss::Tvd, AdvantageNorm::Batch, 0.9); }
+TEST_F(DistillTrainer, ForwardKlLowersItsLoss) {
+  expect_lower(DistillLoss::Fkl, AdvantageNorm::Batch, 0.9);
+}
+TEST_F(DistillTrainer, ReverseKlLowersItsLoss) {
+  expect_lower(DistillLoss::Rkl, AdvantageNorm::Batch, 0.9);
+}
+TEST_F(DistillTrainer, TvdLowersItsLoss) {
+  expect_lower(DistillLoss::Tvd, AdvantageNorm::Batch, 0.9);
+}
 TEST_F(DistillTrainer, TvdPlusPlusPerBatchLowersTvd) {
   expect_lower(DistillLoss::TvdPlusPlus, AdvantageNorm::Batch, 0.9);
 }

@@ -52,8 +52,10 @@ int run_eval_drafter(const Options& o) {
                  ids.size(), o.max_tokens, room);
       continue;
     }
-    const auto tokens = distill::target_response(tctx, ids, sampling, static_cast<uint32_t>(o.max_tokens));
-    acceptances.push_back(distill::position_acceptance(tctx, dctx, tokens, ids.size(), o.temperature));
+    const auto tokens =
+        distill::target_response(tctx, ids, sampling, static_cast<uint32_t>(o.max_tokens));
+    acceptances.push_back(
+        distill::position_acceptance(tctx, dctx, tokens, ids.size(), o.temperature));
     prompt_tokens.push_back(std::move(ids));
   }
   if (prompt_tokens.empty()) fail("no prompt fits the contexts: nothing to evaluate");
@@ -123,16 +125,21 @@ Command add_eval_drafter(CLI::App& app) {
   cmd->add_option("-m,--model", o->target, "target GGUF model")->required();
   cmd->add_option("--model-draft", o->drafter, "draft GGUF model (-md also works)")->required();
   cmd->add_option("--prompts", o->prompts, "prompt files (as for distill-data)")->required();
-  cmd->add_option("--temp", o->temperature, "temperature of the responses and of p and q (0: greedy)")
+  cmd->add_option("--temp", o->temperature,
+                  "temperature of the responses and of p and q (0: greedy)")
       ->capture_default_str();
-  cmd->add_option("-n,--max-tokens", o->max_tokens, "most tokens per response")->capture_default_str();
+  cmd->add_option("-n,--max-tokens", o->max_tokens, "most tokens per response")
+      ->capture_default_str();
   cmd->add_option("--seed", o->seed, "sampling seed")->capture_default_str();
-  cmd->add_option("-t,--threads", o->threads, "threads (default: all cores)")->check(int_range(1, 1024));
-  cmd->add_option("--spec", o->spec, "method to time against plain decoding (default: draft:model=DRAFTER)");
+  cmd->add_option("-t,--threads", o->threads, "threads (default: all cores)")
+      ->check(int_range(1, 1024));
+  cmd->add_option("--spec", o->spec,
+                  "method to time against plain decoding (default: draft:model=DRAFTER)");
   cmd->add_flag("--no-speed", o->no_speed, "skip the timed generations");
   cmd->add_flag("--json", o->json, "print the results as JSON");
-  cmd->footer("tau is the mean over start positions of 1 + sum_{j<=gamma} prod_{i<j} beta_{t+i}; "
-              "MBSU = c tau / (c gamma + 1). Formulas: docs/distillation.md.");
+  cmd->footer(
+      "tau is the mean over start positions of 1 + sum_{j<=gamma} prod_{i<j} beta_{t+i}; "
+      "MBSU = c tau / (c gamma + 1). Formulas: docs/distillation.md.");
   return {cmd, [o] { return run_eval_drafter(*o); }};
 }
 

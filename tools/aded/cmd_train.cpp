@@ -191,8 +191,7 @@ int run_train(Options& o) {
   } else {
     if (t.vocab.empty()) fail("--vocab is required (or --distill SET --init MODEL)");
     if (t.corpus.empty()) fail("--corpus is required (or --distill SET --init MODEL)");
-    if (!t.init.empty() || !t.distill_target.empty())
-      fail("--init and --target go with --distill");
+    if (!t.init.empty() || !t.distill_target.empty()) fail("--init and --target go with --distill");
   }
   // Ctrl-C or SIGTERM (a job scheduler, `timeout`, a shutdown): checkpoint and model are written
   // at the end of the current step; a second one ends the process at once.

@@ -6,8 +6,8 @@
 #include <exception>
 #include <map>
 #include <string>
-#include <vector>
 #include <system_error>
+#include <vector>
 
 #include "aded/error.h"
 #include "core/printable_text.h"
