@@ -401,6 +401,8 @@ TrainReport Run::go() {
   }
   set_up_weights();
   report_.parameters = shape_.parameter_count();
+  report_.tokens_per_step = static_cast<uint64_t>(settings_.batch) *
+                            static_cast<uint64_t>(shape_.ctx_train);
   log(fmt::format("model: {:.2f}M parameters ({}); batch {} x {} tokens; {} threads",
                   static_cast<double>(report_.parameters) / 1e6, shape_.describe(), settings_.batch,
                   shape_.ctx_train, threads));

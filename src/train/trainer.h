@@ -72,6 +72,7 @@ struct TrainReport {
   uint64_t steps = 0;  // steps done in total (including before a resume)
   uint64_t steps_this_run = 0;
   uint64_t parameters = 0;
+  uint64_t tokens_per_step = 0;  // batch x sequence length (the distillation window)
   double last_loss = 0;
   double valid_loss = -1;  // the last validation loss (-1: none)
   bool interrupted = false;

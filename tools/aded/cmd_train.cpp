@@ -179,8 +179,8 @@ int run_train(Options& o) {
   t.shape.tied_output = !o.untied;
   if (!t.resume.empty()) fill_from_checkpoint(o);
   if (t.distilling()) {
-    if (!t.vocab.empty() || !t.corpus.empty())
-      fail("--distill fine-tunes --init on the set: --vocab and --corpus do not apply");
+    if (!t.vocab.empty() || !t.corpus.empty() || !t.valid.empty())
+      fail("--distill fine-tunes --init on the set: --vocab, --corpus and --valid do not apply");
     for (const char* flag : {"dim", "layers", "heads", "kv-heads", "hidden", "untied"})
       if (o.flags.at(flag)->count() > 0)
         fail("--{} does not apply to --distill (the shape is --init's)", flag);
@@ -197,7 +197,7 @@ int run_train(Options& o) {
   // at the end of the current step; a second one ends the process at once.
   GracefulStop stop;
   const train::TrainReport r = train::train(t, console_events(o.log_seconds, stop));
-  if (r.steps_this_run > 0) print_timing(r, t.settings.batch * t.shape.ctx_train);
+  if (r.steps_this_run > 0) print_timing(r, static_cast<int>(r.tokens_per_step));
   if (r.valid_loss >= 0) fmt::print(stderr, "final valid loss {:.4f}\n", r.valid_loss);
   return r.interrupted ? 128 + stop.signal() : 0;
 }
