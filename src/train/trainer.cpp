@@ -173,9 +173,15 @@ void Run::check_distill_options() {
     fail("the distillation window (--ctx) must be between 2 and the model's context ({}), not {}",
          export_shape_.ctx_train, shape_.ctx_train);
   objective_ = std::make_unique<DistillObjective<float>>(set_, o_.loss, o_.advantage_norm);
-  log(fmt::format("distillation set {}: {} records, {} response positions (top {} of {} by {})",
+  double rest = 0;
+  for (const distill::Record& r : set_.records)
+    for (float v : r.rest) rest += v;
+  log(fmt::format("distillation set {}: {} records, {} response positions, the top {} of {} keep "
+                  "{:.2f}% of {}'s probability on average",
                   o_.distill, set_.records.size(), set_.response_positions(), set_.info.top_k,
-                  set_.info.n_vocab, set_.info.target_name));
+                  set_.info.n_vocab,
+                  100.0 * (1.0 - rest / static_cast<double>(set_.response_positions())),
+                  set_.info.target_name));
 }
 
 // Both outputs are checked before the tokenizing and the training, not when they are written at
