@@ -27,6 +27,7 @@
 #include "aded/model.h"
 #include "aded/model_tools.h"
 #include "aded/trigram_table.h"
+#include "distillation/distill_set.h"
 #include "seed_shapes.h"
 #include "train/checkpoint.h"
 #include "train/parameter_layout.h"
@@ -348,6 +349,35 @@ void write_checkpoint_seeds(const fs::path& dir) {
   }
 }
 
+// Distillation sets (distill_set.h) of 0, 1 and 3 records, top 2 of a vocabulary of 12, after
+// the byte with which distill_set_fuzz chooses to verify checksums.
+void write_distill_seeds(const fs::path& dir) {
+  fs::create_directories(dir);
+  aded::distill::DistillSet set;
+  set.info.n_vocab = 12;
+  set.info.top_k = 2;
+  set.info.max_tokens = 4;
+  set.info.samples_per_prompt = 1;
+  set.info.temperature = 0.8f;
+  set.info.target_name = "t.gguf";
+  for (const uint32_t records : {0u, 1u, 3u}) {
+    while (set.records.size() < records) {
+      aded::distill::Record r;
+      r.prompt_key = set.records.size();
+      r.tokens = {1, 4, 5, 6};
+      r.response_start = 2;
+      r.top_ids = {5, 2, 6, 0};
+      r.top_probs = {0.5f, 0.25f, 0.75f, 0.125f};
+      r.rest = {0.25f, 0.125f};
+      set.records.push_back(r);
+    }
+    auto bytes = aded::distill::serialize(set);
+    (void)aded::distill::parse_set(bytes, "seed");
+    bytes.insert(bytes.begin(), uint8_t{1});  // distill_set_fuzz's first byte: verify checksums
+    write_bytes(dir / ("set" + std::to_string(records) + ".bin"), bytes);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -363,6 +393,7 @@ int main(int argc, char** argv) {
     write_ngram_seeds(out / "ngram", out / "gguf" / "llama_f32.gguf");
     write_token_cache_seeds(out / "token_cache");
     write_checkpoint_seeds(out / "checkpoint");
+    write_distill_seeds(out / "distill_set");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "aded_fuzz_seeds: error: %s\n", e.what());
     return 1;

@@ -44,6 +44,7 @@ seed_dir() {
     trigram_table_fuzz) echo "$seeds/ngram" ;;
     token_cache_fuzz) echo "$seeds/token_cache" ;;
     checkpoint_fuzz) echo "$seeds/checkpoint" ;;
+    distill_set_fuzz) echo "$seeds/distill_set" ;;
     *) echo "$seeds/text" ;;
   esac
 }

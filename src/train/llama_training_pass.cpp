@@ -67,6 +67,19 @@ LlamaTrainingPass<T>::LlamaTrainingPass(const ParameterLayout& layout, int max_s
 template <typename T>
 double LlamaTrainingPass<T>::run(const T* params, std::span<const int32_t> inputs,
                                  std::span<const int32_t> targets, T* grads) {
+  return run_with(params, inputs, targets, nullptr, grads);
+}
+
+template <typename T>
+double LlamaTrainingPass<T>::run(const T* params, std::span<const int32_t> inputs,
+                                 const OutputObjective<T>& objective, T* grads) {
+  return run_with(params, inputs, inputs, &objective, grads);
+}
+
+template <typename T>
+double LlamaTrainingPass<T>::run_with(const T* params, std::span<const int32_t> inputs,
+                                      std::span<const int32_t> targets,
+                                      const OutputObjective<T>* objective, T* grads) {
   if (inputs.size() != targets.size() || inputs.empty() ||
       inputs.size() % static_cast<size_t>(shape_.ctx_train) != 0 ||
       inputs.size() > static_cast<size_t>(max_rows_))
@@ -86,7 +99,7 @@ double LlamaTrainingPass<T>::run(const T* params, std::span<const int32_t> input
   times_.forward += seconds_since(start);
 
   start = std::chrono::steady_clock::now();
-  const double loss = output_layer(params, targets, grads);
+  const double loss = output_layer(params, targets, objective, grads);
   times_.output += seconds_since(start);
 
   if (grads) {
@@ -103,7 +116,7 @@ double LlamaTrainingPass<T>::run(const T* params, std::span<const int32_t> input
 // into private copies that are summed afterwards.
 template <typename T>
 double LlamaTrainingPass<T>::output_layer(const T* params, std::span<const int32_t> targets,
-                                          T* grads) {
+                                          const OutputObjective<T>* objective, T* grads) {
   const int d = shape_.dim, vocab = shape_.n_vocab, rows = rows_;
   const T* w_out = params + layout_.output();
   const T grad_scale = grads ? T(1) / static_cast<T>(rows) : T(0);
@@ -126,9 +139,12 @@ double LlamaTrainingPass<T>::output_layer(const T* params, std::span<const int32
       const int n = static_cast<int>(std::min<int64_t>(chunk_rows_, end - r0));
       const T* x = x_final_.data() + r0 * d;
       gemm<T>(false, true, n, vocab, d, T(1), x, d, w_out, d, T(0), logits, vocab);
-      for (int i = 0; i < n; ++i)
-        loss += softmax_cross_entropy(logits + static_cast<size_t>(i) * static_cast<size_t>(vocab),
-                                      vocab, targets[static_cast<size_t>(r0 + i)], grad_scale);
+      for (int i = 0; i < n; ++i) {
+        T* row = logits + static_cast<size_t>(i) * static_cast<size_t>(vocab);
+        loss += objective ? objective->row(r0 + i, row, vocab, grads != nullptr)
+                          : softmax_cross_entropy(row, vocab, targets[static_cast<size_t>(r0 + i)],
+                                                  grad_scale);
+      }
       if (!grads) continue;
       gemm<T>(false, false, n, d, vocab, T(1), logits, vocab, w_out, d, T(0), dx_final + r0 * d, d);
       gemm<T>(true, false, vocab, d, n, T(1), logits, vocab, x, d, T(1), dw, d);
@@ -148,7 +164,7 @@ double LlamaTrainingPass<T>::output_layer(const T* params, std::span<const int32
   }
   double total = 0;
   for (int t = 0; t < threads; ++t) total += loss_per_thread_[static_cast<size_t>(t)];
-  return total / rows;
+  return objective ? total : total / rows;
 }
 
 template class LlamaTrainingPass<float>;

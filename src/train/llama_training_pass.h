@@ -23,6 +23,16 @@ struct PassTimes {
   double backward = 0;  // layers and embedding
 };
 
+// A loss on the output logits in place of the cross-entropy with the next token (distillation:
+// train/distill_objective.h). Called for every row of the batch, from several threads at once.
+template <typename T>
+class OutputObjective {
+ public:
+  virtual ~OutputObjective() = default;
+  // The row's contribution to the loss; with `gradient`, writes d loss / d logits over logits.
+  virtual double row(int64_t row, T* logits, int vocab, bool gradient) const = 0;
+};
+
 template <typename T>
 class LlamaTrainingPass {
  public:
@@ -34,12 +44,18 @@ class LlamaTrainingPass {
   // that mean with respect to params into grads (same layout).
   double run(const T* params, std::span<const int32_t> inputs, std::span<const int32_t> targets,
              T* grads);
+  // The same with another loss: the sum of objective.row() over the rows (targets unused).
+  double run(const T* params, std::span<const int32_t> inputs, const OutputObjective<T>& objective,
+             T* grads);
 
   const PassTimes& times() const { return times_; }
 
  private:
   void forward_layers(const T* params, std::span<const int32_t> inputs);
-  double output_layer(const T* params, std::span<const int32_t> targets, T* grads);
+  double run_with(const T* params, std::span<const int32_t> inputs,
+                  std::span<const int32_t> targets, const OutputObjective<T>* objective, T* grads);
+  double output_layer(const T* params, std::span<const int32_t> targets,
+                      const OutputObjective<T>* objective, T* grads);
   void backward_layers(const T* params, std::span<const int32_t> inputs, T* grads);
   // Runs fn(row) for rows [0, rows_), split across the pool.
   template <typename Fn>

@@ -12,11 +12,14 @@
 #include "aded/gguf.h"
 #include "aded/tokenizer.h"
 #include "core/output_target.h"
+#include "distillation/distill_data.h"
 #include "tokenizer/vocab_metadata.h"
 #include "train/adamw.h"
 #include "train/batch_sampler.h"
 #include "train/blas.h"
 #include "train/checkpoint.h"
+#include "train/distill_objective.h"
+#include "train/gguf_import.h"
 #include "train/model_export.h"
 
 namespace aded::train {
@@ -76,12 +79,14 @@ class Run {
     if (events_.log) events_.log(line);
   }
   void check_options();
+  void check_distill_options();
   void check_outputs();
   CorpusTokens load(const std::vector<std::string>& files, const char* what) const;
   void set_up_weights();
   bool done() const;
   double progress() const;  // of the cosine schedule, in [0, 1]
   void step();
+  double distill_step_loss();
   void report_step(double loss, float lr, double norm, double seconds);
   void validate();
   void save_checkpoint_now() const;
@@ -103,6 +108,13 @@ class Run {
   TrainState state_;
   TrainReport report_;
   TokenBatch batch_;
+  // Distillation: the model started from, the set, this step's batch and its loss.
+  std::shared_ptr<const Model> init_model_;
+  distill::DistillSet set_;
+  DistillBatch distill_batch_;
+  std::unique_ptr<DistillObjective<float>> objective_;
+  ModelConfig export_shape_;  // the shape written out (the model's own context length)
+  double acceptance_ = -1;
   PassTimes validation_times_;  // kept out of the training phase times
   std::deque<double> recent_;   // seconds of the last steps, for the throughput
   Clock::time_point run_start_;
@@ -112,6 +124,7 @@ class Run {
 
 void Run::check_options() {
   if (o_.output.empty()) fail("no output model given (-o)");
+  if (o_.distilling()) return check_distill_options();
   if (o_.corpus.empty()) fail("no corpus given (--corpus FILE...)");
   if (o_.eval_batches < 1) fail("--eval-batches must be at least 1");
   if (o_.eval_interval < 0) fail("--eval-interval must not be negative, not {}", o_.eval_interval);
@@ -130,6 +143,45 @@ void Run::check_options() {
   if (shape_.arch != Architecture::Llama) fail("the trainer makes llama models only");
   if (shape_.ctx_train < 2 || shape_.ctx_train > (1 << 16))
     fail("the sequence length (--ctx) must be between 2 and 65536, not {}", shape_.ctx_train);
+  export_shape_ = shape_;
+}
+
+// Fine-tuning on a distillation set: the shape and vocabulary are the init model's; the set must
+// be in its vocabulary (and made by --target when one is given).
+void Run::check_distill_options() {
+  if (o_.init.empty()) fail("--distill needs the model to start from (--init DRAFTER.gguf)");
+  check_outputs();
+  settings_ = o_.settings;
+  check_settings(settings_);
+  init_model_ = Model::load(o_.init);
+  export_shape_ = trainable_shape(*init_model_, o_.init);
+  vocab_ = std::make_unique<GgufFile>(GgufFile::open(o_.init));
+  set_ = distill::read_set(o_.distill);
+  if (set_.records.empty()) fail("{}: the distillation set has no records", o_.distill);
+  if (set_.info.n_vocab != static_cast<uint32_t>(export_shape_.n_vocab))
+    fail("{} is in a vocabulary of {} tokens, {} in one of {}", o_.distill, set_.info.n_vocab,
+         o_.init, export_shape_.n_vocab);
+  if (!o_.distill_target.empty()) {
+    const auto target = Model::load(o_.distill_target);
+    if (distill::target_key(*target) != set_.info.target_key)
+      fail("{} was not made by {} (it was made by {})", o_.distill, o_.distill_target,
+           set_.info.target_name);
+  }
+  shape_ = export_shape_;
+  shape_.ctx_train = o_.distill_window > 0 ? o_.distill_window : export_shape_.ctx_train;
+  if (shape_.ctx_train < 2 || shape_.ctx_train > export_shape_.ctx_train)
+    fail("the distillation window (--ctx) must be between 2 and the model's context ({}), not {}",
+         export_shape_.ctx_train, shape_.ctx_train);
+  objective_ = std::make_unique<DistillObjective<float>>(set_, o_.loss, o_.advantage_norm);
+  double rest = 0;
+  for (const distill::Record& r : set_.records)
+    for (float v : r.rest) rest += v;
+  log(fmt::format("distillation set {}: {} records, {} response positions, the top {} of {} keep "
+                  "{:.2f}% of {}'s probability on average",
+                  o_.distill, set_.records.size(), set_.response_positions(), set_.info.top_k,
+                  set_.info.n_vocab,
+                  100.0 * (1.0 - rest / static_cast<double>(set_.response_positions())),
+                  set_.info.target_name));
 }
 
 // Both outputs are checked before the tokenizing and the training, not when they are written at
@@ -140,7 +192,8 @@ void Run::check_options() {
 void Run::check_outputs() {
   std::vector<std::filesystem::path> inputs(o_.corpus.begin(), o_.corpus.end());
   inputs.insert(inputs.end(), o_.valid.begin(), o_.valid.end());
-  inputs.emplace_back(o_.vocab);
+  for (const std::string* f : {&o_.vocab, &o_.distill, &o_.init, &o_.distill_target})
+    if (!f->empty()) inputs.emplace_back(*f);
   inputs.emplace_back(o_.resume);
   check_output_file(o_.output, inputs);
   inputs.pop_back();
@@ -182,7 +235,10 @@ void Run::set_up_weights() {
   state_.corpus_key = corpus_.key;
   if (o_.resume.empty()) {
     params_.resize(layout_->size());
-    init_parameters<float>(*layout_, settings_.seed, params_);
+    if (init_model_)
+      import_parameters(*init_model_, *layout_, params_);
+    else
+      init_parameters<float>(*layout_, settings_.seed, params_);
     return;
   }
   Checkpoint c = load_checkpoint(o_.resume);
@@ -213,7 +269,11 @@ double Run::progress() const {
 void Run::step() {
   const auto start = Clock::now();
   const double cpu_start = process_cpu_seconds();
-  sample_batch(corpus_.tokens, shape_.ctx_train, *sampler_, state_.step, settings_.batch, batch_);
+  if (objective_)
+    sample_distill_batch(set_, shape_.ctx_train, settings_.batch, settings_.seed, state_.step,
+                         distill_batch_);
+  else
+    sample_batch(corpus_.tokens, shape_.ctx_train, *sampler_, state_.step, settings_.batch, batch_);
   pool_->run([&](int t, int nt) {
     int64_t begin, end;
     ThreadPool::split(static_cast<int64_t>(grads_.size()), 1024, t, nt, begin, end);
@@ -221,7 +281,9 @@ void Run::step() {
   });
   report_.data_seconds += seconds_since(start);
 
-  const double loss = pass_->run(params_.data(), batch_.inputs, batch_.targets, grads_.data());
+  const double loss =
+      objective_ ? distill_step_loss()
+                 : pass_->run(params_.data(), batch_.inputs, batch_.targets, grads_.data());
   if (!std::isfinite(loss))
     fail("training diverged at step {}: the loss is {} (try a lower --lr)", state_.step + 1, loss);
 
@@ -237,10 +299,24 @@ void Run::step() {
   report_.cpu_seconds += process_cpu_seconds() - cpu_start;
   ++state_.step;
   ++report_.steps_this_run;
-  state_.tokens_seen += batch_.inputs.size();
+  state_.tokens_seen += objective_ ? distill_batch_.inputs.size() : batch_.inputs.size();
   state_.elapsed_seconds = elapsed_before_ + seconds_since(run_start_);
   report_.last_loss = loss;
   report_step(loss, lr, norm, seconds);
+}
+
+// The distillation loss of the step's batch and its gradient. TVD++ per batch first draws a token
+// at every position from the drafter (a pass without gradient), then normalizes the rewards.
+double Run::distill_step_loss() {
+  objective_->set_batch(distill_batch_);
+  if (objective_->needs_sampling()) {
+    objective_->start_sampling(settings_.seed, state_.step);
+    pass_->run(params_.data(), distill_batch_.inputs, *objective_, nullptr);
+    objective_->finish_sampling();
+  }
+  const double loss = pass_->run(params_.data(), distill_batch_.inputs, *objective_, grads_.data());
+  acceptance_ = objective_->mean_acceptance();
+  return loss;
 }
 
 void Run::report_step(double loss, float lr, double norm, double seconds) {
@@ -256,7 +332,10 @@ void Run::report_step(double loss, float lr, double norm, double seconds) {
   p.loss = loss;
   p.lr = lr;
   p.grad_norm = norm;
-  p.tokens_per_second = static_cast<double>(batch_.inputs.size()) / seconds_per_step;
+  p.tokens_per_second =
+      static_cast<double>(objective_ ? distill_batch_.inputs.size() : batch_.inputs.size()) /
+      seconds_per_step;
+  p.acceptance = acceptance_;
   p.gflops = 6.0 * static_cast<double>(report_.parameters) * p.tokens_per_second / 1e9;
   p.elapsed_seconds = state_.elapsed_seconds;
   p.eta_seconds = settings_.steps > 0
@@ -296,9 +375,10 @@ void Run::finish() {
     return;
   }
   save_checkpoint_now();
-  export_model(o_.output, *layout_, params_, *vocab_,
-               fmt::format("aded train: {:.1f}M llama, {} steps",
-                           static_cast<double>(report_.parameters) / 1e6, state_.step));
+  export_model(o_.output, ParameterLayout(export_shape_), params_, *vocab_,
+               fmt::format("aded train: {:.1f}M llama, {} steps{}",
+                           static_cast<double>(report_.parameters) / 1e6, state_.step,
+                           objective_ ? " of distillation from " + set_.info.target_name : ""));
   log(fmt::format("{}checkpoint {} and model {} written at step {}",
                   report_.interrupted ? "interrupted: " : "", report_.checkpoint_path, o_.output,
                   state_.step));
@@ -312,10 +392,14 @@ TrainReport Run::go() {
   pool_ = std::make_unique<ThreadPool>(threads);
   BlasSingleThreaded blas_guard;
 
-  corpus_ = load(o_.corpus, "corpus");
-  sampler_ =
-      std::make_unique<WindowSampler>(corpus_.tokens.size(), shape_.ctx_train, settings_.seed);
-  if (!o_.valid.empty()) {
+  if (!objective_) {
+    corpus_ = load(o_.corpus, "corpus");
+    sampler_ =
+        std::make_unique<WindowSampler>(corpus_.tokens.size(), shape_.ctx_train, settings_.seed);
+  } else {
+    corpus_.key = set_.info.target_key ^ set_.response_positions();
+  }
+  if (!o_.valid.empty() && !objective_) {
     valid_ = load(o_.valid, "validation");
     if (valid_.tokens.size() < static_cast<size_t>(shape_.ctx_train) + 1)
       fail("the validation text has {} tokens, fewer than one window of {} (--ctx + 1)",
@@ -323,6 +407,8 @@ TrainReport Run::go() {
   }
   set_up_weights();
   report_.parameters = shape_.parameter_count();
+  report_.tokens_per_step = static_cast<uint64_t>(settings_.batch) *
+                            static_cast<uint64_t>(shape_.ctx_train);
   log(fmt::format("model: {:.2f}M parameters ({}); batch {} x {} tokens; {} threads",
                   static_cast<double>(report_.parameters) / 1e6, shape_.describe(), settings_.batch,
                   shape_.ctx_train, threads));

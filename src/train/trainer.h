@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "aded/model.h"
+#include "train/distill_losses.h"
 #include "train/llama_training_pass.h"
 #include "train/token_corpus.h"
 #include "train/train_settings.h"
@@ -33,6 +34,17 @@ struct TrainOptions {
   double checkpoint_minutes = 5;  // between periodic checkpoints
   int64_t eval_interval = 100;    // steps between validation runs (0: only at the end)
   int eval_batches = 8;           // validation batches of settings.batch windows each
+
+  // Distillation (docs/distillation.md): with `distill` set, the model of `init` is fine-tuned on
+  // a distillation set with `loss` over its response positions instead of pretrained on text
+  // (corpus, vocab and shape are then unused: the shape and vocabulary are init's).
+  std::string distill;         // distillation set (aded distill-data)
+  std::string init;            // GGUF model to start from
+  std::string distill_target;  // optional: the target GGUF, checked against the set's
+  DistillLoss loss = DistillLoss::Fkl;
+  AdvantageNorm advantage_norm = AdvantageNorm::Batch;  // the TVD++ reading
+  int distill_window = 0;  // tokens per training sequence; 0: the init model's context
+  bool distilling() const { return !distill.empty(); }
 };
 
 struct TrainProgress {
@@ -45,6 +57,7 @@ struct TrainProgress {
   double gflops = 0;             // model FLOPs: 6 x parameters x tokens per second
   double elapsed_seconds = 0;
   double eta_seconds = 0;
+  double acceptance = -1;  // distillation: mean sum min(p, q) over the step's positions
 };
 
 struct TrainEvents {
@@ -59,6 +72,7 @@ struct TrainReport {
   uint64_t steps = 0;  // steps done in total (including before a resume)
   uint64_t steps_this_run = 0;
   uint64_t parameters = 0;
+  uint64_t tokens_per_step = 0;  // batch x sequence length (the distillation window)
   double last_loss = 0;
   double valid_loss = -1;  // the last validation loss (-1: none)
   bool interrupted = false;

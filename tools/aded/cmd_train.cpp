@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "core/termination_signals.h"
 #include "train/checkpoint.h"
+#include "train/distill_objective.h"
 #include "train/trainer.h"
 
 namespace aded::cli {
@@ -17,6 +18,7 @@ namespace {
 
 struct Options {
   train::TrainOptions train;
+  std::string loss = "fkl", tvdpp_norm = "batch";
   int kv_heads = 0, hidden = 0;
   bool untied = false;
   double log_seconds = 10;
@@ -34,9 +36,19 @@ void add_flags(CLI::App& cmd, Options& o) {
   train::TrainSettings& s = t.settings;
   auto& f = o.flags;
   cmd.add_option("-o,--output", t.output, "GGUF model to write")->required();
-  cmd.add_option("--vocab", t.vocab, "vocabulary GGUF whose tokenizer to use (vocab-only is fine)")
-      ->required();
-  cmd.add_option("--corpus", t.corpus, "training text files")->required();
+  cmd.add_option("--vocab", t.vocab,
+                 "vocabulary GGUF whose tokenizer to use (vocab-only is fine; not with --distill)");
+  cmd.add_option("--corpus", t.corpus, "training text files (not with --distill)");
+  cmd.add_option("--distill", t.distill,
+                 "fine-tune --init on this distillation set (aded distill-data) instead");
+  cmd.add_option("--init", t.init, "with --distill: the GGUF model to start from (the drafter)");
+  cmd.add_option("--target", t.distill_target,
+                 "with --distill: the target GGUF (checked against the set's fingerprint)");
+  cmd.add_option("--loss", o.loss, "with --distill: fkl, rkl, tvd or tvdpp")->capture_default_str();
+  cmd.add_option("--tvdpp-norm", o.tvdpp_norm,
+                 "TVD++ reward normalization: batch (over the sampled tokens of the batch) or "
+                 "position (over the vocabulary at each position)")
+      ->capture_default_str();
   cmd.add_option("--valid", t.valid, "validation text files");
   f["dim"] = cmd.add_option("--dim", t.shape.dim, "model dimension")->capture_default_str();
   f["layers"] = cmd.add_option("--layers", t.shape.n_layers, "layers")->capture_default_str();
@@ -128,10 +140,12 @@ train::TrainEvents console_events(double log_seconds, const GracefulStop& stop) 
     if (p.step > 3 && !finished && p.elapsed_seconds - *last_line < log_seconds) return;
     *last_line = p.elapsed_seconds;
     const std::string total = p.total_steps > 0 ? fmt::format("/{}", p.total_steps) : "";
+    const std::string accept =
+        p.acceptance >= 0 ? fmt::format("  accept {:.4f}", p.acceptance) : std::string();
     fmt::print(stderr,
-               "step {}{}  loss {:.4f}  lr {:.2e}  |g| {:.2f}  {:.0f} tok/s  {:.1f} GFLOP/s  {}  "
+               "step {}{}  loss {:.4f}{}  lr {:.2e}  |g| {:.2f}  {:.0f} tok/s  {:.1f} GFLOP/s  {}  "
                "ETA {}\n",
-               p.step, total, p.loss, p.lr, p.grad_norm, p.tokens_per_second, p.gflops,
+               p.step, total, p.loss, accept, p.lr, p.grad_norm, p.tokens_per_second, p.gflops,
                duration(p.elapsed_seconds), duration(p.eta_seconds));
   };
   events.validation = [](uint64_t step, double loss) {
@@ -164,11 +178,26 @@ int run_train(Options& o) {
   t.shape.hidden_dim = o.hidden > 0 ? o.hidden : default_hidden(t.shape.dim);
   t.shape.tied_output = !o.untied;
   if (!t.resume.empty()) fill_from_checkpoint(o);
+  if (t.distilling()) {
+    if (!t.vocab.empty() || !t.corpus.empty() || !t.valid.empty())
+      fail("--distill fine-tunes --init on the set: --vocab, --corpus and --valid do not apply");
+    for (const char* flag : {"dim", "layers", "heads", "kv-heads", "hidden", "untied"})
+      if (o.flags.at(flag)->count() > 0)
+        fail("--{} does not apply to --distill (the shape is --init's)", flag);
+    t.loss = train::parse_distill_loss(o.loss);
+    t.advantage_norm = train::parse_advantage_norm(o.tvdpp_norm);
+    // A resumed run keeps the checkpoint's window (fill_from_checkpoint put it in ctx).
+    if (o.flags.at("ctx")->count() > 0 || !t.resume.empty()) t.distill_window = t.shape.ctx_train;
+  } else {
+    if (t.vocab.empty()) fail("--vocab is required (or --distill SET --init MODEL)");
+    if (t.corpus.empty()) fail("--corpus is required (or --distill SET --init MODEL)");
+    if (!t.init.empty() || !t.distill_target.empty()) fail("--init and --target go with --distill");
+  }
   // Ctrl-C or SIGTERM (a job scheduler, `timeout`, a shutdown): checkpoint and model are written
   // at the end of the current step; a second one ends the process at once.
   GracefulStop stop;
   const train::TrainReport r = train::train(t, console_events(o.log_seconds, stop));
-  if (r.steps_this_run > 0) print_timing(r, t.settings.batch * t.shape.ctx_train);
+  if (r.steps_this_run > 0) print_timing(r, static_cast<int>(r.tokens_per_step));
   if (r.valid_loss >= 0) fmt::print(stderr, "final valid loss {:.4f}\n", r.valid_loss);
   return r.interrupted ? 128 + stop.signal() : 0;
 }
@@ -178,7 +207,9 @@ int run_train(Options& o) {
 Command add_train(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
-      "train", "Pretrain a small Llama model on text files (CPU, fp32) and write a GGUF");
+      "train",
+      "Pretrain a small Llama model on text files (CPU, fp32) and write a GGUF; or, with "
+      "--distill, fine-tune a drafter on a target's distillation set");
   add_flags(*cmd, *o);
   cmd->footer(
       "Ctrl-C or SIGTERM writes the checkpoint and the model at the end of the current step (exit "

@@ -28,5 +28,7 @@ Command add_tune_skip(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 Command add_eval(CLI::App& app);
 Command add_serve(CLI::App& app);
+Command add_distill_data(CLI::App& app);
+Command add_eval_drafter(CLI::App& app);
 
 }  // namespace aded::cli

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "aded/error.h"
 #include "core/printable_text.h"
@@ -63,9 +64,19 @@ int main(int argc, char** argv) {
   add(aded::cli::add_tokenize);
   add(aded::cli::add_eval);
   add(aded::cli::add_serve);
+  add(aded::cli::add_distill_data);
+  add(aded::cli::add_eval_drafter);
+
+  // llama.cpp's -md (a two-letter flag with one dash, which CLI11 cannot declare) is
+  // --model-draft.
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i)
+    if (args[i] == "-md") args[i] = "--model-draft";
+  std::vector<char*> arg_pointers;
+  for (std::string& a : args) arg_pointers.push_back(a.data());
 
   try {
-    app.parse(argc, argv);
+    app.parse(argc, arg_pointers.data());
   } catch (const CLI::CallForHelp& e) {
     return finish_stdout(app.exit(e));
   } catch (const CLI::CallForAllHelp& e) {
