@@ -96,21 +96,6 @@ std::vector<Prompt> read_prompts(const std::vector<std::string>& files) {
   return prompts;
 }
 
-uint64_t target_key(const Model& model) {
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_64bits_reset(state);
-  const ModelConfig& c = model.config();
-  const int64_t shape[] = {c.n_vocab, c.dim, c.n_layers, c.n_heads, c.n_kv_heads, c.hidden_dim};
-  XXH3_64bits_update(state, shape, sizeof shape);
-  const uint64_t params = model.parameter_count();
-  XXH3_64bits_update(state, &params, sizeof params);
-  for (const std::string& piece : model.tokenizer().vocab().pieces)
-    XXH3_64bits_update(state, piece.data(), piece.size() + 1);  // with the terminating NUL
-  const uint64_t h = XXH3_64bits_digest(state);
-  XXH3_freeState(state);
-  return h;
-}
-
 uint64_t prompt_key(const std::string& text) {
   return XXH3_64bits(text.data(), text.size());
 }

@@ -60,8 +60,6 @@ struct DataReport {
   double seconds = 0;
 };
 
-// A fingerprint of a model's vocabulary and shape: a set is continued only with the same target.
-uint64_t target_key(const Model& model);
 // XXH3 of a prompt's text: which prompt a record answers.
 uint64_t prompt_key(const std::string& text);
 

@@ -7,6 +7,7 @@
 
 #include "aded/error.h"
 #include "aded/mapped_file.h"
+#include "aded/model.h"
 #include "core/output_file.h"
 
 namespace aded::distill {
@@ -268,6 +269,21 @@ DistillSet read_set(const std::string& path) {
 
 void write_set(const std::string& path, const DistillSet& set) {
   write_output_file(path, serialize(set));
+}
+
+uint64_t target_key(const Model& model) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  const ModelConfig& c = model.config();
+  const int64_t shape[] = {c.n_vocab, c.dim, c.n_layers, c.n_heads, c.n_kv_heads, c.hidden_dim};
+  XXH3_64bits_update(state, shape, sizeof shape);
+  const uint64_t params = model.parameter_count();
+  XXH3_64bits_update(state, &params, sizeof params);
+  for (const std::string& piece : model.tokenizer().vocab().pieces)
+    XXH3_64bits_update(state, piece.data(), piece.size() + 1);  // with the terminating NUL
+  const uint64_t h = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return h;
 }
 
 }  // namespace aded::distill

@@ -21,6 +21,10 @@
 #include <string>
 #include <vector>
 
+namespace aded {
+class Model;
+}
+
 namespace aded::distill {
 
 inline constexpr uint32_t kSetVersion = 1;
@@ -75,5 +79,9 @@ void write_set(const std::string& path, const DistillSet& set);
 
 // Throws InputError if the record does not fit the set's info (used by the writer and reader).
 void check_record(const Record& r, const SetInfo& info, const std::string& where);
+
+// A fingerprint of a model's vocabulary and shape (SetInfo::target_key): a set is continued, and
+// a drafter trained on it, only with the target that wrote it.
+uint64_t target_key(const Model& model);
 
 }  // namespace aded::distill

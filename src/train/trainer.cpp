@@ -12,7 +12,7 @@
 #include "aded/gguf.h"
 #include "aded/tokenizer.h"
 #include "core/output_target.h"
-#include "distillation/distill_data.h"
+#include "distillation/distill_set.h"
 #include "tokenizer/vocab_metadata.h"
 #include "train/adamw.h"
 #include "train/batch_sampler.h"
