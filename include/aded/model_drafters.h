@@ -62,6 +62,14 @@ struct ModelDraftOptions {
   // When the target samples: draw drafts from the drafting model's distribution q and attach it
   // (DraftRequest::sampling); false: draft its argmax (plain sampling's tokens for a seed).
   bool sample = true;
+  // Draft models only: a tree instead of a chain. Where the model's top probability for the next
+  // chain token is below branch_below, up to `branches` alternatives become siblings of it (the
+  // next most likely tokens, or further draws from q when sampling), forwarded in the same batch as
+  // the chain's next token so each gets one child of its own. 0: a chain. Greedy alternatives less
+  // likely than branch_min under the model are left out.
+  int branches = 0;
+  float branch_below = 0.6f;
+  float branch_min = 0.02f;
   // Self-speculation only: draft with this copy of the target's weights (a low-bit copy, equal
   // ModelConfig) over the target's cache; null: the target's own weights.
   std::shared_ptr<const Model> weights = nullptr;

@@ -20,12 +20,17 @@ void DraftSampler::reset(const SamplingParams* sampling) {
   }
 }
 
-Guess DraftSampler::draw(std::span<const float> logits, std::span<const int32_t> recent, int64_t position) {
+Guess DraftSampler::draw(std::span<const float> logits, std::span<const int32_t> recent, int64_t position,
+                         uint32_t candidate) {
   Guess g;
   sampler_->distribution(logits, recent, g.q);
-  g.token = Sampler::draw(g.q, position_uniform(sampler_->params().seed, position, kDraftStream));
+  g.token = redraw(g.q, position, candidate);
   g.probability = g.q.empty() ? 0.0f : g.q.front().p;  // the top of q (sorted), as a greedy chain's
   return g;
+}
+
+int32_t DraftSampler::redraw(std::span<const TokenProb> q, int64_t position, uint32_t candidate) const {
+  return Sampler::draw(q, position_uniform(sampler_->params().seed, position, kDraftStream + candidate));
 }
 
 }  // namespace aded

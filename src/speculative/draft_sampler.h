@@ -22,8 +22,12 @@ class DraftSampler {
 
   // The draft for absolute position `position` from the drafting model's logits there; recent:
   // the tokens before it (the context, then the chain so far). Its uniform is keyed by (seed,
-  // position) on a stream of its own, independent of the numbers the verifier draws there.
-  Guess draw(std::span<const float> logits, std::span<const int32_t> recent, int64_t position);
+  // position, candidate) on streams of their own, independent of the numbers the verifier draws
+  // there; candidate k > 0: another draw for the same position (a sibling in a tree).
+  Guess draw(std::span<const float> logits, std::span<const int32_t> recent, int64_t position,
+             uint32_t candidate = 0);
+  // Another draw from a distribution draw() returned (a sibling of that draft).
+  int32_t redraw(std::span<const TokenProb> q, int64_t position, uint32_t candidate) const;
 
  private:
   std::optional<Sampler> sampler_;

@@ -3,6 +3,7 @@
 // weights, or both).
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "aded/context.h"
@@ -10,6 +11,7 @@
 #include "aded/error.h"
 #include "aded/model_drafters.h"
 #include "aded/model_tools.h"
+#include "core/printable_text.h"
 #include "speculative/method_settings.h"
 #include "speculative/model_methods.h"
 
@@ -63,12 +65,30 @@ ContextOptions drafting_context(Context& target) {
 void check_vocabulary(const Model& target, const Model& draft, const std::string& path) {
   const Vocab& a = target.tokenizer().vocab();
   const Vocab& b = draft.tokenizer().vocab();
-  if (a.size() != b.size() || a.pieces != b.pieces)
-    fail(
-        "{}: the draft model's vocabulary ({} tokens) is not the target's ({} tokens): drafts must "
-        "be the "
-        "target's tokens",
-        path, b.size(), a.size());
+  if (a.size() == b.size() && a.pieces == b.pieces) return;
+  // Name the first tokens that differ, so a user sees whether it is another tokenizer altogether
+  // or a few added tokens.
+  std::string differences;
+  int shown = 0, differing = 0;
+  const int32_t common = std::min(a.size(), b.size());
+  for (int32_t id = 0; id < common; ++id) {
+    if (a.pieces[static_cast<size_t>(id)] == b.pieces[static_cast<size_t>(id)]) continue;
+    ++differing;
+    if (shown++ < 5)
+      differences += fmt::format("{}id {}: '{}' in the target, '{}' in the draft model",
+                                 differences.empty() ? "" : "; ", id,
+                                 printable_text(a.pieces[static_cast<size_t>(id)]),
+                                 printable_text(b.pieces[static_cast<size_t>(id)]));
+  }
+  if (a.size() != b.size())
+    differences += fmt::format("{}ids {}..{} only in the {}", differences.empty() ? "" : "; ", common,
+                               std::max(a.size(), b.size()) - 1,
+                               a.size() > b.size() ? "target" : "draft model");
+  fail(
+      "{}: the draft model's vocabulary ({} tokens) is not the target's ({} tokens; {} of the ids "
+      "both have differ): {}. Drafts must be the target's tokens: use a draft model trained with "
+      "the target's vocabulary (aded train --vocab TARGET.gguf)",
+      path, b.size(), a.size(), differing, differences);
 }
 
 // A copy of the target with its matrices in `type`, written to a temporary file and loaded (the
@@ -110,6 +130,14 @@ DrafterMethod draft_model_method() {
   m.summary =
       "a draft model with the target's vocabulary drafts a chain, exiting early when unsure";
   m.settings = {text_setting("model", "the draft model (GGUF)", "--model-draft"),
+                integer_setting("branches", 0, 8, 0,
+                                "a tree: up to this many alternatives beside each chain token the "
+                                "draft model is unsure of (0: a chain)",
+                                "--draft-branches"),
+                real_setting("branch-below", 0, 1, 0.6,
+                             "add alternatives where the model's top probability is below this"),
+                real_setting("branch-min", 0, 1, 0.02,
+                             "greedy: leave out alternatives less likely than this under the model"),
                 text_setting("skip",
                              "sublayers the drafting model skips: every-other, a0,m3,... or @FILE "
                              "of aded tune-skip (none by default)")};
@@ -122,7 +150,11 @@ DrafterMethod draft_model_method() {
     auto& model = env.models[path];
     if (!model) model = Model::load(path);
     check_vocabulary(*env.target, *model, path);
-    return make_model_drafter(model, drafting_context(target), draft_options(s, *model));
+    ModelDraftOptions o = draft_options(s, *model);
+    o.branches = s.integer("branches");
+    o.branch_below = static_cast<float>(s.real("branch-below"));
+    o.branch_min = static_cast<float>(s.real("branch-min"));
+    return make_model_drafter(model, drafting_context(target), std::move(o));
   };
   return m;
 }

@@ -116,6 +116,46 @@ TEST(ModelDrafters, GreedyOutputIsThePlainOutput) {
   }
 }
 
+// A separate draft model (another random model of the target's vocabulary), chains and trees,
+// tiny and huge budgets: the plain tokens.
+TEST(ModelDrafters, DraftModelChainsAndTreesGiveThePlainOutput) {
+  Drafting s;
+  const std::string draft = "draft:model=" + tiny_model(300, 4242)->gguf().path();
+  for (const std::string& method :
+       {draft, draft + ":branches=2", draft + ":branches=3:branch-below=1:branch-min=0:max=2:budget=fixed",
+        draft + ":branches=2:branch-below=1:branch-min=0:max=64:budget=fixed:exit=0:adaptive-exit=off",
+        draft + ":branches=4:branch-below=1:branch-min=0:max=128:depth=24:budget=fixed:exit=0"}) {
+    const auto speculator = s.registry.make_speculator(s.registry.parse(method), s.env);
+    for (const auto& p : prompts()) {
+      const auto plain = generate(s.ctx, greedy_params(), {}, p, 100).tokens;
+      const auto r = generate_with(s.ctx, greedy_params(), speculator.get(), p, 100);
+      EXPECT_EQ(first_difference(r.tokens, plain), -1) << method;
+    }
+    EXPECT_GT(speculator->arm_stats(0).nodes_verified, 0) << method;
+  }
+}
+
+// With the target as its own draft model, a tree's chain is the target's greedy path: every chain
+// node is accepted, the alternatives beside it never are, and the draft cache (which forwarded the
+// alternatives beside the chain) still follows the request step after step.
+TEST(ModelDrafters, ATreeOfTheTargetItselfHasItsWholeChainAccepted) {
+  Drafting s;
+  const std::string path = s.model->gguf().path();
+  const auto speculator = s.registry.make_speculator(
+      s.registry.parse("draft:model=" + path +
+                       ":branches=2:branch-below=1:branch-min=0:budget=fixed:max=64:depth=5:adaptive-exit=off:exit=0"),
+      s.env);
+  for (int round = 0; round < 2; ++round)
+    for (const auto& p : prompts()) {
+      const auto plain = generate(s.ctx, greedy_params(), {}, p, 120).tokens;
+      const auto r = generate_with(s.ctx, greedy_params(), speculator.get(), p, 120);
+      EXPECT_EQ(first_difference(r.tokens, plain), -1);
+      // Each step accepts the whole chain of 5 (or what is left of the 120 tokens).
+      EXPECT_GE(accepted_drafts(r.stats), int64_t{119} * 5 / 6 - 5) << "round " << round;
+      EXPECT_GT(r.stats.nodes_verified, accepted_drafts(r.stats)) << "no alternatives were drafted";
+    }
+}
+
 // Seeded sampling with deterministic drafts (sample=off: the drafting model's argmax): the same
 // tokens as plain sampling with that seed.
 TEST(ModelDrafters, SampledOutputIsThePlainOutput) {
@@ -174,8 +214,11 @@ TEST(ModelDrafters, MethodsSayWhatTheyNeed) {
   EXPECT_NE(message("self:skip=a9", s.env).find("a9"), std::string::npos);
   // A draft model of another vocabulary cannot draft the target's tokens.
   const auto other = tiny_model(320);
-  EXPECT_NE(message("draft:model=" + other->gguf().path(), s.env).find("vocabulary"),
-            std::string::npos);
+  const std::string mismatch = message("draft:model=" + other->gguf().path(), s.env);
+  EXPECT_NE(mismatch.find("vocabulary (320 tokens) is not the target's (300 tokens"),
+            std::string::npos)
+      << mismatch;
+  EXPECT_NE(mismatch.find("ids 300..319 only in the draft model"), std::string::npos) << mismatch;
   // copy= must be a copy of the target: same vocabulary and shape, not both a file and quant=.
   EXPECT_NE(message("self:copy=" + other->gguf().path(), s.env).find("vocabulary"),
             std::string::npos);
