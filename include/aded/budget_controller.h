@@ -21,6 +21,7 @@
 #include <array>
 #include <vector>
 
+#include "aded/confidence_calibration.h"
 #include "aded/cost_curve.h"
 #include "aded/draft_tree.h"
 #include "aded/tree_verifier.h"
@@ -42,7 +43,8 @@ class BudgetController {
   static constexpr int kExploreNodes = 2;  // asked of a skipped drafter when it is re-measured
   // Nodes to ask the drafter for; room: most nodes that fit in the context. 0: skip drafting.
   int request(const CostCurve& target, const CostCurve& drafter, int room) const;
-  // How many leading nodes of the tree to verify (drafting_seconds: spent on drafting it).
+  // How many leading nodes of the tree to verify (drafting_seconds: spent on drafting it). For a
+  // tree of sampled drafts, without looking past the first node that does not pay (see the .cpp).
   int choose(const DraftTree& tree, const CostCurve& target, double drafting_seconds = 0) const;
 
   // After each step: whether the drafter ran and how many nodes were verified.
@@ -64,9 +66,8 @@ class BudgetController {
   const DraftLimits& limits() const { return limits_; }
 
  private:
-  static constexpr int kBuckets = 20;
   DraftLimits limits_;
-  std::array<double, kBuckets> hits_{}, trials_{};
+  ConfidenceCalibration calibration_;
   std::vector<double> rank_hits_, rank_trials_;
   int steps_since_plain_ = 0;  // steps that verified drafts since one that verified none
   int steps_skipped_ = 0;      // steps the drafter was not asked since it last was

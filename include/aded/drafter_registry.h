@@ -100,13 +100,16 @@ struct MethodChoice {
   std::string method;  // "none" for plain decoding
   MethodSettings settings;
   DraftLimits limits;  // the settings every method has: max, depth, budget
+  // "union": the members, each parsed with the command-line flags and the union's own key=value
+  // items that are not the union's.
+  std::vector<MethodChoice> members;
   bool plain() const { return method == "none"; }
 };
 
 class DrafterRegistry {
  public:
   DrafterRegistry();  // only "none"
-  // none, pld, aded, oracle, draft, self.
+  // none, pld, aded, oracle, draft, self, union.
   static DrafterRegistry with_builtin_methods();
 
   // Registers a method (a name already taken is an Error).
@@ -121,6 +124,8 @@ class DrafterRegistry {
   // Parses "name[:preset|:key=value]...": defaults, then `flags` (for the keys the method has),
   // then the string's items in order. Throws InputError naming the string or flag, the key, the
   // accepted range and the value.
+  // "union[:of=A/B...][:key=value]...": max, depth, budget and of are the union's; any other
+  // key=value goes to the members that have it (an error when none has).
   MethodChoice parse(std::string_view text, std::span<const SettingValue> flags = {}) const;
   // The method's drafter; nullptr for "none".
   std::unique_ptr<Drafter> create(const MethodChoice& choice, DrafterEnvironment& env) const;
@@ -128,6 +133,9 @@ class DrafterRegistry {
   std::unique_ptr<Speculator> make_speculator(const MethodChoice& choice, DrafterEnvironment& env) const;
 
  private:
+  MethodChoice parse_plain(std::string_view text, std::span<const SettingValue> flags) const;
+  MethodChoice parse_union(std::string_view text, std::span<const SettingValue> flags) const;
+
   std::vector<SettingSpec> common_;
   std::vector<DrafterMethod> methods_;
 };

@@ -8,8 +8,7 @@
 namespace aded {
 
 namespace {
-constexpr double kPriorWeight = 2.0;  // pseudo-trials at the drafter's own confidence
-constexpr double kDecay = 0.995;      // per verified node: recent behaviour matters most
+constexpr double kPriorWeight = ConfidenceCalibration::kPriorWeight;
 constexpr double kRankDecay = 0.98;   // per step, for the acceptance by rank
 // A drafter costing at most this share of the verification it feeds is treated as free when
 // deciding how much to ask for: its tree is cut better after drafting than before.
@@ -23,11 +22,7 @@ BudgetController::BudgetController(DraftLimits limits) : limits_(limits) {
   rank_trials_.assign(static_cast<size_t>(limits_.max_nodes), 0.0);
 }
 
-double BudgetController::acceptance(float confidence) const {
-  const int b = std::clamp(static_cast<int>(confidence * kBuckets), 0, kBuckets - 1);
-  return (hits_[static_cast<size_t>(b)] + kPriorWeight * confidence) /
-         (trials_[static_cast<size_t>(b)] + kPriorWeight);
-}
+double BudgetController::acceptance(float confidence) const { return calibration_.acceptance(confidence); }
 
 double BudgetController::rank_acceptance(int k) const {
   if (k < 0 || k >= limits_.max_nodes) return 0;
@@ -70,12 +65,20 @@ int BudgetController::choose(const DraftTree& tree, const CostCurve& target,
   double expected = 1.0;
   double best_rate = expected / (spent + target.at(1));
   int best = 0;
+  // Sampled drafts (nodes with q): a node may be kept only on what is known when the verifier
+  // reaches it, never on the confidences of the nodes below it, which depend on its own token (a
+  // sampled token kept more often when it is followed by confident drafts would no longer be a draw
+  // from its q, and the verifier's min(1, p/q) would be wrong). So the cut stops at the first node
+  // that does not raise the rate. Deterministic drafts: the best prefix, looking ahead.
+  const bool look_ahead = !tree.has_draft_distributions();
   for (int m = 1; m <= available; ++m) {
     expected += acceptance(tree.confidence(m - 1));
     const double rate = expected / (spent + target.at(m + 1));
     if (rate > best_rate) {
       best_rate = rate;
       best = m;
+    } else if (!look_ahead) {
+      break;
     }
   }
   return best;
@@ -90,15 +93,7 @@ void BudgetController::record_outcome(const DraftTree& verified, const VerifyRes
                                       int requested, int produced) {
   std::vector<char> accepted(static_cast<size_t>(verified.size()), 0);
   for (int i : result.accepted_nodes) accepted[static_cast<size_t>(i)] = 1;
-  for (int i = 0; i < verified.size(); ++i) {
-    for (size_t b = 0; b < kBuckets; ++b) {
-      hits_[b] *= kDecay;
-      trials_[b] *= kDecay;
-    }
-    const int b = std::clamp(static_cast<int>(verified.confidence(i) * kBuckets), 0, kBuckets - 1);
-    trials_[static_cast<size_t>(b)] += 1;
-    hits_[static_cast<size_t>(b)] += accepted[static_cast<size_t>(i)];
-  }
+  for (int i = 0; i < verified.size(); ++i) calibration_.record(verified.confidence(i), accepted[static_cast<size_t>(i)] != 0);
   for (size_t k = 0; k < rank_hits_.size(); ++k) {
     rank_hits_[k] *= kRankDecay;
     rank_trials_[k] *= kRankDecay;

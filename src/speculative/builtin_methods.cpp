@@ -89,6 +89,22 @@ DrafterMethod oracle_method() {
 
 }  // namespace
 
+// Its members are parsed and made by the registry itself (DrafterRegistry::parse_union).
+DrafterMethod union_method() {
+  DrafterMethod m;
+  m.name = "union";
+  m.summary =
+      "one tree from several drafters, nodes chosen by each member's calibrated acceptance; other "
+      "settings go to the members that have them (union:of=aded/draft:model=D.gguf)";
+  SettingSpec of = text_setting("of", "the members, '/' between them");
+  of.default_value = "aded/draft";
+  m.settings = {of};
+  m.create = [](const MethodSettings&, DrafterEnvironment&) -> std::unique_ptr<Drafter> {
+    fail("union: made from its members (DrafterRegistry::create)");
+  };
+  return m;
+}
+
 DrafterRegistry DrafterRegistry::with_builtin_methods() {
   DrafterRegistry r;
   r.add(prompt_lookup_method());
@@ -96,6 +112,7 @@ DrafterRegistry DrafterRegistry::with_builtin_methods() {
   r.add(oracle_method());
   r.add(draft_model_method());
   r.add(self_draft_method());
+  r.add(union_method());
   return r;
 }
 

@@ -8,6 +8,7 @@ constexpr uint32_t kDraftStream = 0x44524654;  // "DRFT"
 }  // namespace
 
 void DraftSampler::reset(const SamplingParams* sampling) {
+  ++proposal_;
   if (!sampling || sampling->greedy()) {
     sampler_.reset();
   } else if (!sampler_ || sampler_->params().seed != sampling->seed ||
@@ -21,16 +22,18 @@ void DraftSampler::reset(const SamplingParams* sampling) {
 }
 
 Guess DraftSampler::draw(std::span<const float> logits, std::span<const int32_t> recent, int64_t position,
-                         uint32_t candidate) {
+                         uint32_t stream) {
   Guess g;
   sampler_->distribution(logits, recent, g.q);
-  g.token = redraw(g.q, position, candidate);
+  g.token = redraw(g.q, position, stream);
   g.probability = g.q.empty() ? 0.0f : g.q.front().p;  // the top of q (sorted), as a greedy chain's
   return g;
 }
 
-int32_t DraftSampler::redraw(std::span<const TokenProb> q, int64_t position, uint32_t candidate) const {
-  return Sampler::draw(q, position_uniform(sampler_->params().seed, position, kDraftStream + candidate));
+int32_t DraftSampler::redraw(std::span<const TokenProb> q, int64_t position, uint32_t stream) const {
+  // The proposal's number goes into the seed (a golden-ratio step apart), the stream into the stream.
+  const uint64_t seed = sampler_->params().seed + 0x9E3779B97F4A7C15ull * proposal_;
+  return Sampler::draw(q, position_uniform(seed, position, kDraftStream + stream));
 }
 
 }  // namespace aded

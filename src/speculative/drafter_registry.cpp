@@ -8,6 +8,7 @@
 #include "aded/error.h"
 #include "aded/model.h"
 #include "aded/trigram_table.h"
+#include "aded/union_drafter.h"
 #include "speculative/method_settings.h"
 
 namespace aded {
@@ -97,7 +98,69 @@ std::string DrafterRegistry::describe() const {
   return out;
 }
 
+MethodChoice DrafterRegistry::parse_union(std::string_view text, std::span<const SettingValue> flags) const {
+  const std::string where = fmt::format("method '{}'", text);
+  const DrafterMethod* method = find("union");
+  // Split the union's own items from those for its members.
+  std::string own = "union";
+  std::vector<SettingValue> member_flags(flags.begin(), flags.end());
+  std::vector<std::string> forwarded;
+  const size_t colon = text.find(':');
+  for (size_t at = colon; at != std::string_view::npos;) {
+    const size_t next = text.find(':', at + 1);
+    const std::string item(text.substr(at + 1, next == std::string_view::npos ? std::string_view::npos : next - at - 1));
+    at = next;
+    const size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    const bool mine = eq == std::string::npos || find_spec(common_, key) || find_spec(method->settings, key);
+    if (mine) {
+      own += ":" + item;
+    } else {
+      member_flags.push_back({key, item.substr(eq + 1), where});
+      forwarded.push_back(key);
+    }
+  }
+  // The union's own settings: flags that are members' settings are not an error here.
+  std::vector<SettingValue> own_flags;
+  for (const auto& f : flags)
+    if (find_spec(common_, f.key)) own_flags.push_back(f);
+  MethodChoice choice = parse_plain(own, own_flags);
+  choice.text = std::string(text);
+  std::vector<std::string> names;
+  const std::string& of = choice.settings.text("of");
+  for (size_t at = 0; at <= of.size();) {
+    const size_t slash = std::min(of.find('/', at), of.size());
+    names.push_back(of.substr(at, slash - at));
+    at = slash + 1;
+  }
+  if (names.size() < 2) fail("{}: a union needs at least two members (of=aded/draft), not '{}'", where, of);
+  std::set<std::string> seen;
+  for (const auto& name : names) {
+    if (name == "union" || name == "none" || name.empty())
+      fail("{}: '{}' cannot be a member of a union", where, name);
+    if (!find(name)) {
+      std::string known;
+      for (const auto& n : method_names())
+        if (n != "none" && n != "union") known += (known.empty() ? "" : ", ") + n;
+      fail("{}: unknown member '{}' (known: {})", where, name, known);
+    }
+    if (!seen.insert(name).second) fail("{}: '{}' is a member twice", where, name);
+    choice.members.push_back(parse_plain(name, member_flags));
+  }
+  for (const auto& key : forwarded) {
+    bool used = false;
+    for (const auto& name : names) used = used || find_spec(find(name)->settings, key);
+    if (!used) fail("{}: no member of the union ({}) has a setting '{}'", where, of, key);
+  }
+  return choice;
+}
+
 MethodChoice DrafterRegistry::parse(std::string_view text, std::span<const SettingValue> flags) const {
+  if (text.substr(0, text.find(':')) == "union" && find("union")) return parse_union(text, flags);
+  return parse_plain(text, flags);
+}
+
+MethodChoice DrafterRegistry::parse_plain(std::string_view text, std::span<const SettingValue> flags) const {
   MethodChoice choice;
   choice.text = std::string(text);
   const std::string where = fmt::format("method '{}'", text);
@@ -162,6 +225,11 @@ MethodChoice DrafterRegistry::parse(std::string_view text, std::span<const Setti
 
 std::unique_ptr<Drafter> DrafterRegistry::create(const MethodChoice& choice, DrafterEnvironment& env) const {
   if (choice.plain()) return nullptr;
+  if (!choice.members.empty()) {
+    std::vector<std::unique_ptr<Drafter>> members;
+    for (const auto& m : choice.members) members.push_back(create(m, env));
+    return make_union_drafter(std::move(members));
+  }
   const DrafterMethod* method = find(choice.method);
   if (!method) fail("unknown speculative method '{}'", choice.method);
   return method->create(choice.settings, env);

@@ -123,7 +123,7 @@ class ModelDrafter final : public Drafter {
       forward_level(level);
       // Each alternative's child (the chain's recent_ holds the context and the chain so far).
       for (size_t j = 1; j < level.size(); ++j) {
-        Guess g = guess(static_cast<int>(j), level[j], position, 0);
+        Guess g = guess(static_cast<int>(j), level[j], position, kBranchStreams * static_cast<uint32_t>(j));
         const int child = out.add(nodes[j], g.token, confidence[j] * g.probability, sampled);
         if (!g.q.empty()) out.set_draft_distribution(child, std::move(g.q));
       }
@@ -253,6 +253,10 @@ class ModelDrafter final : public Drafter {
   std::vector<int32_t>
       synced_;  // the tokens whose cells the draft cache holds (context, then chain)
   bool last_full_ = false;
+  // Sampled trees: the chain's draws use stream 0, the k-th alternative beside it stream k, the
+  // child of the j-th alternative of the level before stream kBranchStreams * j (same position,
+  // so each needs its own).
+  static constexpr uint32_t kBranchStreams = 16;
   int branches_;
   float branch_below_, branch_min_;
   std::vector<int32_t> chain_;    // the chain of the last tree (for the exit's rate)

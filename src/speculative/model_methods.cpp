@@ -130,7 +130,7 @@ DrafterMethod draft_model_method() {
   m.summary =
       "a draft model with the target's vocabulary drafts a chain, exiting early when unsure";
   m.settings = {text_setting("model", "the draft model (GGUF)", "--model-draft"),
-                integer_setting("branches", 0, 8, 0,
+                integer_setting("branches", 0, 15, 0,
                                 "a tree: up to this many alternatives beside each chain token the "
                                 "draft model is unsure of (0: a chain)",
                                 "--draft-branches"),
