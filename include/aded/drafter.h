@@ -46,6 +46,11 @@ class Drafter {
   virtual void observe(const DraftFeedback& feedback) = 0;
   // The request finished (drafters with cross-request memory keep what they learned).
   virtual void end() {}
+  // Seconds of the last proposal spent catching up on tokens emitted while this drafter was not
+  // asked (a draft model forwarding the prompt, or the text of steps it skipped): work that drafting
+  // every step would have spread thin. The budget prices proposals without it; priced with it, a
+  // drafter that was skipped for a while looks too costly to ask again.
+  virtual double idle_catch_up_seconds() const { return 0; }
 };
 
 // Prompt lookup decoding: continuations that followed earlier occurrences of the longest suffix

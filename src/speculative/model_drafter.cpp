@@ -11,6 +11,7 @@
 
 #include "aded/error.h"
 #include "aded/model_drafters.h"
+#include "core/stopwatch.h"
 #include "speculative/draft_chain.h"
 #include "speculative/draft_sampler.h"
 
@@ -37,13 +38,20 @@ class ModelDrafter final : public Drafter {
 
   // The prompt is forwarded by the first proposal's catch-up, not here: a request whose budget
   // never asks this drafter (it costs more than it saves) does not pay the draft model's prefill.
-  void begin(std::span<const int32_t>) override {}
+  void begin(std::span<const int32_t>) override { steps_since_proposal_ = kIdle; }
+
+  double idle_catch_up_seconds() const override { return idle_seconds_; }
 
   void propose(const DraftRequest& r, DraftTree& out) override {
     if (r.context.empty()) return;
     const size_t len = r.context.size();
+    idle_seconds_ = 0;
     if (len >= static_cast<size_t>(ctx_.n_ctx())) return;
+    const bool idle = steps_since_proposal_ > 1;  // skipped steps (or a new request) to catch up on
+    steps_since_proposal_ = 0;
+    const Stopwatch catch_up;
     sync(r.context.first(len - 1));
+    if (idle) idle_seconds_ = catch_up.seconds();
     const int32_t root_cells = ctx_.n_past();
     const int limit = std::min({r.max_nodes, r.max_depth, ctx_.n_ctx() - root_cells - 1});
     sampler_.reset(sample_ ? r.sampling : nullptr);
@@ -82,6 +90,7 @@ class ModelDrafter final : public Drafter {
   }
 
   void observe(const DraftFeedback& f) override {
+    if (steps_since_proposal_ < kIdle) ++steps_since_proposal_;
     if (!f.verified) return;
     if (branches_ == 0) {
       exit_.update(f.verified->size(), static_cast<int>(f.accepted_nodes.size()), last_full_);
@@ -259,6 +268,9 @@ class ModelDrafter final : public Drafter {
   static constexpr uint32_t kBranchStreams = 16;
   int branches_;
   float branch_below_, branch_min_;
+  static constexpr int kIdle = 1 << 20;
+  int steps_since_proposal_ = kIdle;  // steps observed since the last proposal
+  double idle_seconds_ = 0;
   std::vector<int32_t> chain_;    // the chain of the last tree (for the exit's rate)
   std::vector<TokenProb> top_;    // the chain row's top tokens (greedy trees)
   std::vector<int32_t> history_;  // an alternative's child's history (sampled trees)

@@ -135,7 +135,9 @@ int Speculator::draft(std::span<const int32_t> context, int room, DraftTree& tre
   // spent one node's time (recorded at the size asked, one expensive node looked like 1/16th of
   // its cost, and the budget drafted at a loss). A proposal that found nothing (a lookup drafter
   // without a match) says what a miss costs, not what a node costs: it only seeds an empty curve.
-  if (tree.size() > 0 || a.cost.empty()) a.cost.record(std::max(1, tree.size()), current_draft_);
+  // Without the catch-up on text emitted while the drafter was idle (see Drafter).
+  const double priced = std::max(0.0, current_draft_ - a.drafter->idle_catch_up_seconds());
+  if (tree.size() > 0 || a.cost.empty()) a.cost.record(std::max(1, tree.size()), priced);
   requested_ = request;
   produced_ = tree.size();
   tree.truncate(a.budget.choose(tree, target_cost_, current_draft_));

@@ -31,6 +31,12 @@ class UnionDrafter final : public Drafter {
     for (auto& m : members_) m.drafter->end();
   }
 
+  double idle_catch_up_seconds() const override {
+    double s = 0;
+    for (const auto& m : members_) s += m.drafter->idle_catch_up_seconds();
+    return s;
+  }
+
   void propose(const DraftRequest& r, DraftTree& out) override {
     staged_.clear();
     bool stochastic = false;
