@@ -74,6 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // Build the drafter unless it would open a file the input names.
   if (choice.plain() || choice.settings.given("ngram")) return 0;
+  for (const aded::MethodChoice& member : choice.members)  // a union's members
+    if (member.settings.given("ngram")) return 0;
   aded::DrafterEnvironment env;
   env.reference = std::make_shared<std::vector<int32_t>>(std::vector<int32_t>{1, 2, 3});
   try {
