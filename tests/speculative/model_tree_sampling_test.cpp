@@ -12,6 +12,7 @@
 #include "aded/decoding.h"
 #include "aded/drafter_registry.h"
 #include "speculative/chi_square.h"
+#include "speculative/exact_distributions.h"
 #include "speculative/spec_support.h"
 
 namespace aded {
@@ -19,42 +20,11 @@ namespace {
 
 using spec_testing::add_chi_square;
 using spec_testing::ChiSquare;
+using spec_testing::Exact;
+using spec_testing::exact_distributions;
 using spec_testing::kAlpha;
 using spec_testing::random_prompt;
 using spec_testing::tiny_model;
-using Dist = std::vector<TokenProb>;
-
-// Exact target distributions: after the prompt (x1), after prompt + x1 (x2), after prompt + x1 + x2
-// (x3), computed with plain forwards of the whole sequence.
-struct Exact {
-  Dist p1;
-  std::map<int32_t, Dist> p2;
-  std::map<std::pair<int32_t, int32_t>, Dist> p3;
-};
-
-Exact exact_distributions(const std::shared_ptr<const Model>& model, const SamplingParams& params,
-                          const std::vector<int32_t>& prompt) {
-  Context ref(model, {.n_ctx = 64, .n_threads = 1});
-  const Sampler sampler(params);
-  const auto dist = [&](const std::vector<int32_t>& h, Dist& out) {
-    ref.truncate(0);
-    ref.forward(Batch::sequence(h, 0, true));
-    sampler.distribution(ref.logits(static_cast<int>(h.size()) - 1), h, out);
-  };
-  Exact e;
-  dist(prompt, e.p1);
-  for (const auto& a : e.p1) {
-    auto h = prompt;
-    h.push_back(a.id);
-    dist(h, e.p2[a.id]);
-    for (const auto& b : e.p2[a.id]) {
-      auto h2 = h;
-      h2.push_back(b.id);
-      dist(h2, e.p3[{a.id, b.id}]);
-    }
-  }
-  return e;
-}
 
 struct Counts {
   std::map<int32_t, std::map<int32_t, int64_t>> x2;                  // by x1

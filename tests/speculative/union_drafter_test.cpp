@@ -12,6 +12,7 @@
 #include "aded/error.h"
 #include "aded/union_drafter.h"
 #include "speculative/chi_square.h"
+#include "speculative/exact_distributions.h"
 #include "speculative/spec_support.h"
 
 namespace aded {
@@ -186,20 +187,7 @@ TEST(UnionDrafter, SamplingStaysExactWithDeterministicAndSampledCandidates) {
   params.min_p = 0.0f;
   params.repeat_penalty = 1.0f;
   const auto prompt = random_prompt(12, 300, 99);
-  // Exact p after the prompt + x1, by x1.
-  Context ref(target, {.n_ctx = 64, .n_threads = 1});
-  const Sampler sampler(params);
-  std::vector<TokenProb> p1;
-  ref.forward(Batch::sequence(prompt, 0, true));
-  sampler.distribution(ref.logits(static_cast<int>(prompt.size()) - 1), prompt, p1);
-  std::map<int32_t, std::vector<TokenProb>> p2;
-  for (const auto& a : p1) {
-    auto h = prompt;
-    h.push_back(a.id);
-    ref.truncate(0);
-    ref.forward(Batch::sequence(h, 0, true));
-    sampler.distribution(ref.logits(static_cast<int>(h.size()) - 1), h, p2[a.id]);
-  }
+  const spec_testing::Exact exact = spec_testing::exact_distributions(target, params, prompt);
 
   Context ctx(target, {.n_ctx = 64, .n_threads = 1});
   DrafterEnvironment env(target.get(), &ctx);
@@ -224,8 +212,9 @@ TEST(UnionDrafter, SamplingStaysExactWithDeterministicAndSampledCandidates) {
   for (const auto& [x1, c] : counts) {
     int64_t n = 0;
     for (const auto& [t, k] : c) n += k;
-    ASSERT_TRUE(p2.count(x1)) << "x1 " << x1 << " is outside the target's support";
-    spec_testing::add_chi_square(c, n, p2[x1], second, impossible);
+    const auto it = exact.p2.find(x1);
+    ASSERT_NE(it, exact.p2.end()) << "x1 " << x1 << " is outside the target's support";
+    spec_testing::add_chi_square(c, n, it->second, second, impossible);
   }
   EXPECT_EQ(impossible, 0);
   EXPECT_GT(verified, int64_t{kTrials} * 4);
