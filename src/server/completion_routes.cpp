@@ -8,6 +8,7 @@
 #include "aded/error.h"
 #include "server/generation_job.h"
 #include "server/openai_format.h"
+#include "server/peer_connection.h"
 #include "server/server_state.h"
 
 namespace aded {
@@ -109,7 +110,19 @@ void Server::Impl::add_completion_routes() {
         options.model_name};
 
     if (!r.stream) {
-      const server::JobOutput out = server::run_generation(lease->slot(), job, nullptr, cancel_all, arrival);
+      // Nothing is written until the end, so the connection itself is watched for a client that
+      // hangs up (a stream notices at its next write).
+      server::PeerConnection peer(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
+      const server::TextSink watch = [&peer](std::string_view, std::span<const server::EmittedToken>) {
+        return !peer.closed();
+      };
+      if (peer.closed()) {  // gone while it waited for a slot: not even the prompt is evaluated
+        server::RequestRecord gone;
+        gone.success = false;
+        metrics.record(gone);
+        return;
+      }
+      const server::JobOutput out = server::run_generation(lease->slot(), job, watch, cancel_all, arrival);
       metrics.record(out.record);
       res.set_content(server::to_text(server::completion_body(r, out, id)), "application/json");
       return;

@@ -2,6 +2,11 @@
 // with the field named, limits (body size, prompt, max_tokens, a full queue), the API key, a
 // client that disconnects, stopping with a request running, and greedy output identical to the
 // library's Generator with and without speculation.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -391,6 +396,57 @@ TEST(Server, AClientThatDisconnectsCancelsItsGeneration) {
   const std::string page = s.client.Get("/metrics")->body;
   EXPECT_LT(metric(page, "aded:generation_tokens_total"), 1000);
   EXPECT_EQ(metric(page, "aded:num_requests_running"), 0);
+}
+
+// A raw connection that sends one request and can be hung up on before the answer comes.
+class RawClient {
+ public:
+  RawClient(int port, const json& body) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd_, reinterpret_cast<const sockaddr*>(&to), sizeof to), 0);
+    const std::string text = body.dump();
+    const std::string request = fmt::format(
+        "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Content-Length: {}\r\n\r\n{}",
+        text.size(), text);
+    EXPECT_EQ(send(fd_, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  }
+  ~RawClient() { hang_up(); }
+  void hang_up() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+TEST(Server, AClientThatHangsUpOnAPlainRequestCancelsIt) {
+  ServerOptions o = test_options();
+  o.context.n_ctx = 2048;
+  RunningServer s(o);
+  const auto gauge = [&](const char* name) { return metric(s.client.Get("/metrics")->body, name); };
+  const auto wait_for = [&](const char* name, double value) {
+    for (int i = 0; i < 4000 && gauge(name) != value; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return gauge(name);
+  };
+  const json body = {{"prompt", kPrompt}, {"max_tokens", 2000}, {"temperature", 0}};
+  // One generating, one queued behind it (one slot); both clients go away.
+  RawClient running(s.port, body);
+  ASSERT_EQ(wait_for("aded:num_requests_running", 1), 1);
+  RawClient queued(s.port, body);
+  ASSERT_EQ(wait_for("aded:num_requests_waiting", 1), 1);
+  queued.hang_up();
+  running.hang_up();
+  EXPECT_EQ(wait_for("aded:request_success_total{finished_reason=\"cancelled\"}", 2), 2);
+  EXPECT_EQ(wait_for("aded:num_requests_running", 0), 0);
+  // The first stopped early; the second never started (its prompt was not evaluated).
+  const std::string page = s.client.Get("/metrics")->body;
+  EXPECT_LT(metric(page, "aded:generation_tokens_total"), 1000);
+  EXPECT_LT(metric(page, "aded:prompt_tokens_total"), 2 * 20);
 }
 
 TEST(Server, StopLetsTheRunningRequestFinishAndRefusesNewOnes) {
