@@ -17,11 +17,18 @@ rounds="${ROUNDS:-7}"
 threads="${THREADS:-1}"
 n="${N:-200}"
 prompt=$'def read_config(path):\n    """Read the configuration file."""\n'
+# The response goes to a file and is read after the request: a reader started beside curl (python's
+# start-up) would compete for the CPU with the generation it measures.
+reply="$(mktemp)"
 port=$((20000 + RANDOM % 20000))
 "$aded" serve -m "$model" --port "$port" -t "$threads" --no-cross-request 2>/dev/null &
 pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null || true' EXIT
+trap 'kill -TERM "$pid" 2>/dev/null || true; rm -f "$reply"' EXIT
 for _ in $(seq 1 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.05; done
+request() {
+  curl -s -o "$reply" "localhost:$port/v1/completions" -d "$body"
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["timings"]["predicted_per_second"])' "$reply"
+}
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for method in "${methods[@]}"; do
   body=$(python3 -c 'import json,sys; print(json.dumps({"prompt": sys.argv[1], "max_tokens": int(sys.argv[3]), "temperature": 0, "speculative": {"method": sys.argv[2]}}))' "$prompt" "$method" "$n")
@@ -29,10 +36,8 @@ for method in "${methods[@]}"; do
   for _ in $(seq 1 "$rounds"); do
     runs+=("$("$aded" run -m "$model" -p "$prompt" -n "$n" --temp 0 -t "$threads" --spec "$method" 2>&1 >/dev/null |
       sed -n 's/.*generated: [0-9]* tokens, \([0-9.]*\) t\/s.*/\1/p')")
-    serves+=("$(curl -s "localhost:$port/v1/completions" -d "$body" |
-      python3 -c 'import json,sys; print(json.load(sys.stdin)["timings"]["predicted_per_second"])')")
-    warms+=("$(curl -s "localhost:$port/v1/completions" -d "$body" |
-      python3 -c 'import json,sys; print(json.load(sys.stdin)["timings"]["predicted_per_second"])')")
+    serves+=("$(request)")
+    warms+=("$(request)")
   done
   r=$(printf '%s\n' "${runs[@]}" | median)
   s=$(printf '%s\n' "${serves[@]}" | median)
