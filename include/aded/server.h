@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aded/context.h"
@@ -50,6 +51,9 @@ class Server {
   // Stops: new requests get 503, running ones finish (or are cancelled after drain_seconds),
   // then the listener closes. Idempotent; the destructor calls it.
   void stop();
+  // Answers the HTTP request(s) in `bytes` as a connection would be answered, with no socket (the
+  // server need not be started): the fuzz target of the HTTP layer drives the server this way.
+  std::string answer_http_bytes(std::string_view bytes);
   // Why chat requests are refused (empty when chat works): the model's template was not recognized.
   const std::string& chat_refusal() const;
 

@@ -132,6 +132,8 @@ int Server::start() {
 
 int Server::port() const { return impl_->bound_port; }
 
+std::string Server::answer_http_bytes(std::string_view bytes) { return impl_->http.answer_bytes(bytes); }
+
 const std::string& Server::chat_refusal() const { return impl_->chat_refusal; }
 
 void Server::stop() {

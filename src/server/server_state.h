@@ -15,6 +15,7 @@
 #include "aded/drafter_registry.h"
 #include "aded/server.h"
 #include "server/chat_template.h"
+#include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/request.h"
 #include "server/slots.h"
@@ -33,7 +34,7 @@ struct Server::Impl {
   server::RequestLimits limits;
   std::unique_ptr<server::SlotPool> slots;
   server::ServerMetrics metrics;
-  httplib::Server http;
+  server::HttpServer http;
   std::thread listener;
   int bound_port = -1;
   std::atomic<bool> stopping{false};

@@ -449,6 +449,28 @@ TEST(Server, AClientThatHangsUpOnAPlainRequestCancelsIt) {
   EXPECT_LT(metric(page, "aded:prompt_tokens_total"), 2 * 20);
 }
 
+TEST(Server, AnswersRequestsGivenAsBytesLikeAConnection) {
+  // The path the HTTP fuzz target takes: parser, routes and writers, no socket.
+  Server server(demo_model(), test_options());
+  const std::string body = json{{"prompt", kPrompt}, {"max_tokens", 5}, {"temperature", 0}}.dump();
+  const std::string answer = server.answer_http_bytes(
+      fmt::format("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{}"
+                  "GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n",
+                  body.size(), body));
+  const size_t first = answer.find("HTTP/1.1 200 OK\r\n");
+  const size_t second = answer.find("HTTP/1.1 200 OK\r\n", first + 1);
+  const size_t third = answer.find("HTTP/1.1 404 Not Found\r\n");
+  EXPECT_EQ(first, 0u);
+  ASSERT_NE(second, std::string::npos);
+  ASSERT_NE(third, std::string::npos);
+  EXPECT_LT(second, third);
+  // The completion is the generator's.
+  const size_t json_at = answer.find("\r\n\r\n") + 4;
+  const json completion = json::parse(answer.substr(json_at, answer.find("HTTP/1.1", json_at) - json_at));
+  EXPECT_EQ(completion["choices"][0]["text"], generator_text(kPrompt, 5));
+  EXPECT_EQ(server.answer_http_bytes("GARBAGE\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+}
+
 TEST(Server, StopLetsTheRunningRequestFinishAndRefusesNewOnes) {
   ServerOptions o = test_options();
   o.context.n_ctx = 1024;
