@@ -51,6 +51,10 @@ class Drafter {
   // every step would have spread thin. The budget prices proposals without it; priced with it, a
   // drafter that was skipped for a while looks too costly to ask again.
   virtual double idle_catch_up_seconds() const { return 0; }
+  // Whether a proposal costs little next to a verification and leaves nothing behind that changes
+  // later drafts or the output (n-gram drafters): a selector may then ask what this drafter would
+  // have drafted on steps another drafter drafted, and score that on the text that followed.
+  virtual bool can_shadow() const { return false; }
 };
 
 // Prompt lookup decoding: continuations that followed earlier occurrences of the longest suffix

@@ -134,7 +134,8 @@ class DrafterRegistry {
 
  private:
   MethodChoice parse_plain(std::string_view text, std::span<const SettingValue> flags) const;
-  MethodChoice parse_union(std::string_view text, std::span<const SettingValue> flags) const;
+  // union and select: their own settings, then the members (of=a/b), each with what is theirs.
+  MethodChoice parse_composite(std::string_view text, std::span<const SettingValue> flags) const;
 
   std::vector<SettingSpec> common_;
   std::vector<DrafterMethod> methods_;

@@ -29,6 +29,11 @@ struct StepOutcome {
   const DraftTree* tree = nullptr;   // as verified (empty: the arm drafted nothing worth it)
   const VerifyResult* result = nullptr;
   double draft_seconds = 0, verify_seconds = 0;
+  // Per arm: what the arms the selector shadows would have drafted at the same context, as their
+  // budgets would have cut it (empty for the others and for the chosen arm), and the seconds
+  // proposing took. The step verified none of it.
+  std::span<const DraftTree> shadows = {};
+  std::span<const double> shadow_seconds = {};
 };
 
 class Speculator;
@@ -40,6 +45,8 @@ class DrafterSelector {
   virtual void begin(const Speculator&, std::span<const int32_t> /*prompt*/) {}
   virtual int choose(const Speculator& speculator, std::span<const int32_t> context) = 0;
   virtual void observe(const Speculator& speculator, const StepOutcome& outcome) = 0;
+  // Arms to ask every step, beside the chosen one, what they would draft (StepOutcome::shadows).
+  virtual bool shadow(const Speculator& /*speculator*/, int /*arm*/) const { return false; }
 };
 
 // Counters per arm, kept across requests.
@@ -49,6 +56,8 @@ struct ArmStats {
   int64_t nodes_verified = 0, nodes_accepted = 0;
   double propose_seconds = 0;  // proposing only (observing is in observe_seconds)
   double observe_seconds = 0;
+  int64_t shadow_steps = 0;     // steps it proposed beside the chosen arm, for the selector
+  double shadow_seconds = 0;
 };
 
 class Speculator {
@@ -106,6 +115,10 @@ class Speculator {
   std::vector<std::unique_ptr<Arm>> arms_;
   std::unique_ptr<DrafterSelector> selector_;
   CostCurve target_cost_;
+  // Proposals of the shadowed arms at the current step, per arm.
+  void propose_shadows(std::span<const int32_t> context, int room);
+  std::vector<DraftTree> shadows_;
+  std::vector<double> shadow_seconds_;
   int current_ = -1;                  // arm chosen for the step being verified
   bool asked_ = false;                // whether its drafter was asked to propose
   double current_draft_ = 0;          // seconds its proposal took

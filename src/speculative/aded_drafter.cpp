@@ -63,6 +63,8 @@ class AdedDrafter final : public Drafter {
   }
 
   std::string_view name() const override { return "aded"; }
+  // A search over tables: cheap, and proposing changes nothing but the random state of its rollouts.
+  bool can_shadow() const override { return true; }
 
   void begin(std::span<const int32_t> prompt) override {
     request_.clear();

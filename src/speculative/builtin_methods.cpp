@@ -105,6 +105,26 @@ DrafterMethod union_method() {
   return m;
 }
 
+// Its members become the arms of one speculator (DrafterRegistry::make_speculator).
+DrafterMethod select_method() {
+  DrafterMethod m;
+  m.name = "select";
+  m.summary =
+      "the drafter chosen per step, online, by the tokens per second each gives (n-gram members are "
+      "scored every step on the text that followed); settings go to the members that have them "
+      "(select:of=pld/aded/draft:model=D.gguf)";
+  SettingSpec of = text_setting("of", "the members, '/' between them");
+  of.default_value = "pld/aded";
+  m.settings = {of,
+                real_setting("discount", 0.5, 1.0, 0.95, "weight of a step's score per later step"),
+                real_setting("explore", 0.0, 10.0, 0.3,
+                             "bonus of a member not tried lately, as a share of the best member's rate")};
+  m.create = [](const MethodSettings&, DrafterEnvironment&) -> std::unique_ptr<Drafter> {
+    fail("select: made from its members (DrafterRegistry::make_speculator)");
+  };
+  return m;
+}
+
 DrafterRegistry DrafterRegistry::with_builtin_methods() {
   DrafterRegistry r;
   r.add(prompt_lookup_method());
@@ -113,6 +133,7 @@ DrafterRegistry DrafterRegistry::with_builtin_methods() {
   r.add(draft_model_method());
   r.add(self_draft_method());
   r.add(union_method());
+  r.add(select_method());
   return r;
 }
 

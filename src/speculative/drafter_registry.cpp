@@ -8,6 +8,7 @@
 #include "aded/error.h"
 #include "aded/model.h"
 #include "aded/trigram_table.h"
+#include "aded/online_selector.h"
 #include "aded/union_drafter.h"
 #include "speculative/method_settings.h"
 
@@ -98,11 +99,12 @@ std::string DrafterRegistry::describe() const {
   return out;
 }
 
-MethodChoice DrafterRegistry::parse_union(std::string_view text, std::span<const SettingValue> flags) const {
+MethodChoice DrafterRegistry::parse_composite(std::string_view text, std::span<const SettingValue> flags) const {
   const std::string where = fmt::format("method '{}'", text);
-  const DrafterMethod* method = find("union");
-  // Split the union's own items from those for its members.
-  std::string own = "union";
+  const std::string kind(text.substr(0, text.find(':')));  // union or select
+  const DrafterMethod* method = find(kind);
+  // Split its own items from those for its members.
+  std::string own = kind;
   std::vector<SettingValue> member_flags(flags.begin(), flags.end());
   std::vector<std::string> forwarded;
   const size_t colon = text.find(':');
@@ -120,7 +122,7 @@ MethodChoice DrafterRegistry::parse_union(std::string_view text, std::span<const
       forwarded.push_back(key);
     }
   }
-  // The union's own settings: flags that are members' settings are not an error here.
+  // Its own settings: flags that are members' settings are not an error here.
   std::vector<SettingValue> own_flags;
   for (const auto& f : flags)
     if (find_spec(common_, f.key)) own_flags.push_back(f);
@@ -133,15 +135,15 @@ MethodChoice DrafterRegistry::parse_union(std::string_view text, std::span<const
     names.push_back(of.substr(at, slash - at));
     at = slash + 1;
   }
-  if (names.size() < 2) fail("{}: a union needs at least two members (of=aded/draft), not '{}'", where, of);
+  if (names.size() < 2) fail("{}: a {} needs at least two members (of={}), not '{}'", where, kind, method->settings[0].default_value, of);
   std::set<std::string> seen;
   for (const auto& name : names) {
-    if (name == "union" || name == "none" || name.empty())
-      fail("{}: '{}' cannot be a member of a union", where, name);
+    if (name == "union" || name == "select" || name == "none" || name.empty())
+      fail("{}: '{}' cannot be a member of a {}", where, name, kind);
     if (!find(name)) {
       std::string known;
       for (const auto& n : method_names())
-        if (n != "none" && n != "union") known += (known.empty() ? "" : ", ") + n;
+        if (n != "none" && n != "union" && n != "select") known += (known.empty() ? "" : ", ") + n;
       fail("{}: unknown member '{}' (known: {})", where, name, known);
     }
     if (!seen.insert(name).second) fail("{}: '{}' is a member twice", where, name);
@@ -150,13 +152,14 @@ MethodChoice DrafterRegistry::parse_union(std::string_view text, std::span<const
   for (const auto& key : forwarded) {
     bool used = false;
     for (const auto& name : names) used = used || find_spec(find(name)->settings, key);
-    if (!used) fail("{}: no member of the union ({}) has a setting '{}'", where, of, key);
+    if (!used) fail("{}: no member of the {} ({}) has a setting '{}'", where, kind, of, key);
   }
   return choice;
 }
 
 MethodChoice DrafterRegistry::parse(std::string_view text, std::span<const SettingValue> flags) const {
-  if (text.substr(0, text.find(':')) == "union" && find("union")) return parse_union(text, flags);
+  const std::string_view name = text.substr(0, text.find(':'));
+  if ((name == "union" || name == "select") && find(name)) return parse_composite(text, flags);
   return parse_plain(text, flags);
 }
 
@@ -225,6 +228,8 @@ MethodChoice DrafterRegistry::parse_plain(std::string_view text, std::span<const
 
 std::unique_ptr<Drafter> DrafterRegistry::create(const MethodChoice& choice, DrafterEnvironment& env) const {
   if (choice.plain()) return nullptr;
+  if (choice.method == "select")
+    fail("method '{}': its members are the arms of one speculator (make_speculator), not one drafter", choice.text);
   if (!choice.members.empty()) {
     std::vector<std::unique_ptr<Drafter>> members;
     for (const auto& m : choice.members) members.push_back(create(m, env));
@@ -236,6 +241,15 @@ std::unique_ptr<Drafter> DrafterRegistry::create(const MethodChoice& choice, Dra
 }
 
 std::unique_ptr<Speculator> DrafterRegistry::make_speculator(const MethodChoice& choice, DrafterEnvironment& env) const {
+  if (choice.method == "select") {
+    auto speculator = std::make_unique<Speculator>();
+    for (const auto& m : choice.members) speculator->add(create(m, env), m.limits, m.text);
+    OnlineSelectorOptions o;
+    o.discount = choice.settings.real("discount");
+    o.exploration = choice.settings.real("explore");
+    speculator->set_selector(make_online_selector(o));
+    return speculator;
+  }
   auto drafter = create(choice, env);
   if (!drafter) return nullptr;
   auto speculator = std::make_unique<Speculator>();

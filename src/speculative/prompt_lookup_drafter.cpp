@@ -23,6 +23,7 @@ class PromptLookupDrafter final : public Drafter {
   }
 
   std::string_view name() const override { return "pld"; }
+  bool can_shadow() const override { return true; }  // a lookup: cheap, and proposing changes nothing
 
   void begin(std::span<const int32_t> prompt) override {
     for (auto& index : index_) index.clear();

@@ -116,12 +116,14 @@ int Speculator::draft(std::span<const int32_t> context, int room, DraftTree& tre
   current_ = -1;
   current_draft_ = 0;
   asked_ = false;
+  for (auto& t : shadows_) t.clear();
   if (arms_.empty()) return -1;
   const int chosen = selector_ ? selector_->choose(*this, context) : 0;
   Arm& a = arm(chosen);
   ++a.stats.steps;
   const int request = a.budget.request(target_cost_, a.cost, room);
   current_ = chosen;
+  if (selector_) propose_shadows(context, room);
   if (request < 1) return -1;
   asked_ = true;
   const Stopwatch start;
@@ -145,6 +147,31 @@ int Speculator::draft(std::span<const int32_t> context, int room, DraftTree& tre
   a.stats.propose_seconds += current_draft_;
   request_draft_seconds_ += current_draft_;
   return tree.empty() ? -1 : chosen;
+}
+
+void Speculator::propose_shadows(std::span<const int32_t> context, int room) {
+  shadows_.resize(arms_.size());
+  shadow_seconds_.assign(arms_.size(), 0.0);
+  for (int i = 0; i < arms(); ++i) {
+    DraftTree& t = shadows_[static_cast<size_t>(i)];
+    t.clear();
+    if (i == current_ || !selector_->shadow(*this, i)) continue;
+    Arm& a = arm(i);
+    const int request = a.budget.request(target_cost_, a.cost, room);
+    if (request < 1) continue;
+    const Stopwatch start;
+    a.drafter->propose(DraftRequest{context, request, a.budget.limits().max_depth,
+                                    sampling_ ? &*sampling_ : nullptr},
+                       t);
+    t.limit_depth(a.budget.limits().max_depth);
+    t.truncate(std::min(t.size(), request));
+    const double seconds = start.seconds();
+    t.truncate(a.budget.choose(t, target_cost_, seconds));
+    shadow_seconds_[static_cast<size_t>(i)] = seconds;
+    ++a.stats.shadow_steps;
+    a.stats.shadow_seconds += seconds;
+    request_draft_seconds_ += seconds;
+  }
 }
 
 void Speculator::observe(std::span<const int32_t> context, const DraftTree& tree,
@@ -171,7 +198,7 @@ void Speculator::observe(std::span<const int32_t> context, const DraftTree& tree
     request_draft_seconds_ += seconds;
   }
   if (selector_) {
-    StepOutcome outcome{context, drafted, &tree, &result, current_draft_, verify_seconds};
+    StepOutcome outcome{context, drafted, &tree, &result, current_draft_, verify_seconds, shadows_, shadow_seconds_};
     selector_->observe(*this, outcome);
   }
   current_ = -1;
