@@ -3,11 +3,14 @@
 // drafters can be shadowed (n-gram drafters, Drafter::can_shadow) by what they would have drafted
 // at the same context, matched against the text the target then wrote (exact for greedy decoding:
 // a node is accepted exactly when its path is the target's continuation; at temperature > 0 an
-// estimate). Expensive drafters are scored only on the steps they draft. The rule is discounted
-// UCB (Garivier & Moulines, "On upper-confidence bound policies for switching bandit problems",
-// ALT 2011): discounted means follow the text as it changes (code that repeats its input, then new
-// code), and an arm seldom tried gets a bonus that grows while it is not. Scoring every cheap
-// drafter on the verified text without extra target calls follows HedgeSpec (arXiv 2510.20064).
+// estimate). Scoring every cheap drafter on the verified text without extra target calls follows
+// HedgeSpec (arXiv 2510.20064). Estimates are discounted means (they follow the text as it
+// changes: code that repeats its input, then new code), and each step takes the arm with the best
+// one. Drafters that cannot be shadowed (a draft model) are scored only when they draft: each is
+// retried every `retry_every` steps when it is not the best (forced exploration, as the budget
+// controller re-measures a skipped drafter), which bounds what exploring costs; a UCB bonus
+// that grows while an arm waits retried a draft model every few steps here, each time paying for
+// its catch-up on the skipped text.
 //
 // The choice depends only on steps already verified, never on the tokens being verified, so every
 // acceptance rule keeps its guarantee (docs/architecture.md).
@@ -20,8 +23,8 @@
 namespace aded {
 
 struct OnlineSelectorOptions {
-  double discount = 0.95;    // weight of an observation per later step
-  double exploration = 0.3;  // the bonus of an arm seen seldom, as a share of the best arm's rate
+  double discount = 0.95;  // weight of an observation per later observation of the arm
+  int retry_every = 64;    // steps between tries of an arm that is not the best and is not shadowed
 };
 
 std::unique_ptr<DrafterSelector> make_online_selector(OnlineSelectorOptions options = {});

@@ -34,6 +34,7 @@ struct StepOutcome {
   // proposing took. The step verified none of it.
   std::span<const DraftTree> shadows = {};
   std::span<const double> shadow_seconds = {};
+  std::span<const uint8_t> shadowed = {};  // 1: the arm was asked (its tree may be empty: no draft)
 };
 
 class Speculator;
@@ -119,6 +120,7 @@ class Speculator {
   void propose_shadows(std::span<const int32_t> context, int room);
   std::vector<DraftTree> shadows_;
   std::vector<double> shadow_seconds_;
+  std::vector<uint8_t> shadowed_;
   int current_ = -1;                  // arm chosen for the step being verified
   bool asked_ = false;                // whether its drafter was asked to propose
   double current_draft_ = 0;          // seconds its proposal took

@@ -117,8 +117,8 @@ DrafterMethod select_method() {
   of.default_value = "pld/aded";
   m.settings = {of,
                 real_setting("discount", 0.5, 1.0, 0.95, "weight of a step's score per later step"),
-                real_setting("explore", 0.0, 10.0, 0.3,
-                             "bonus of a member not tried lately, as a share of the best member's rate")};
+                integer_setting("retry-every", 1, 1 << 20, 64,
+                                "steps between tries of a member that is not the best and cannot be scored aside")};
   m.create = [](const MethodSettings&, DrafterEnvironment&) -> std::unique_ptr<Drafter> {
     fail("select: made from its members (DrafterRegistry::make_speculator)");
   };

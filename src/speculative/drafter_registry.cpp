@@ -246,7 +246,7 @@ std::unique_ptr<Speculator> DrafterRegistry::make_speculator(const MethodChoice&
     for (const auto& m : choice.members) speculator->add(create(m, env), m.limits, m.text);
     OnlineSelectorOptions o;
     o.discount = choice.settings.real("discount");
-    o.exploration = choice.settings.real("explore");
+    o.retry_every = static_cast<int>(choice.settings.integer("retry-every"));
     speculator->set_selector(make_online_selector(o));
     return speculator;
   }

@@ -1,9 +1,7 @@
 #include "aded/online_selector.h"
 
 #include <algorithm>
-#include <cmath>
 #include <deque>
-#include <limits>
 #include <vector>
 
 #include "aded/error.h"
@@ -35,7 +33,7 @@ class OnlineSelector final : public DrafterSelector {
  public:
   explicit OnlineSelector(OnlineSelectorOptions o) : o_(o) {
     if (!(o_.discount > 0 && o_.discount <= 1)) fail("select: the discount must be in (0, 1], not {}", o_.discount);
-    if (!(o_.exploration >= 0)) fail("select: the exploration must be >= 0, not {}", o_.exploration);
+    if (o_.retry_every < 1) fail("select: retry-every must be >= 1, not {}", o_.retry_every);
   }
 
   void begin(const Speculator& s, std::span<const int32_t>) override {
@@ -43,46 +41,51 @@ class OnlineSelector final : public DrafterSelector {
     pending_.clear();  // estimates carry over to the next request; unscored shadows do not
   }
 
-  bool shadow(const Speculator& s, int arm) const override { return s.drafter(arm).can_shadow(); }
+  // Shadowed this step: a shadowable arm that is a contender (or not yet scored), and the others
+  // every few steps; shadowing one that trails far behind would cost every step for nothing.
+  bool shadow(const Speculator& s, int arm) const override {
+    if (!shadowable(s, arm) || static_cast<size_t>(arm) >= arms_.size()) return false;
+    const Estimate& e = arms_[static_cast<size_t>(arm)];
+    return e.weight == 0 || e.rate() >= kContender * best_rate_ || step_ % kTrailingShadowEvery == 0;
+  }
 
   int choose(const Speculator& s, std::span<const int32_t>) override {
     if (arms_.size() != static_cast<size_t>(s.arms())) arms_.assign(static_cast<size_t>(s.arms()), {});
+    ++step_;
     // Every arm once first (a shadowed arm is scored without being chosen).
     for (size_t a = 0; a < arms_.size(); ++a)
-      if (arms_[a].weight == 0 && !(shadow(s, static_cast<int>(a)) && arms_[a].shadowed)) return static_cast<int>(a);
-    double best_rate = 0, total = 0;
-    for (const auto& a : arms_) {
-      best_rate = std::max(best_rate, a.rate());
-      total += a.weight;
-    }
-    int chosen = 0;
-    double best = -std::numeric_limits<double>::infinity();
-    for (size_t a = 0; a < arms_.size(); ++a) {
-      const Estimate& e = arms_[a];
-      double index = e.rate();
-      // Shadowed arms are seen every step: no bonus; the others' grows as their weight fades.
-      if (!shadow(s, static_cast<int>(a)))
-        index += o_.exploration * best_rate * std::sqrt(std::log(std::max(total, 1.0)) / std::max(e.weight, 1e-9));
-      if (index > best) {
-        best = index;
-        chosen = static_cast<int>(a);
-      }
-    }
-    return chosen;
+      if (arms_[a].weight == 0 && !(shadowable(s, static_cast<int>(a)) && arms_[a].shadowed)) return static_cast<int>(a);
+    int best = 0;
+    for (size_t a = 1; a < arms_.size(); ++a)
+      if (arms_[a].rate() > arms_[static_cast<size_t>(best)].rate()) best = static_cast<int>(a);
+    best_rate_ = arms_[static_cast<size_t>(best)].rate();
+    // An arm that cannot be shadowed is measured only when chosen: retried now and then, so that
+    // a drafter that got better (the text changed) is noticed, at a bounded cost.
+    for (size_t a = 0; a < arms_.size(); ++a)
+      if (static_cast<int>(a) != best && !shadowable(s, static_cast<int>(a)) && step_ - arms_[a].last_chosen >= o_.retry_every)
+        return static_cast<int>(a);
+    return best;
   }
 
   void observe(const Speculator& s, const StepOutcome& o) override {
-    for (auto& a : arms_) a.fade(o_.discount);
+    // Shadowed arms are seen every step and fade every step; the others fade with their own
+    // observations only, so an estimate keeps until the arm is measured again.
+    for (size_t a = 0; a < arms_.size(); ++a)
+      if (shadowable(s, static_cast<int>(a)) || static_cast<int>(a) == o.arm) arms_[a].fade(o_.discount);
     const CostCurve& target = s.target_cost();
     if (o.arm >= 0 && o.tree && o.result) {
-      const int nodes = o.tree->size();
-      const double seconds = o.draft_seconds + target.at(nodes + 1);
-      arms_[static_cast<size_t>(o.arm)].add(static_cast<double>(o.result->emitted.size()), seconds);
+      // Without catching up on text written while the drafter was not asked: a cost of switching,
+      // not of drafting (the budget prices proposals the same way).
+      const double drafting = std::max(0.0, o.draft_seconds - s.drafter(o.arm).idle_catch_up_seconds());
+      const double seconds = drafting + target.at(o.tree->size() + 1);
+      Estimate& e = arms_[static_cast<size_t>(o.arm)];
+      e.add(static_cast<double>(o.result->emitted.size()), seconds);
+      e.last_chosen = step_;
     }
     // Shadows wait until the text has gone as deep as they reach, then are scored on it.
     const size_t position = o.context.size() - (o.result ? o.result->emitted.size() : 0);
-    for (size_t a = 0; a < o.shadows.size(); ++a) {
-      if (!shadow(s, static_cast<int>(a)) || static_cast<int>(a) == o.arm) continue;
+    for (size_t a = 0; a < o.shadowed.size(); ++a) {
+      if (!o.shadowed[a]) continue;
       arms_[a].shadowed = true;
       pending_.push_back({position, static_cast<int>(a), o.shadows[a], o.shadow_seconds[a]});
     }
@@ -101,6 +104,7 @@ class OnlineSelector final : public DrafterSelector {
   struct Estimate {
     double weight = 0, tokens = 0, seconds = 0;  // discounted sums
     bool shadowed = false;
+    int64_t last_chosen = 0;  // step_ when it last drafted
     double rate() const { return seconds > 0 ? tokens / seconds : 0; }
     void fade(double d) {
       weight *= d;
@@ -121,7 +125,12 @@ class OnlineSelector final : public DrafterSelector {
   };
   OnlineSelectorOptions o_;
   std::vector<Estimate> arms_;
+  static bool shadowable(const Speculator& s, int arm) { return s.drafter(arm).can_shadow(); }
+  static constexpr double kContender = 0.7;
+  static constexpr int kTrailingShadowEvery = 8;
   std::deque<Pending> pending_;
+  int64_t step_ = 0;
+  double best_rate_ = 0;
 };
 
 }  // namespace

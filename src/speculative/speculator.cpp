@@ -117,6 +117,7 @@ int Speculator::draft(std::span<const int32_t> context, int room, DraftTree& tre
   current_draft_ = 0;
   asked_ = false;
   for (auto& t : shadows_) t.clear();
+  std::fill(shadowed_.begin(), shadowed_.end(), 0);
   if (arms_.empty()) return -1;
   const int chosen = selector_ ? selector_->choose(*this, context) : 0;
   Arm& a = arm(chosen);
@@ -152,10 +153,12 @@ int Speculator::draft(std::span<const int32_t> context, int room, DraftTree& tre
 void Speculator::propose_shadows(std::span<const int32_t> context, int room) {
   shadows_.resize(arms_.size());
   shadow_seconds_.assign(arms_.size(), 0.0);
+  shadowed_.assign(arms_.size(), 0);
   for (int i = 0; i < arms(); ++i) {
     DraftTree& t = shadows_[static_cast<size_t>(i)];
     t.clear();
     if (i == current_ || !selector_->shadow(*this, i)) continue;
+    shadowed_[static_cast<size_t>(i)] = 1;
     Arm& a = arm(i);
     const int request = a.budget.request(target_cost_, a.cost, room);
     if (request < 1) continue;
@@ -198,7 +201,7 @@ void Speculator::observe(std::span<const int32_t> context, const DraftTree& tree
     request_draft_seconds_ += seconds;
   }
   if (selector_) {
-    StepOutcome outcome{context, drafted, &tree, &result, current_draft_, verify_seconds, shadows_, shadow_seconds_};
+    StepOutcome outcome{context, drafted, &tree, &result, current_draft_, verify_seconds, shadows_, shadow_seconds_, shadowed_};
     selector_->observe(*this, outcome);
   }
   current_ = -1;

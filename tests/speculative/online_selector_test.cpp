@@ -134,16 +134,18 @@ TEST(OnlineSelector, AShadowedLoserIsNeverChosen) {
   Speculator* s = nullptr;
   const auto steps = chosen_steps(arms.oracle(false), arms.wrong(true), arms, &s);
   EXPECT_EQ(steps[1], 0) << "its shadow scores tell it apart without a step of its own";
-  EXPECT_GT(s->arm_stats(1).shadow_steps, 10);
+  // Shadowed every few steps once it trails far behind, not every step.
+  EXPECT_GE(s->arm_stats(1).shadow_steps, 3);
+  EXPECT_LT(s->arm_stats(1).shadow_steps, steps[0] / 3);
 }
 
 TEST(OnlineSelector, MethodStrings) {
   const DrafterRegistry registry = DrafterRegistry::with_builtin_methods();
-  const MethodChoice c = registry.parse("select:of=pld/aded:max=8:explore=0.5");
+  const MethodChoice c = registry.parse("select:of=pld/aded:max=8:retry-every=16");
   EXPECT_EQ(c.method, "select");
   ASSERT_EQ(c.members.size(), 2u);
   EXPECT_EQ(c.members[1].method, "aded");
-  EXPECT_EQ(c.settings.real("explore"), 0.5);
+  EXPECT_EQ(c.settings.integer("retry-every"), 16);
   const auto message = [&](const std::string& text) {
     try {
       registry.parse(text);
