@@ -6,9 +6,10 @@
 // estimate). Scoring every cheap drafter on the verified text without extra target calls follows
 // HedgeSpec (arXiv 2510.20064). Estimates are discounted means (they follow the text as it
 // changes: code that repeats its input, then new code), and each step takes the arm with the best
-// one. Drafters that cannot be shadowed (a draft model) are scored only when they draft: each is
-// retried every `retry_every` steps when it is not the best (forced exploration, as the budget
-// controller re-measures a skipped drafter), which bounds what exploring costs; a UCB bonus
+// one (the arm in use keeps its place unless beaten by 5%). Drafters that cannot be shadowed (a
+// draft model) are scored only when they draft: each is retried after `retry_every` steps times
+// how far behind it was when it is not the best (forced exploration, as the budget controller
+// re-measures a skipped drafter), which bounds what exploring costs; a UCB bonus
 // that grows while an arm waits retried a draft model every few steps here, each time paying for
 // its catch-up on the skipped text.
 //
@@ -24,7 +25,9 @@ namespace aded {
 
 struct OnlineSelectorOptions {
   double discount = 0.95;  // weight of an observation per later observation of the arm
-  int retry_every = 64;    // steps between tries of an arm that is not the best and is not shadowed
+  // Steps between tries of an arm that is not the best and is not shadowed, times how many times
+  // slower than the best it was (at most 8).
+  int retry_every = 64;
 };
 
 std::unique_ptr<DrafterSelector> make_online_selector(OnlineSelectorOptions options = {});

@@ -1,6 +1,7 @@
 #include "aded/online_selector.h"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <vector>
 
@@ -41,12 +42,17 @@ class OnlineSelector final : public DrafterSelector {
     pending_.clear();  // estimates carry over to the next request; unscored shadows do not
   }
 
-  // Shadowed this step: a shadowable arm that is a contender (or not yet scored), and the others
-  // every few steps; shadowing one that trails far behind would cost every step for nothing.
+  // Shadowed this step: an arm not yet scored, a contender as often as keeps its proposals under
+  // kShadowShare of the step's time, one that trails far behind every kTrailingShadowEvery steps.
   bool shadow(const Speculator& s, int arm) const override {
     if (!shadowable(s, arm) || static_cast<size_t>(arm) >= arms_.size()) return false;
     const Estimate& e = arms_[static_cast<size_t>(arm)];
-    return e.weight == 0 || e.rate() >= kContender * best_rate_ || step_ % kTrailingShadowEvery == 0;
+    if (e.weight == 0) return true;
+    int every = kTrailingShadowEvery;
+    if (e.rate() >= kContender * best_rate_ && step_seconds_ > 0)
+      every = std::clamp(static_cast<int>(std::ceil(e.shadow_cost / (kShadowShare * step_seconds_))), 1,
+                         kTrailingShadowEvery);
+    return step_ % every == 0;
   }
 
   int choose(const Speculator& s, std::span<const int32_t>) override {
@@ -55,15 +61,23 @@ class OnlineSelector final : public DrafterSelector {
     // Every arm once first (a shadowed arm is scored without being chosen).
     for (size_t a = 0; a < arms_.size(); ++a)
       if (arms_[a].weight == 0 && !(shadowable(s, static_cast<int>(a)) && arms_[a].shadowed)) return static_cast<int>(a);
-    int best = 0;
-    for (size_t a = 1; a < arms_.size(); ++a)
-      if (arms_[a].rate() > arms_[static_cast<size_t>(best)].rate()) best = static_cast<int>(a);
+    // The arm with the best rate; the one in use keeps its place unless beaten by a margin
+    // (switching costs what the estimates do not see: a draft model's catch-up on skipped text,
+    // a budget controller calibrated on other steps).
+    int best = incumbent_ < static_cast<int>(arms_.size()) ? incumbent_ : 0;
+    for (size_t a = 0; a < arms_.size(); ++a)
+      if (arms_[a].rate() > kSwitchMargin * arms_[static_cast<size_t>(best)].rate()) best = static_cast<int>(a);
+    incumbent_ = best;
     best_rate_ = arms_[static_cast<size_t>(best)].rate();
     // An arm that cannot be shadowed is measured only when chosen: retried now and then, so that
     // a drafter that got better (the text changed) is noticed, at a bounded cost.
-    for (size_t a = 0; a < arms_.size(); ++a)
-      if (static_cast<int>(a) != best && !shadowable(s, static_cast<int>(a)) && step_ - arms_[a].last_chosen >= o_.retry_every)
+    // The further behind it was, the longer it waits (a try costs a draft model its catch-up).
+    for (size_t a = 0; a < arms_.size(); ++a) {
+      if (static_cast<int>(a) == best || shadowable(s, static_cast<int>(a))) continue;
+      const double behind = arms_[a].rate() > 0 ? std::min(8.0, best_rate_ / arms_[a].rate()) : 8.0;
+      if (static_cast<double>(step_ - arms_[a].last_chosen) >= o_.retry_every * std::max(1.0, behind))
         return static_cast<int>(a);
+    }
     return best;
   }
 
@@ -81,12 +95,14 @@ class OnlineSelector final : public DrafterSelector {
       Estimate& e = arms_[static_cast<size_t>(o.arm)];
       e.add(static_cast<double>(o.result->emitted.size()), seconds);
       e.last_chosen = step_;
+      step_seconds_ = step_seconds_ == 0 ? seconds : 0.9 * step_seconds_ + 0.1 * seconds;
     }
     // Shadows wait until the text has gone as deep as they reach, then are scored on it.
     const size_t position = o.context.size() - (o.result ? o.result->emitted.size() : 0);
     for (size_t a = 0; a < o.shadowed.size(); ++a) {
       if (!o.shadowed[a]) continue;
       arms_[a].shadowed = true;
+      arms_[a].shadow_cost = 0.9 * arms_[a].shadow_cost + 0.1 * o.shadow_seconds[a];
       pending_.push_back({position, static_cast<int>(a), o.shadows[a], o.shadow_seconds[a]});
     }
     while (!pending_.empty()) {
@@ -105,6 +121,7 @@ class OnlineSelector final : public DrafterSelector {
     double weight = 0, tokens = 0, seconds = 0;  // discounted sums
     bool shadowed = false;
     int64_t last_chosen = 0;  // step_ when it last drafted
+    double shadow_cost = 0;   // seconds per shadow proposal (running mean)
     double rate() const { return seconds > 0 ? tokens / seconds : 0; }
     void fade(double d) {
       weight *= d;
@@ -127,6 +144,10 @@ class OnlineSelector final : public DrafterSelector {
   std::vector<Estimate> arms_;
   static bool shadowable(const Speculator& s, int arm) { return s.drafter(arm).can_shadow(); }
   static constexpr double kContender = 0.7;
+  static constexpr double kSwitchMargin = 1.05;
+  static constexpr double kShadowShare = 0.02;
+  double step_seconds_ = 0;  // a step's drafting and verification (running mean)
+  int incumbent_ = 0;
   static constexpr int kTrailingShadowEvery = 8;
   std::deque<Pending> pending_;
   int64_t step_ = 0;
