@@ -102,7 +102,8 @@ class OnlineSelector final : public DrafterSelector {
     for (size_t a = 0; a < o.shadowed.size(); ++a) {
       if (!o.shadowed[a]) continue;
       arms_[a].shadowed = true;
-      arms_[a].shadow_cost = 0.9 * arms_[a].shadow_cost + 0.1 * o.shadow_seconds[a];
+      double& cost = arms_[a].shadow_cost;
+      cost = cost == 0 ? o.shadow_seconds[a] : 0.9 * cost + 0.1 * o.shadow_seconds[a];
       pending_.push_back({position, static_cast<int>(a), o.shadows[a], o.shadow_seconds[a]});
     }
     while (!pending_.empty()) {
