@@ -37,6 +37,13 @@ struct SettingSpec {
   // The command-line form, if any: an option that takes the value ("--draft-max"), or a flag that
   // sets flag_value ("--no-adapt" sets "off").
   std::string option, flag, flag_value;
+  // Text settings whose value names a file (a table, a model), or does when it starts with
+  // file_prefix (skip=@FILE): a server takes these from its command line, never from a request.
+  bool names_file = false;
+  std::string file_prefix;
+  bool refers_to_file(const std::string& value) const {
+    return names_file && value.compare(0, file_prefix.size(), file_prefix) == 0;
+  }
 
   // "0..256", "mcts|best-first", "on|off", "a path", for help and messages.
   std::string range() const;

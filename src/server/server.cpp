@@ -48,15 +48,21 @@ MethodChoice Server::Impl::method_choice(const std::optional<std::string>& metho
   const std::string text = method.value_or(options.spec_method);
   if (n_max && *n_max == 0) return registry.parse("none");
   if (method) {
-    // Files are the command line's business: a request may not make the server open one.
+    // Files are the command line's business: a request may not make the server open one, neither
+    // in its method nor in a member of a union or select.
     const MethodChoice alone = registry.parse(text);
-    if (const DrafterMethod* m = registry.find(alone.method))
-      for (const SettingSpec& s : m->settings)
-        if (s.kind == SettingSpec::Kind::Text && alone.settings.given(s.key))
-          throw server::RequestError("speculative.method",
-                                     fmt::format("'speculative.method': the setting {}= names a file, which only the "
-                                                 "command line may do",
-                                                 s.key));
+    const auto refuse_files = [&](const MethodChoice& choice, const auto& self) -> void {
+      if (const DrafterMethod* m = registry.find(choice.method))
+        for (const SettingSpec& s : m->settings)
+          if (s.kind == SettingSpec::Kind::Text && choice.settings.given(s.key) &&
+              s.refers_to_file(choice.settings.text(s.key)))
+            throw server::RequestError("speculative.method",
+                                       fmt::format("'speculative.method': the setting {}= names a file, which only "
+                                                   "the command line may do",
+                                                   s.key));
+      for (const MethodChoice& member : choice.members) self(member, self);
+    };
+    refuse_files(alone, refuse_files);
   }
   std::vector<SettingValue> with_max = settings;
   if (n_max) with_max.push_back({"max", std::to_string(*n_max), "speculative.n_max"});

@@ -41,7 +41,7 @@ DrafterMethod aded_method() {
   shared.flag = "--shared-overlay";
   shared.flag_value = "on";
   m.settings = {
-      text_setting("ngram", "tri-gram table (from 'aded ngram build')", "--ngram"),
+      file_setting("ngram", "tri-gram table (from 'aded ngram build')", "--ngram"),
       integer_setting("top-k", 0, 1024, 0, "successors per pair used from the table (0: all it holds)", "--ngram-top-k"),
       choice_setting("search", {"best-first", "mcts"}, "best-first", "search for the tree", "--aded-search"),
       adapt,

@@ -56,6 +56,13 @@ SettingSpec text_setting(std::string key, std::string help, std::string option) 
   return declared(std::move(key), SettingSpec::Kind::Text, {}, std::move(help), std::move(option));
 }
 
+SettingSpec file_setting(std::string key, std::string help, std::string option, std::string file_prefix) {
+  SettingSpec s = text_setting(std::move(key), std::move(help), std::move(option));
+  s.names_file = true;
+  s.file_prefix = std::move(file_prefix);
+  return s;
+}
+
 std::string SettingSpec::range() const {
   switch (kind) {
     case Kind::Integer:

@@ -18,6 +18,8 @@ SettingSpec switch_setting(std::string key, bool default_value, std::string help
 SettingSpec choice_setting(std::string key, std::vector<std::string> choices, std::string default_value,
                            std::string help, std::string option = {});
 SettingSpec text_setting(std::string key, std::string help, std::string option = {});
+// A text setting whose value is a file's path, or is one when it starts with file_prefix.
+SettingSpec file_setting(std::string key, std::string help, std::string option = {}, std::string file_prefix = {});
 
 // The value in canonical form ("on"/"off" for switches, the number as written for numbers), or
 // an InputError "<where>: <key> must be <range>, not '<value>'".

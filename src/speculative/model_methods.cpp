@@ -133,7 +133,7 @@ DrafterMethod draft_model_method() {
   m.name = "draft";
   m.summary =
       "a draft model with the target's vocabulary drafts a chain, exiting early when unsure";
-  m.settings = {text_setting("model", "the draft model (GGUF)", "--model-draft"),
+  m.settings = {file_setting("model", "the draft model (GGUF)", "--model-draft"),
                 integer_setting("branches", 0, 15, 0,
                                 "a tree: up to this many alternatives beside each chain token the "
                                 "draft model is unsure of (0: a chain)",
@@ -142,9 +142,10 @@ DrafterMethod draft_model_method() {
                              "add alternatives where the model's top probability is below this"),
                 real_setting("branch-min", 0, 1, 0.02,
                              "greedy: leave out alternatives less likely than this under the model"),
-                text_setting("skip",
+                file_setting("skip",
                              "sublayers the drafting model skips: every-other, a0,m3,... or @FILE "
-                             "of aded tune-skip (none by default)")};
+                             "of aded tune-skip (none by default)",
+                             {}, "@")};
   for (auto& s : exit_settings(0.2)) m.settings.push_back(s);
   m.create = [](const MethodSettings& s, DrafterEnvironment& env) {
     Context& target = target_context(env, "draft");
@@ -169,13 +170,13 @@ DrafterMethod self_draft_method() {
   m.summary =
       "the target drafts for itself with sublayers skipped and/or a low-bit copy of its weights";
   m.settings = {
-      text_setting("skip",
+      file_setting("skip",
                    "sublayers the drafts skip: every-other, a0,m3,..., @FILE of aded tune-skip, or "
                    "online (adapted while generating, SWIFT) (none by default)",
-                   "--skip"),
+                   "--skip", "@"),
       choice_setting("quant", {"none", "q8_0", "q4_0", "q4_k"}, "none",
                      "draft with a copy of the weights in this type (made at load)"),
-      text_setting("copy",
+      file_setting("copy",
                    "draft with this low-bit copy of the target (a GGUF of aded quantize) instead "
                    "of making one at load")};
   for (auto& s : exit_settings()) m.settings.push_back(s);

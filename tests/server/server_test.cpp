@@ -67,7 +67,7 @@ TEST(Server, HealthModelsAndPage) {
 TEST(Server, GreedyCompletionIsTheGeneratorsWithAndWithoutSpeculation) {
   const std::string expected = generator_text(kPrompt, 48);
   RunningServer s;
-  for (const char* method : {"none", "pld", "aded", "aded:search=mcts"}) {
+  for (const char* method : {"none", "pld", "aded", "aded:search=mcts", "select:of=pld/aded", "union:of=pld/aded"}) {
     SCOPED_TRACE(method);
     auto r = s.post("/v1/completions", {{"prompt", kPrompt}, {"max_tokens", 48}, {"temperature", 0},
                                         {"speculative", {{"method", method}}}});
@@ -237,6 +237,13 @@ TEST(Server, BadRequestsAre400NamingTheField) {
       {"/v1/completions", R"({"prompt": "x", "speculative": {"method": "nonsense"}})", "speculative.method"},
       {"/v1/completions", R"({"prompt": "x", "speculative": {"method": "pld:max=100000"}})", "speculative.method"},
       {"/v1/completions", R"({"prompt": "x", "speculative": {"method": "aded:ngram=/etc/passwd"}})",
+       "speculative.method"},
+      // ... nor through a member of a union or select, nor a skip set's @FILE
+      {"/v1/completions", R"({"prompt": "x", "speculative": {"method": "union:of=pld/aded:ngram=/etc/passwd"}})",
+       "speculative.method"},
+      {"/v1/completions", R"({"prompt": "x", "speculative": {"method": "select:of=pld/draft:model=/etc/passwd"}})",
+       "speculative.method"},
+      {"/v1/completions", R"({"prompt": "x", "speculative": {"method": "self:skip=@/etc/passwd"}})",
        "speculative.method"},
       {"/v1/completions", R"({"prompt": "x", "speculative": {"n_max": -3}})", "speculative.n_max"},
       {"/v1/completions", R"({"prompt": "x", "speculative": "pld"})", "speculative"},
@@ -448,6 +455,26 @@ TEST(Server, AClientThatHangsUpOnAPlainRequestCancelsIt) {
   EXPECT_LT(metric(page, "aded:generation_tokens_total"), 1800);
   EXPECT_EQ(metric(page, "aded:prompt_tokens_total"),
             static_cast<double>(demo_model()->tokenizer().encode(kPrompt, true).size()));
+}
+
+TEST(Server, ARequestNamesNoFileButMaySelectOrJoinDrafters) {
+  RunningServer s;
+  for (const char* method : {"aded:ngram=/etc/passwd", "union:of=pld/aded:ngram=/etc/passwd",
+                             "select:of=pld/draft:model=/etc/passwd", "self:skip=@/etc/passwd",
+                             "self:copy=x.gguf"}) {
+    SCOPED_TRACE(method);
+    auto r = s.post("/v1/completions", {{"prompt", "x"}, {"max_tokens", 2}, {"speculative", {{"method", method}}}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_NE(r->body.find("names a file, which only the command line may do"), std::string::npos) << r->body;
+  }
+  // of= lists members, and a skip set that is not @FILE is no file.
+  for (const char* method : {"select:of=pld/aded", "union:of=aded/pld", "self:skip=every-other"}) {
+    SCOPED_TRACE(method);
+    auto r = s.post("/v1/completions", {{"prompt", "x"}, {"max_tokens", 2}, {"speculative", {{"method", method}}}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+  }
 }
 
 TEST(Server, AnswersRequestsGivenAsBytesLikeAConnection) {
