@@ -73,15 +73,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   // Build the drafter unless it would open a file the input names.
-  if (choice.plain() || choice.settings.given("ngram")) return 0;
-  for (const aded::MethodChoice& member : choice.members)  // a union's or a select's members
+  if (choice.plain() || choice.settings.given("ngram") || choice.settings.given("policy")) return 0;
+  for (const aded::MethodChoice& member : choice.members)  // the members of a union, select or auto
     if (member.settings.given("ngram")) return 0;
   aded::DrafterEnvironment env;
   env.reference = std::make_shared<std::vector<int32_t>>(std::vector<int32_t>{1, 2, 3});
   try {
     const auto speculator = registry.make_speculator(choice, env);
-    const int arms = choice.method == "select" ? static_cast<int>(choice.members.size()) : 1;
-    check(speculator != nullptr && speculator->arms() == arms, "one arm per method, one per member of a select");
+    const bool arms_per_member = choice.method == "select" || choice.method == "auto";
+    const int arms = arms_per_member ? static_cast<int>(choice.members.size()) : 1;
+    check(speculator != nullptr && speculator->arms() == arms, "one arm per method, one per member of a select or auto");
   } catch (const aded::InputError&) {
     // combinations refused by the method (e.g. ngram-min above ngram-max)
   }

@@ -116,7 +116,7 @@ struct MethodChoice {
 class DrafterRegistry {
  public:
   DrafterRegistry();  // only "none"
-  // none, pld, aded, oracle, draft, self, union.
+  // none, pld, aded, oracle, draft, self, union, select, auto.
   static DrafterRegistry with_builtin_methods();
 
   // Registers a method (a name already taken is an Error).
@@ -132,7 +132,8 @@ class DrafterRegistry {
   // then the string's items in order. Throws InputError naming the string or flag, the key, the
   // accepted range and the value.
   // "union[:of=A/B...][:key=value]...": max, depth, budget and of are the union's; any other
-  // key=value goes to the members that have it (an error when none has).
+  // key=value goes to the members that have it (an error when none has). The same for select and
+  // auto (whose members may include none).
   MethodChoice parse(std::string_view text, std::span<const SettingValue> flags = {}) const;
   // The method's drafter; nullptr for "none".
   std::unique_ptr<Drafter> create(const MethodChoice& choice, DrafterEnvironment& env) const;
@@ -143,6 +144,8 @@ class DrafterRegistry {
   MethodChoice parse_plain(std::string_view text, std::span<const SettingValue> flags) const;
   // union and select: their own settings, then the members (of=a/b), each with what is theirs.
   MethodChoice parse_composite(std::string_view text, std::span<const SettingValue> flags) const;
+  // auto: the members as arms of a speculator whose selector picks one per request.
+  std::unique_ptr<Speculator> make_request_speculator(const MethodChoice& choice, DrafterEnvironment& env) const;
 
   std::vector<SettingSpec> common_;
   std::vector<DrafterMethod> methods_;

@@ -48,6 +48,8 @@ class DrafterSelector {
   virtual void observe(const Speculator& speculator, const StepOutcome& outcome) = 0;
   // Arms to ask every step, beside the chosen one, what they would draft (StepOutcome::shadows).
   virtual bool shadow(const Speculator& /*speculator*/, int /*arm*/) const { return false; }
+  // The request is over (after its last observe).
+  virtual void end(const Speculator&) {}
 };
 
 // Counters per arm, kept across requests.
@@ -107,6 +109,8 @@ class Speculator {
 
   // Seconds spent in drafters (proposing and observing) since begin().
   double request_draft_seconds() const { return request_draft_seconds_; }
+  // The request's sampling parameters when it samples; null when it is greedy.
+  const SamplingParams* sampling() const { return sampling_ ? &*sampling_ : nullptr; }
 
  private:
   struct Arm;

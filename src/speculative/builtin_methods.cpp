@@ -4,6 +4,7 @@
 #include "aded/drafter_registry.h"
 #include "aded/error.h"
 #include "aded/oracle_drafter.h"
+#include "speculative/auto_method.h"
 #include "speculative/context_model.h"
 #include "speculative/method_settings.h"
 #include "speculative/model_methods.h"
@@ -134,6 +135,7 @@ DrafterRegistry DrafterRegistry::with_builtin_methods() {
   r.add(self_draft_method());
   r.add(union_method());
   r.add(select_method());
+  r.add(auto_method());
   return r;
 }
 

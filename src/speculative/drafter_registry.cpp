@@ -9,6 +9,7 @@
 #include "aded/model.h"
 #include "aded/trigram_table.h"
 #include "aded/online_selector.h"
+#include "aded/request_selector.h"
 #include "aded/union_drafter.h"
 #include "speculative/method_settings.h"
 
@@ -26,6 +27,9 @@ std::vector<SettingSpec> common_settings() {
   return {integer_setting("max", 0, 256, 16, "most draft tokens verified per step", "--draft-max"),
           integer_setting("depth", 1, 64, 32, "deepest draft token", "--draft-depth"), budget};
 }
+
+// Methods made of other methods (their members, of=a/b).
+bool is_composite(std::string_view name) { return name == "union" || name == "select" || name == "auto"; }
 
 const SettingSpec* find_spec(const std::vector<SettingSpec>& specs, std::string_view key) {
   for (const auto& s : specs)
@@ -101,7 +105,7 @@ std::string DrafterRegistry::describe() const {
 
 MethodChoice DrafterRegistry::parse_composite(std::string_view text, std::span<const SettingValue> flags) const {
   const std::string where = fmt::format("method '{}'", text);
-  const std::string kind(text.substr(0, text.find(':')));  // union or select
+  const std::string kind(text.substr(0, text.find(':')));  // union, select or auto
   const DrafterMethod* method = find(kind);
   // Split its own items from those for its members.
   std::string own = kind;
@@ -138,12 +142,13 @@ MethodChoice DrafterRegistry::parse_composite(std::string_view text, std::span<c
   if (names.size() < 2) fail("{}: a {} needs at least two members (of={}), not '{}'", where, kind, method->settings[0].default_value, of);
   std::set<std::string> seen;
   for (const auto& name : names) {
-    if (name == "union" || name == "select" || name == "none" || name.empty())
+    // Plain decoding is an arm a request may be given (auto), not a drafter to run beside others.
+    if (is_composite(name) || (name == "none" && kind != "auto") || name.empty())
       fail("{}: '{}' cannot be a member of a {}", where, name, kind);
-    if (!find(name)) {
+    if (!find(name) && name != "none") {
       std::string known;
       for (const auto& n : method_names())
-        if (n != "none" && n != "union" && n != "select") known += (known.empty() ? "" : ", ") + n;
+        if ((n != "none" || kind == "auto") && !is_composite(n)) known += (known.empty() ? "" : ", ") + n;
       fail("{}: unknown member '{}' (known: {})", where, name, known);
     }
     if (!seen.insert(name).second) fail("{}: '{}' is a member twice", where, name);
@@ -151,7 +156,7 @@ MethodChoice DrafterRegistry::parse_composite(std::string_view text, std::span<c
   }
   for (const auto& key : forwarded) {
     bool used = false;
-    for (const auto& name : names) used = used || find_spec(find(name)->settings, key);
+    for (const auto& name : names) used = used || (name != "none" && find_spec(find(name)->settings, key));
     if (!used) fail("{}: no member of the {} ({}) has a setting '{}'", where, kind, of, key);
   }
   return choice;
@@ -159,7 +164,7 @@ MethodChoice DrafterRegistry::parse_composite(std::string_view text, std::span<c
 
 MethodChoice DrafterRegistry::parse(std::string_view text, std::span<const SettingValue> flags) const {
   const std::string_view name = text.substr(0, text.find(':'));
-  if ((name == "union" || name == "select") && find(name)) return parse_composite(text, flags);
+  if (is_composite(name) && find(name)) return parse_composite(text, flags);
   return parse_plain(text, flags);
 }
 
@@ -228,7 +233,7 @@ MethodChoice DrafterRegistry::parse_plain(std::string_view text, std::span<const
 
 std::unique_ptr<Drafter> DrafterRegistry::create(const MethodChoice& choice, DrafterEnvironment& env) const {
   if (choice.plain()) return nullptr;
-  if (choice.method == "select")
+  if (choice.method == "select" || choice.method == "auto")
     fail("method '{}': its members are the arms of one speculator (make_speculator), not one drafter", choice.text);
   if (!choice.members.empty()) {
     std::vector<std::unique_ptr<Drafter>> members;
@@ -250,6 +255,7 @@ std::unique_ptr<Speculator> DrafterRegistry::make_speculator(const MethodChoice&
     speculator->set_selector(make_online_selector(o));
     return speculator;
   }
+  if (choice.method == "auto") return make_request_speculator(choice, env);
   auto drafter = create(choice, env);
   if (!drafter) return nullptr;
   auto speculator = std::make_unique<Speculator>();

@@ -89,14 +89,16 @@ bool Speculator::adaptive() const {
                      [](const auto& a) { return a->budget.limits().adaptive_budget; });
 }
 
-void Speculator::begin(std::span<const int32_t> prompt, const SamplingParams& sampling) {
-  begin(prompt);
-  if (!sampling.greedy()) sampling_ = sampling;
+void Speculator::begin(std::span<const int32_t> prompt) {
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  begin(prompt, greedy);
 }
 
-void Speculator::begin(std::span<const int32_t> prompt) {
+void Speculator::begin(std::span<const int32_t> prompt, const SamplingParams& sampling) {
   if (arms_.empty()) throw Error("speculator: no drafters");
   sampling_.reset();
+  if (!sampling.greedy()) sampling_ = sampling;  // before the selector begins: it may read it
   if (arms_.size() > 1 && !selector_) throw Error("speculator: several drafters need a selector");
   request_draft_seconds_ = 0;
   const Stopwatch start;
@@ -211,6 +213,7 @@ void Speculator::observe(std::span<const int32_t> context, const DraftTree& tree
 
 void Speculator::end() {
   for (auto& a : arms_) a->drafter->end();
+  if (selector_) selector_->end(*this);
 }
 
 }  // namespace aded

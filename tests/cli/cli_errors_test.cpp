@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <initializer_list>
 #include <string>
@@ -237,6 +238,38 @@ TEST_F(CliErrors, ConvertATruncatedCheckpoint) {
   EXPECT_TRUE(fails_cleanly(run_cli("convert --llama2c " + quoted(scratch("tiny.bin")) + rest),
                             {"tiny.bin", "too small"}));
   EXPECT_TRUE(fails_cleanly(run_cli("convert --llama2c " + quoted(model()) + rest), {"tiny.gguf", "llama2.c"}));
+}
+
+// The per-request choice end to end: bench-spec logs every single method's speed-up, `select
+// train` learns a policy from it, `run --spec auto:policy=` uses it; bad and mismatched files
+// are refused with their names.
+TEST_F(CliErrors, SelectionLogPolicyAndAuto) {
+  const auto prompts = scratch("sel.jsonl");
+  testing::write_file(prompts, "{\"prompt\": \"hello hello hello\", \"category\": \"a\"}\n{\"prompt\": \"once upon\", \"category\": \"b\"}\n");
+  const auto log = scratch("sel-log.jsonl"), policy = scratch("policy.json");
+  const CommandResult bench = run_cli("bench-spec -m " + quoted(model()) + " --prompts " + quoted(prompts) +
+                                      " -n 8 --methods none,pld,aded,auto:of=none/pld --select-log " + quoted(log));
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  EXPECT_NE(bench.out.find("auto:of=none/pld: steps by arm"), std::string::npos) << bench.out;
+  const std::string rows = testing::read_file(log);
+  EXPECT_EQ(std::count(rows.begin(), rows.end(), '\n'), 6) << "2 prompts x none, pld, aded; auto is no arm:\n" << rows;
+  const CommandResult train = run_cli("select train --log " + quoted(log) + " -o " + quoted(policy) + " --eval " + quoted(log));
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  EXPECT_NE(train.out.find("3 arms from 6 rows"), std::string::npos) << train.out;
+  EXPECT_NE(train.out.find("held out: 2 requests"), std::string::npos) << train.out;
+  const CommandResult use = run_cli(run_model("-n 4 --spec auto:of=none/pld/aded:policy=" + policy.string()));
+  EXPECT_EQ(use.exit_code, 0) << use.err;
+
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 4 --spec auto:of=none/pld:policy=" + policy.string())),
+                            {"policy.json", "learned for the arms none, pld, aded", "this auto has none/pld"}));
+  testing::write_file(scratch("bad.json"), "{\"format\": \"aded-select-policy\", \"version\": 9}");
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 4 --spec auto:policy=" + scratch("bad.json").string())),
+                            {"bad.json", "version 9"}));
+  testing::write_file(scratch("bad-log.jsonl"), rows + "{\"format\": \"aded-select-log\"}\n");
+  EXPECT_TRUE(fails_cleanly(run_cli("select train --log " + quoted(scratch("bad-log.jsonl")) + " -o " + quoted(scratch("p2.json"))),
+                            {"bad-log.jsonl", "line 7", "version"}));
+  EXPECT_TRUE(fails_cleanly(run_cli("select train --log " + quoted(log) + " -o " + quoted(log)), {"--output", "--log"}));
+  EXPECT_FALSE(std::filesystem::exists(scratch("p2.json")));
 }
 
 }  // namespace

@@ -67,7 +67,8 @@ TEST(Server, HealthModelsAndPage) {
 TEST(Server, GreedyCompletionIsTheGeneratorsWithAndWithoutSpeculation) {
   const std::string expected = generator_text(kPrompt, 48);
   RunningServer s;
-  for (const char* method : {"none", "pld", "aded", "aded:search=mcts", "select:of=pld/aded", "union:of=pld/aded"}) {
+  for (const char* method :
+       {"none", "pld", "aded", "aded:search=mcts", "select:of=pld/aded", "union:of=pld/aded", "auto:of=none/pld/aded"}) {
     SCOPED_TRACE(method);
     auto r = s.post("/v1/completions", {{"prompt", kPrompt}, {"max_tokens", 48}, {"temperature", 0},
                                         {"speculative", {{"method", method}}}});
@@ -461,7 +462,7 @@ TEST(Server, ARequestNamesNoFileButMaySelectOrJoinDrafters) {
   RunningServer s;
   for (const char* method : {"aded:ngram=/etc/passwd", "union:of=pld/aded:ngram=/etc/passwd",
                              "select:of=pld/draft:model=/etc/passwd", "self:skip=@/etc/passwd",
-                             "self:copy=x.gguf"}) {
+                             "self:copy=x.gguf", "auto:policy=/etc/passwd"}) {
     SCOPED_TRACE(method);
     auto r = s.post("/v1/completions", {{"prompt", "x"}, {"max_tokens", 2}, {"speculative", {{"method", method}}}});
     ASSERT_TRUE(r);
@@ -469,7 +470,7 @@ TEST(Server, ARequestNamesNoFileButMaySelectOrJoinDrafters) {
     EXPECT_NE(r->body.find("names a file, which only the command line may do"), std::string::npos) << r->body;
   }
   // of= lists members, and a skip set that is not @FILE is no file.
-  for (const char* method : {"select:of=pld/aded", "union:of=aded/pld", "self:skip=every-other"}) {
+  for (const char* method : {"select:of=pld/aded", "union:of=aded/pld", "self:skip=every-other", "auto:of=none/pld"}) {
     SCOPED_TRACE(method);
     auto r = s.post("/v1/completions", {{"prompt", "x"}, {"max_tokens", 2}, {"speculative", {{"method", method}}}});
     ASSERT_TRUE(r);

@@ -23,7 +23,7 @@ std::string message_of(const std::function<void()>& f) {
 
 TEST(DrafterRegistry, ParsesMethodsPresetsAndSettings) {
   const DrafterRegistry r = DrafterRegistry::with_builtin_methods();
-  EXPECT_EQ(r.method_names(), (std::vector<std::string>{"none", "pld", "aded", "oracle", "draft", "self", "union", "select"}));
+  EXPECT_EQ(r.method_names(), (std::vector<std::string>{"none", "pld", "aded", "oracle", "draft", "self", "union", "select", "auto"}));
   const MethodChoice none = r.parse("none");
   EXPECT_TRUE(none.plain());
   const MethodChoice aded = r.parse("aded");
@@ -62,7 +62,7 @@ TEST(DrafterRegistry, FlagsAreDefaultsTheMethodStringOverrides) {
 
 TEST(DrafterRegistry, BadStringsNameWhatIsWrong) {
   const DrafterRegistry r = DrafterRegistry::with_builtin_methods();
-  EXPECT_NE(message_of([&] { r.parse("xyz"); }).find("unknown speculative method 'xyz' (known: none, pld, aded, oracle, draft, self, union, select)"),
+  EXPECT_NE(message_of([&] { r.parse("xyz"); }).find("unknown speculative method 'xyz' (known: none, pld, aded, oracle, draft, self, union, select, auto)"),
             std::string::npos);
   EXPECT_NE(message_of([&] { r.parse("aded:foo=1"); }).find("unknown setting 'foo'"), std::string::npos);
   EXPECT_NE(message_of([&] { r.parse("aded:papr"); }).find("neither key=value nor a preset of aded (paper)"),

@@ -1,9 +1,14 @@
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "aded/drafter_registry.h"
 #include "aded/error.h"
+#include "aded/model.h"
+#include "aded/request_features.h"
+#include "aded/selection_policy.h"
 #include "aded/spec_bench.h"
 #include "bench_spec_plot.h"
 #include "commands.h"
@@ -86,12 +91,48 @@ void print_prompt_table(const SpecBenchResult& r) {
   }
 }
 
+// The table the features of a selection log read: that of the first aded method with one.
+std::string feature_table_path(const std::vector<MethodChoice>& choices) {
+  for (const auto& c : choices) {
+    if (c.method == "aded" && !c.settings.text("ngram").empty()) return c.settings.text("ngram");
+    for (const auto& m : c.members)
+      if (m.method == "aded" && !m.settings.text("ngram").empty()) return m.settings.text("ngram");
+  }
+  return {};
+}
+
+// One row per prompt and single method (composites and the oracle are not arms): the request's
+// features and its decoding speed-up over plain decoding on the same prompt.
+std::string selection_log(const SpecBenchResult& r, const std::vector<BenchPrompt>& prompts, const Model& model,
+                          double temperature, const std::string& table_path, DrafterEnvironment& env) {
+  const TrigramTable* table = table_path.empty() ? nullptr : env.table(table_path, 0).get();
+  std::string out;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const PromptResult& p = r.prompts[i];
+    const double plain = p.methods.at(r.methods[0]).decode_tokens_per_second();
+    if (!(plain > 0)) continue;
+    SelectionLogRow row;
+    row.prompt = p.id;
+    row.category = p.category;
+    row.table = table_path.empty() ? "" : std::filesystem::path(table_path).filename().string();
+    row.features = request_features(model.tokenizer().encode(prompts[i].text, true), temperature, table);
+    for (const auto& name : r.methods) {
+      const std::string method = name.substr(0, name.find(':'));
+      if (method == "union" || method == "select" || method == "auto" || method == "oracle") continue;
+      row.arm = name;
+      row.reward = p.methods.at(name).decode_tokens_per_second() / plain;
+      out += selection_log_line(row);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Command add_bench_spec(CLI::App& app) {
   struct Options {
     ModelOptions model;
-    std::string prompts, methods = "none,pld,aded", json, plot;
+    std::string prompts, methods = "none,pld,aded", json, plot, select_log;
     int n = 256;
     int limit = 0;
     SpecFlags spec;
@@ -124,6 +165,9 @@ Command add_bench_spec(CLI::App& app) {
                   "file (needs gnuplot)")
       ->check(image_file_name());
   cmd->add_flag("--per-prompt", o->per_prompt, "also print a table with one row per prompt");
+  cmd->add_option("--select-log", o->select_log,
+                  "write a selection log: per prompt and single method, the request's features and "
+                  "its speed-up, for 'aded select train' (docs/selection.md)");
   cmd->add_option("--temp", o->temperature,
                   "sampling temperature (0: greedy); with top-k 40, top-p 0.95, min-p 0.05 as in "
                   "aded run. Deterministic drafts must still give the plain tokens; sampled drafts "
@@ -144,6 +188,7 @@ Command add_bench_spec(CLI::App& app) {
         }
         if (!o->json.empty()) check_output_path(o->json, "--json", {o->model.path, o->prompts});
         if (!o->plot.empty()) check_output_path(o->plot, "--plot", {o->model.path, o->prompts});
+        if (!o->select_log.empty()) check_output_path(o->select_log, "--select-log", {o->model.path, o->prompts});
         auto prompts = read_bench_prompts(o->prompts);
         if (o->limit > 0 && static_cast<size_t>(o->limit) < prompts.size())
           prompts.resize(static_cast<size_t>(o->limit));
@@ -192,6 +237,17 @@ Command add_bench_spec(CLI::App& app) {
                    o->temperature > 0 ? fmt::format("temperature {:g}, seed {}", o->temperature, o->seed)
                                       : std::string("greedy"));
         print_table(r);
+        // Methods with several arms: which drafted how often.
+        for (const auto& m : methods) {
+          if (!m.speculator || m.speculator->arms() < 2) continue;
+          int64_t total = 0;
+          for (int a = 0; a < m.speculator->arms(); ++a) total += m.speculator->arm_stats(a).steps;
+          std::string list;
+          for (int a = 0; a < m.speculator->arms(); ++a)
+            list += fmt::format("{}{} {:.0f}%", list.empty() ? "" : ", ", m.speculator->arm_name(a),
+                                total ? 100.0 * static_cast<double>(m.speculator->arm_stats(a).steps) / static_cast<double>(total) : 0.0);
+          fmt::print("\n{}: steps by arm (warm-up included): {}\n", m.name, list);
+        }
         if (o->per_prompt) print_prompt_table(r);
         if (!o->json.empty()) {
           nlohmann::json j;
@@ -217,6 +273,9 @@ Command add_bench_spec(CLI::App& app) {
           }
           write_output_file(o->json, j.dump(2) + "\n");
         }
+        if (!o->select_log.empty())
+          write_output_file(o->select_log, selection_log(r, prompts, *model, o->temperature,
+                                                         feature_table_path(choices), env));
         if (!o->plot.empty())
           render_chart(spec_bench_chart(
                            r, {o->model.path, o->prompts, prompts.size(), o->n, ctx.pool().size()}),

@@ -30,5 +30,6 @@ Command add_eval(CLI::App& app);
 Command add_serve(CLI::App& app);
 Command add_distill_data(CLI::App& app);
 Command add_eval_drafter(CLI::App& app);
+Command add_select(CLI::App& app);
 
 }  // namespace aded::cli

@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   add(aded::cli::add_serve);
   add(aded::cli::add_distill_data);
   add(aded::cli::add_eval_drafter);
+  add(aded::cli::add_select);
 
   // llama.cpp's -md (a two-letter flag with one dash, which CLI11 cannot declare) is
   // --model-draft.
