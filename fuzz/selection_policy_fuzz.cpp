@@ -20,7 +20,7 @@ namespace {
 
 void check_policy(const aded::SelectionPolicy& p) {
   aded::RequestFeatures x;
-  x.values = {1, 0.8, 0.5, 0.1, 0.3};
+  x.values = {1, 0.8, 0, 0.5, 0.1, 0.3, 0, 0, 0};
   for (const auto& m : p.models)
     if (!std::isfinite(m.mean(x)) || !std::isfinite(m.uncertainty(x))) failure("a prediction is not finite");
   const int chosen = p.choose(x, 0.1);

@@ -45,11 +45,15 @@ double table_hit(std::span<const int32_t> p, const TrigramTable& table) {
 
 RequestFeatures request_features(std::span<const int32_t> prompt, double temperature, const TrigramTable* table) {
   RequestFeatures f;
+  const double t = std::isfinite(temperature) ? std::clamp(temperature, 0.0, 2.0) : 0.0;
+  const double greedy = t > 0 ? 0.0 : 1.0;
   f.values[0] = 1;
-  f.values[1] = std::isfinite(temperature) ? std::clamp(temperature, 0.0, 2.0) : 0.0;
-  f.values[2] = std::log2(1.0 + static_cast<double>(prompt.size())) / 12.0;
-  f.values[3] = prompt_repetition(prompt);
-  f.values[4] = table ? table_hit(prompt, *table) : 0.0;
+  f.values[1] = t;
+  f.values[2] = greedy;
+  f.values[3] = std::log2(1.0 + static_cast<double>(prompt.size())) / 12.0;
+  f.values[4] = prompt_repetition(prompt);
+  f.values[5] = table ? table_hit(prompt, *table) : 0.0;
+  for (size_t k = 0; k < 3; ++k) f.values[6 + k] = greedy * f.values[3 + k];
   return f;
 }
 

@@ -12,9 +12,13 @@
 namespace aded {
 namespace {
 
+// Indices of RequestFeatures::kNames.
+constexpr size_t kTemperature = 1, kGreedy = 2, kLogTokens = 3, kRepetition = 4, kTableHit = 5, kGreedyRepetition = 7;
+
 RequestFeatures features(double temperature, double repetition) {
+  const double greedy = temperature > 0 ? 0 : 1;
   RequestFeatures x;
-  x.values = {1, temperature, 0.5, repetition, 0.2};
+  x.values = {1, temperature, greedy, 0.5, repetition, 0.2, 0.5 * greedy, repetition * greedy, 0.2 * greedy};
   return x;
 }
 
@@ -32,13 +36,19 @@ TEST(RequestFeatures, MeasureHowMuchThePromptRepeatsItself) {
   const auto random = spec_testing::random_prompt(100, 30000, 4);
   const RequestFeatures r = request_features(repeating, 0, nullptr);
   const RequestFeatures n = request_features(random, 0.8, nullptr);
+  ASSERT_EQ(RequestFeatures::kNames[kGreedyRepetition], "greedy_prompt_repetition");
   EXPECT_EQ(r.values[0], 1);
-  EXPECT_GT(r.values[3], 0.9) << "each repeat is predicted by the one before";
-  EXPECT_EQ(n.values[3], 0) << "no 3 tokens repeat in 100 random ones of 30000";
-  EXPECT_DOUBLE_EQ(n.values[1], 0.8);
-  EXPECT_DOUBLE_EQ(r.values[2], std::log2(1.0 + static_cast<double>(repeating.size())) / 12);
-  EXPECT_EQ(r.values[4], 0) << "no table";
-  EXPECT_EQ(request_features({}, 5.0, nullptr).values[1], 2) << "temperature capped";
+  EXPECT_GT(r.values[kRepetition], 0.9) << "each repeat is predicted by the one before";
+  EXPECT_EQ(r.values[kGreedyRepetition], r.values[kRepetition]) << "greedy";
+  EXPECT_EQ(n.values[kRepetition], 0) << "no 3 tokens repeat in 100 random ones of 30000";
+  EXPECT_DOUBLE_EQ(n.values[kTemperature], 0.8);
+  EXPECT_EQ(n.values[kGreedy], 0);
+  EXPECT_EQ(r.values[kGreedy], 1);
+  EXPECT_DOUBLE_EQ(r.values[kLogTokens], std::log2(1.0 + static_cast<double>(repeating.size())) / 12);
+  EXPECT_EQ(r.values[kTableHit], 0) << "no table";
+  EXPECT_EQ(request_features({}, 5.0, nullptr).values[kTemperature], 2) << "temperature capped";
+  const RequestFeatures sampled_repeat = request_features(repeating, 0.8, nullptr);
+  EXPECT_EQ(sampled_repeat.values[kGreedyRepetition], 0) << "sampled: the greedy slopes are off";
 }
 
 TEST(ArmModel, LearnsALinearRewardAndGrowsSureOfIt) {
@@ -48,7 +58,7 @@ TEST(ArmModel, LearnsALinearRewardAndGrowsSureOfIt) {
   const double wide = m.uncertainty(greedy);
   for (int i = 0; i < 200; ++i) {
     const RequestFeatures x = features(i % 2 ? 0.8 : 0.0, 0.05 * (i % 7));
-    m.add(x, 2.5 - 1.5 * x.values[1] + 0.4 * x.values[3]);
+    m.add(x, 2.5 - 1.5 * x.values[kTemperature] + 0.4 * x.values[kRepetition]);
   }
   EXPECT_NEAR(m.mean(greedy), 2.54, 0.05);
   EXPECT_NEAR(m.mean(sampled), 1.34, 0.05);
@@ -127,7 +137,7 @@ TEST(SelectionPolicy, ABadOrMismatchedFileIsRefusedClearly) {
   EXPECT_NE(edited([](auto& j) { j["arms"][0]["a"][0][0] = -1.0; }).find("arm 1: selection policy: A is not"),
             std::string::npos);
   EXPECT_NE(edited([](auto& j) { j["arms"][0]["a"][0][1] = 7.0; }).find("not symmetric"), std::string::npos);
-  EXPECT_NE(edited([](auto& j) { j["arms"][2]["b"].erase(0); }).find("arm 3: \"b\" must be 5 numbers"),
+  EXPECT_NE(edited([](auto& j) { j["arms"][2]["b"].erase(0); }).find("arm 3: \"b\" must be 9 numbers"),
             std::string::npos);
   EXPECT_NE(edited([](auto& j) { j["arms"].erase(1); j["arms"].erase(1); }).find("2 to 64 arms"), std::string::npos);
   EXPECT_NE(edited([](auto& j) { j.erase("table"); }).find("no \"table\""), std::string::npos);

@@ -132,7 +132,7 @@ std::string selection_log(const SpecBenchResult& r, const std::vector<BenchPromp
 Command add_bench_spec(CLI::App& app) {
   struct Options {
     ModelOptions model;
-    std::string prompts, methods = "none,pld,aded", json, plot, select_log;
+    std::string prompts, methods = "none,pld,aded", json, plot, select_log, regret_plot;
     int n = 256;
     int limit = 0;
     SpecFlags spec;
@@ -164,6 +164,10 @@ Command add_bench_spec(CLI::App& app) {
                   "draw speedup and tokens per target forward per category into an .svg or .png "
                   "file (needs gnuplot)")
       ->check(image_file_name());
+  cmd->add_option("--regret-plot", o->regret_plot,
+                  "draw the time select, auto and union methods lose against the best single "
+                  "method of each prompt's category, over the prompts (.svg or .png, needs gnuplot)")
+      ->check(image_file_name());
   cmd->add_flag("--per-prompt", o->per_prompt, "also print a table with one row per prompt");
   cmd->add_option("--select-log", o->select_log,
                   "write a selection log: per prompt and single method, the request's features and "
@@ -189,6 +193,16 @@ Command add_bench_spec(CLI::App& app) {
         if (!o->json.empty()) check_output_path(o->json, "--json", {o->model.path, o->prompts});
         if (!o->plot.empty()) check_output_path(o->plot, "--plot", {o->model.path, o->prompts});
         if (!o->select_log.empty()) check_output_path(o->select_log, "--select-log", {o->model.path, o->prompts});
+        if (!o->regret_plot.empty()) {
+          check_output_path(o->regret_plot, "--regret-plot", {o->model.path, o->prompts});
+          // Its methods are checked now, on an empty result of the same methods, not after the run.
+          SpecBenchResult shape;
+          for (const auto& c : choices) {
+            shape.methods.push_back(c.text);
+            shape.overall[c.text] = {};
+          }
+          regret_chart(shape, {});
+        }
         auto prompts = read_bench_prompts(o->prompts);
         if (o->limit > 0 && static_cast<size_t>(o->limit) < prompts.size())
           prompts.resize(static_cast<size_t>(o->limit));
@@ -276,10 +290,9 @@ Command add_bench_spec(CLI::App& app) {
         if (!o->select_log.empty())
           write_output_file(o->select_log, selection_log(r, prompts, *model, o->temperature,
                                                          feature_table_path(choices), env));
-        if (!o->plot.empty())
-          render_chart(spec_bench_chart(
-                           r, {o->model.path, o->prompts, prompts.size(), o->n, ctx.pool().size()}),
-                       o->plot);
+        const SpecBenchRunInfo info{o->model.path, o->prompts, prompts.size(), o->n, ctx.pool().size(), o->temperature};
+        if (!o->plot.empty()) render_chart(spec_bench_chart(r, info), o->plot);
+        if (!o->regret_plot.empty()) render_chart(regret_chart(r, info), o->regret_plot);
         if (!r.all_identical) {
           std::string list;
           for (const auto& m : r.mismatches) list += (list.empty() ? "" : ", ") + m;
