@@ -50,6 +50,10 @@ class DrafterSelector {
   virtual bool shadow(const Speculator& /*speculator*/, int /*arm*/) const { return false; }
   // The request is over (after its last observe).
   virtual void end(const Speculator&) {}
+  // Arms that sit the request out, decided in begin() (which runs before the drafters begin) and
+  // fixed until end(): their drafters are neither begun nor told what happens, so they cost
+  // nothing. Such an arm must not be chosen or shadowed during the request.
+  virtual bool idle(const Speculator& /*speculator*/, int /*arm*/) const { return false; }
 };
 
 // Counters per arm, kept across requests.
@@ -125,6 +129,8 @@ class Speculator {
   std::vector<DraftTree> shadows_;
   std::vector<double> shadow_seconds_;
   std::vector<uint8_t> shadowed_;
+  std::vector<uint8_t> active_;  // per arm: 0 when the selector keeps it idle for the request
+  bool active(int arm) const;
   int current_ = -1;                  // arm chosen for the step being verified
   bool asked_ = false;                // whether its drafter was asked to propose
   double current_draft_ = 0;          // seconds its proposal took

@@ -45,6 +45,8 @@ class RequestSelector final : public DrafterSelector {
   }
 
   int choose(const Speculator&, std::span<const int32_t>) override { return std::max(chosen_, 0); }
+  // The other arms do no work during the request (nothing to observe for a drafter not asked).
+  bool idle(const Speculator&, int arm) const override { return chosen_ >= 0 && arm != chosen_; }
 
   void observe(const Speculator&, const StepOutcome& o) override {
     if (o.result) tokens_ += static_cast<int64_t>(o.result->emitted.size());

@@ -102,14 +102,23 @@ void Speculator::begin(std::span<const int32_t> prompt, const SamplingParams& sa
   if (arms_.size() > 1 && !selector_) throw Error("speculator: several drafters need a selector");
   request_draft_seconds_ = 0;
   const Stopwatch start;
-  for (auto& a : arms_) a->drafter->begin(prompt);
-  request_draft_seconds_ += start.seconds();
   if (selector_) selector_->begin(*this, prompt);
+  active_.assign(arms_.size(), 1);
+  for (int i = 0; i < arms(); ++i) {
+    if (selector_ && selector_->idle(*this, i)) active_[static_cast<size_t>(i)] = 0;
+    if (active(i)) arm(i).drafter->begin(prompt);
+  }
+  request_draft_seconds_ += start.seconds();
+}
+
+bool Speculator::active(int index) const {
+  return static_cast<size_t>(index) >= active_.size() || active_[static_cast<size_t>(index)] != 0;
 }
 
 void Speculator::observe_prefill(std::span<const int32_t> context) {
   const Stopwatch start;
-  for (auto& a : arms_) a->drafter->observe(DraftFeedback{context, 1, nullptr, {}});
+  for (int i = 0; i < arms(); ++i)
+    if (active(i)) arm(i).drafter->observe(DraftFeedback{context, 1, nullptr, {}});
   request_draft_seconds_ += start.seconds();
 }
 
@@ -122,6 +131,7 @@ int Speculator::draft(std::span<const int32_t> context, int room, DraftTree& tre
   std::fill(shadowed_.begin(), shadowed_.end(), 0);
   if (arms_.empty()) return -1;
   const int chosen = selector_ ? selector_->choose(*this, context) : 0;
+  if (!active(chosen)) throw Error(fmt::format("speculator: the selector chose arm {}, which sits the request out", chosen));
   Arm& a = arm(chosen);
   ++a.stats.steps;
   const int request = a.budget.request(target_cost_, a.cost, room);
@@ -159,7 +169,7 @@ void Speculator::propose_shadows(std::span<const int32_t> context, int room) {
   for (int i = 0; i < arms(); ++i) {
     DraftTree& t = shadows_[static_cast<size_t>(i)];
     t.clear();
-    if (i == current_ || !selector_->shadow(*this, i)) continue;
+    if (i == current_ || !active(i) || !selector_->shadow(*this, i)) continue;
     shadowed_[static_cast<size_t>(i)] = 1;
     Arm& a = arm(i);
     const int request = a.budget.request(target_cost_, a.cost, room);
@@ -192,6 +202,7 @@ void Speculator::observe(std::span<const int32_t> context, const DraftTree& tree
   }
   const auto added = static_cast<int>(result.emitted.size());
   for (int i = 0; i < arms(); ++i) {
+    if (!active(i)) continue;
     Arm& a = arm(i);
     const bool own = i == drafted && !tree.empty();
     const Stopwatch start;
@@ -212,7 +223,8 @@ void Speculator::observe(std::span<const int32_t> context, const DraftTree& tree
 }
 
 void Speculator::end() {
-  for (auto& a : arms_) a->drafter->end();
+  for (int i = 0; i < arms(); ++i)
+    if (active(i)) arm(i).drafter->end();
   if (selector_) selector_->end(*this);
 }
 

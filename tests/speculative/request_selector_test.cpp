@@ -103,6 +103,32 @@ TEST(RequestSelector, GivesRequestsToTheArmWithTheLargerSpeedUp) {
   }
 }
 
+// Counts what it is asked; drafts nothing.
+class CountingDrafter final : public Drafter {
+ public:
+  std::string_view name() const override { return "counting"; }
+  void begin(std::span<const int32_t>) override { ++calls; }
+  void observe(const DraftFeedback&) override { ++calls; }
+  void propose(const DraftRequest&, DraftTree&) override { ++calls; }
+  void end() override { ++calls; }
+  int calls = 0;
+};
+
+TEST(RequestSelector, ArmsNotChosenDoNoWork) {
+  const auto model = tiny_model();
+  Context ctx(model, {.n_ctx = 512, .n_threads = 1});
+  CountingDrafter first, second;
+  Speculator s;
+  s.add(first, {.max_nodes = 4, .max_depth = 4, .adaptive_budget = false});
+  s.add(second, {.max_nodes = 4, .max_depth = 4, .adaptive_budget = false});
+  s.set_selector(make_request_selector({}));
+  generate_with(ctx, greedy_params(), &s, random_prompt(20, 300, 1), 20);  // every arm once: the first
+  EXPECT_GT(first.calls, 20);
+  EXPECT_EQ(second.calls, 0) << "not begun, not told about steps, not ended";
+  generate_with(ctx, greedy_params(), &s, random_prompt(20, 300, 2), 20);  // then the second
+  EXPECT_GT(second.calls, 20);
+}
+
 TEST(RequestSelector, MethodStringsAndPolicies) {
   const DrafterRegistry registry = DrafterRegistry::with_builtin_methods();
   const MethodChoice c = registry.parse("auto:of=none/pld/aded:explore=0.5:top-k=4");
