@@ -19,7 +19,7 @@ DrafterMethod auto_method() {
       "the drafter chosen per request by a contextual bandit (LinUCB) from the prompt and the "
       "temperature, learned offline (policy=FILE from 'aded select train') and online; none may "
       "be a member; settings go to the members that have them (auto:of=none/pld/aded/draft:policy=P.json)";
-  SettingSpec of = text_setting("of", "the members, '/' between them");
+  SettingSpec of = text_setting("of", "the members, '/' between them (and draft when a draft model is given)");
   of.default_value = "none/pld/aded";
   m.settings = {of, file_setting("policy", "a policy from 'aded select train' (none: learn online from the first request)"),
                 real_setting("explore", 0, 10, 0.1, "weight of an arm's uncertainty in the choice (0: the predicted best)"),

@@ -132,6 +132,11 @@ MethodChoice DrafterRegistry::parse_composite(std::string_view text, std::span<c
     if (find_spec(common_, f.key)) own_flags.push_back(f);
   MethodChoice choice = parse_plain(own, own_flags);
   choice.text = std::string(text);
+  // auto's default arms are the drafters the run has: the draft model too when one is given.
+  const bool draft_model_given =
+      std::any_of(flags.begin(), flags.end(), [](const SettingValue& f) { return f.key == "model" && !f.value.empty(); });
+  if (kind == "auto" && !choice.settings.given("of") && draft_model_given && find("draft"))
+    choice.settings.values_["of"] += "/draft";
   std::vector<std::string> names;
   const std::string& of = choice.settings.text("of");
   for (size_t at = 0; at <= of.size();) {

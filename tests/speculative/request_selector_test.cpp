@@ -136,6 +136,11 @@ TEST(RequestSelector, MethodStringsAndPolicies) {
   EXPECT_TRUE(c.members[0].plain());
   EXPECT_EQ(c.members[2].settings.integer("top-k"), 4);
   EXPECT_EQ(registry.parse("auto").members.size(), 3u) << "none/pld/aded by default";
+  const std::vector<SettingValue> draft_flag = {{"model", "small.gguf", "--model-draft"}};
+  const MethodChoice with_draft = registry.parse("auto", draft_flag);
+  ASSERT_EQ(with_draft.members.size(), 4u) << "and the draft model when the run has one";
+  EXPECT_EQ(with_draft.members[3].settings.text("model"), "small.gguf");
+  EXPECT_EQ(registry.parse("auto:of=pld/aded", draft_flag).members.size(), 2u) << "of= as given";
   EXPECT_NE(error_of([&] { registry.parse("auto:of=none/select"); }).find("cannot be a member of a auto"),
             std::string::npos);
   EXPECT_NE(error_of([&] { registry.parse("select:of=none/pld"); }).find("'none' cannot be a member of a select"),
