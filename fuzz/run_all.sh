@@ -54,6 +54,7 @@ max_len() {
     llama2c_fuzz) echo 16384 ;;
     trigram_table_fuzz) echo 16384 ;;
     checkpoint_fuzz) echo 32768 ;;
+    selection_policy_fuzz) echo 16384 ;;  # a policy of 4 arms is 9 KB
     *) echo 4096 ;;
   esac
 }
