@@ -75,7 +75,7 @@ struct Batch {
 };
 
 struct ContextOptions {
-  int n_ctx = 0;      // 0: the model's training context, at most 4096
+  int n_ctx = 0;      // 0: the model's training context (less when its KV cache would not fit in half the memory)
   int n_threads = 0;  // 0: all hardware threads
   // Portable kernels instead of the fastest the CPU has (they give bitwise the same results).
   bool scalar_kernels = false;

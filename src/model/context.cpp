@@ -35,10 +35,27 @@ std::shared_ptr<ThreadPool> make_or_share_pool(const ContextOptions& o) {
   return std::make_shared<ThreadPool>(std::max(1, threads));
 }
 
+double kv_cache_bytes(const ModelConfig& c, int64_t n_ctx) {
+  return 2.0 * c.n_layers * static_cast<double>(n_ctx) * c.kv_dim() * sizeof(float);
+}
+
+double physical_memory() {
+  return static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+}
+
+// By default the model's whole training window (the KV cache takes memory only where text is
+// written), halved while its cache could not fit in half the machine's memory, but never below
+// what the old fixed default gave (4096, or the window when shorter).
 int32_t context_size(const ContextOptions& o, const ModelConfig& c) {
-  const int32_t n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min(c.ctx_train, 4096);
+  int64_t n_ctx = o.n_ctx;
+  if (n_ctx <= 0) {
+    n_ctx = std::clamp<int64_t>(c.ctx_train, 1, int64_t{1} << 22);
+    const int64_t floor = std::min<int64_t>(n_ctx, 4096);
+    const double memory = physical_memory();
+    while (n_ctx > floor && memory > 0 && kv_cache_bytes(c, n_ctx) > memory / 2) n_ctx = std::max(floor, n_ctx / 2);
+  }
   if (n_ctx < 1 || n_ctx > (1 << 22)) fail("context size {} is out of range", n_ctx);
-  return n_ctx;
+  return static_cast<int32_t>(n_ctx);
 }
 
 }  // namespace
@@ -68,10 +85,8 @@ Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
   // Most of a context's memory grows with its size: a size that cannot fit is refused by name
   // before anything is allocated, and an allocation that fails anyway says which size it was.
   const ModelConfig& c = model_->config();
-  const double kv_bytes =
-      2.0 * c.n_layers * static_cast<double>(n_ctx_) * c.kv_dim() * sizeof(float);
-  const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
-                        static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  const double kv_bytes = kv_cache_bytes(c, n_ctx_);
+  const double memory = physical_memory();
   if (memory > 0 && kv_bytes > memory)
     fail(
         "a context of {} tokens needs {:.1f} GB for its KV cache, more than this machine's {:.1f} "

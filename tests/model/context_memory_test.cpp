@@ -1,13 +1,18 @@
 // A context larger than the machine's memory is refused by name before anything is allocated
-// (before: "out of memory" from deep inside, with no word of which setting caused it).
+// (before: "out of memory" from deep inside, with no word of which setting caused it). The KV
+// cache takes memory only where text is written, and the default context is the model's window.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <vector>
 
 #include <string>
 
 #include "aded/context.h"
 #include "aded/error.h"
 #include "aded/model_tools.h"
+#include "model/kv_cache.h"
 #include "support/test_support.h"
 
 namespace aded {
@@ -34,6 +39,43 @@ TEST(ContextMemory, AContextLargerThanTheMachineIsRefusedByItsSize) {
     EXPECT_NE(message.find("34.4 GB"), std::string::npos) << message;
     EXPECT_NE(message.find("-c"), std::string::npos) << message;
   }
+}
+
+// Resident pages of [p, p + bytes) (mincore on the mapping).
+size_t resident_pages(const void* p, size_t bytes) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGE_SIZE));
+  const auto start = reinterpret_cast<uintptr_t>(p) / page * page;
+  const size_t pages = (reinterpret_cast<uintptr_t>(p) + bytes - start + page - 1) / page;
+  std::vector<unsigned char> in(pages);
+  EXPECT_EQ(::mincore(reinterpret_cast<void*>(start), pages * page, in.data()), 0);
+  size_t n = 0;
+  for (unsigned char c : in) n += c & 1;
+  return n;
+}
+
+TEST(ContextMemory, TheKvCacheTakesMemoryOnlyWhereWritten) {
+  // 22 layers x 32768 cells x 256 floats: the 1.1B shape's cache at a 32k context, 1.5 GB.
+  KvCache cache(22, 32768, 256);
+  EXPECT_EQ(cache.bytes(), size_t{2} * 22 * 32768 * 256 * 4);
+  const size_t layer_bytes = size_t{32768} * 256 * sizeof(float);
+  EXPECT_EQ(resident_pages(cache.keys(0, 0), layer_bytes), 0u);
+  EXPECT_EQ(cache.keys(3, 1000)[17], 0.0f) << "reads as zero";
+  for (size_t cell = 0; cell < 4; ++cell)
+    for (size_t i = 0; i < 256; ++i) cache.keys(0, cell)[i] = static_cast<float>(i);
+  EXPECT_GE(resident_pages(cache.keys(0, 0), layer_bytes), 1u);
+  EXPECT_LE(resident_pages(cache.keys(0, 0), layer_bytes), 4u) << "4 cells of 1 KB: a page or so";
+  cache.copy_cell(2, 30000);
+  EXPECT_EQ(cache.keys(0, 30000)[255], 255.0f);
+}
+
+TEST(ContextMemory, TheDefaultContextIsTheModelsWindow) {
+  testing::TempDir dir;
+  RandomModelOptions o;
+  o.shape = ModelConfig::new_model(Architecture::Llama, 64, 2, 4, 4, 128, 300, 16384, true);
+  write_random_model(o, (dir / "long.gguf").string());
+  const auto model = Model::load((dir / "long.gguf").string());
+  Context ctx(model, {.n_threads = 1});
+  EXPECT_EQ(ctx.n_ctx(), 16384) << "not capped at 4096: the cache costs only what is written";
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool model_required) {
   auto* m = cmd.add_option("-m,--model", o.path, "GGUF model file");
   if (model_required) m->required();
   cmd.add_option("-t,--threads", o.threads, "threads (default: all cores)")->check(int_range(1, 1024));
-  cmd.add_option("-c,--ctx-size", o.ctx, "context size in tokens (default: the model's, at most 4096)")
+  cmd.add_option("-c,--ctx-size", o.ctx, "context size in tokens (default: the model's training context, less when its KV cache would not fit in half the memory; the cache takes memory only as text fills it)")
       ->check(int_range(1, 1 << 22));
   cmd.add_flag("--full-head", o.full_head,
                "greedy decoding: compute the whole float output projection (default: an int8 copy of it "
