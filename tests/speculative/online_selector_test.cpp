@@ -40,26 +40,13 @@ class Shadowable final : public Drafter {
   std::string name_;
 };
 
-// Drafts a chain the target (almost) never accepts: the token after the last one, repeated.
-class WrongDrafter final : public Drafter {
- public:
-  std::string_view name() const override { return "wrong"; }
-  void begin(std::span<const int32_t>) override {}
-  void observe(const DraftFeedback&) override {}
-  void propose(const DraftRequest& r, DraftTree& out) override {
-    int32_t parent = DraftTree::kRoot;
-    for (int d = 0; d < std::min(r.max_nodes, r.max_depth); ++d)
-      parent = out.add(parent, (r.context.back() + 7 + d) % 300, 0.9f);
-  }
-};
-
 struct Arms {
   std::shared_ptr<std::vector<int32_t>> reference = std::make_shared<std::vector<int32_t>>();
   std::unique_ptr<Drafter> oracle(bool shadow) {
     return std::make_unique<Shadowable>(make_oracle_drafter(reference), shadow, "oracle");
   }
   std::unique_ptr<Drafter> wrong(bool shadow) {
-    return std::make_unique<Shadowable>(std::make_unique<WrongDrafter>(), shadow, "wrong");
+    return std::make_unique<Shadowable>(std::make_unique<spec_testing::WrongChainDrafter>(), shadow, "wrong");
   }
 };
 

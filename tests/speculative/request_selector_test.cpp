@@ -24,15 +24,6 @@ using spec_testing::random_prompt;
 using spec_testing::repeating_prompt;
 using spec_testing::tiny_model;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(accepted)";
-}
-
 TEST(RequestSelector, KeepsPlainDecodingsOutput) {
   const auto model = tiny_model();
   Context ctx(model, {.n_ctx = 1024, .n_threads = 1});
@@ -60,19 +51,6 @@ TEST(RequestSelector, KeepsPlainDecodingsOutput) {
   EXPECT_GT(speculator->arm_stats(2).steps, 0);
 }
 
-// Drafts a chain the target (almost) never accepts.
-class WrongDrafter final : public Drafter {
- public:
-  std::string_view name() const override { return "wrong"; }
-  void begin(std::span<const int32_t>) override {}
-  void observe(const DraftFeedback&) override {}
-  void propose(const DraftRequest& r, DraftTree& out) override {
-    int32_t parent = DraftTree::kRoot;
-    for (int d = 0; d < std::min(r.max_nodes, r.max_depth); ++d)
-      parent = out.add(parent, (r.context.back() + 7 + d) % 300, 0.9f);
-  }
-};
-
 TEST(RequestSelector, GivesRequestsToTheArmWithTheLargerSpeedUp) {
   const auto model = tiny_model();
   Context ctx(model, {.n_ctx = 1024, .n_threads = 1});
@@ -84,7 +62,7 @@ TEST(RequestSelector, GivesRequestsToTheArmWithTheLargerSpeedUp) {
     Speculator s;
     constexpr DraftLimits chain{.max_nodes = 6, .max_depth = 6, .adaptive_budget = false};
     if (oracle_first) s.add(make_oracle_drafter(reference), chain, "oracle");
-    s.add(std::make_unique<WrongDrafter>(), chain, "wrong");
+    s.add(std::make_unique<spec_testing::WrongChainDrafter>(), chain, "wrong");
     if (!oracle_first) s.add(make_oracle_drafter(reference), chain, "oracle");
     s.set_selector(make_request_selector({}));
     std::vector<int64_t> steps_before(2, 0);
@@ -141,11 +119,11 @@ TEST(RequestSelector, MethodStringsAndPolicies) {
   ASSERT_EQ(with_draft.members.size(), 4u) << "and the draft model when the run has one";
   EXPECT_EQ(with_draft.members[3].settings.text("model"), "small.gguf");
   EXPECT_EQ(registry.parse("auto:of=pld/aded", draft_flag).members.size(), 2u) << "of= as given";
-  EXPECT_NE(error_of([&] { registry.parse("auto:of=none/select"); }).find("cannot be a member of a auto"),
+  EXPECT_NE(spec_testing::input_error_of([&] { registry.parse("auto:of=none/select"); }).find("cannot be a member of a auto"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { registry.parse("select:of=none/pld"); }).find("'none' cannot be a member of a select"),
+  EXPECT_NE(spec_testing::input_error_of([&] { registry.parse("select:of=none/pld"); }).find("'none' cannot be a member of a select"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { registry.parse("auto:explore=-1"); }).find("explore"), std::string::npos);
+  EXPECT_NE(spec_testing::input_error_of([&] { registry.parse("auto:explore=-1"); }).find("explore"), std::string::npos);
 
   // A policy learned for other arms, or with another table, is refused with both sides named.
   const auto dir = std::filesystem::temp_directory_path() / "aded_request_selector_test";
@@ -157,7 +135,7 @@ TEST(RequestSelector, MethodStringsAndPolicies) {
   std::ofstream(policy_path) << selection_policy_json(train_selection_policy(rows));
   const auto model = tiny_model();
   DrafterEnvironment env(model.get());
-  const std::string mismatch = error_of([&] {
+  const std::string mismatch = spec_testing::input_error_of([&] {
     registry.make_speculator(registry.parse("auto:of=none/pld/aded:policy=" + policy_path), env);
   });
   EXPECT_NE(mismatch.find("learned for the arms none, pld, draft; this auto has none/pld/aded"), std::string::npos)
@@ -171,16 +149,16 @@ TEST(RequestSelector, MethodStringsAndPolicies) {
   ASSERT_EQ(s->arms(), 3);
   EXPECT_EQ(s->arm_name(0), "none");
   EXPECT_EQ(s->arm_name(2), "aded");
-  EXPECT_NE(error_of([&] { registry.make_speculator(registry.parse("auto:of=none/pld/aded:ngram=x.tri:policy=" + same_path), env); })
+  EXPECT_NE(spec_testing::input_error_of([&] { registry.make_speculator(registry.parse("auto:of=none/pld/aded:ngram=x.tri:policy=" + same_path), env); })
                 .find("x.tri"),
             std::string::npos)
       << "the table is opened (and named) before the policy is read";
-  EXPECT_NE(error_of([&] {
+  EXPECT_NE(spec_testing::input_error_of([&] {
               registry.make_speculator(registry.parse("auto:of=none/pld/draft:policy=" + policy_path), env);
             }).find("model"),
             std::string::npos)
       << "draft needs its model: the registry's own message";
-  EXPECT_NE(error_of([&] {
+  EXPECT_NE(spec_testing::input_error_of([&] {
               registry.make_speculator(registry.parse("auto:of=none/pld/aded:policy=" + (dir / "missing.json").string()), env);
             }).find("missing.json"),
             std::string::npos);

@@ -22,15 +22,6 @@ RequestFeatures features(double temperature, double repetition) {
   return x;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(accepted)";
-}
-
 TEST(RequestFeatures, MeasureHowMuchThePromptRepeatsItself) {
   const auto repeating = spec_testing::repeating_prompt({5, 6, 7, 8, 9}, 20);
   const auto random = spec_testing::random_prompt(100, 30000, 4);
@@ -97,13 +88,13 @@ TEST(SelectionPolicy, PicksTheArmThatWinsForTheRequest) {
 }
 
 TEST(SelectionPolicy, RefusesLogsItCannotLearnFrom) {
-  EXPECT_NE(error_of([] { train_selection_policy({}); }).find("no log rows"), std::string::npos);
+  EXPECT_NE(spec_testing::input_error_of([] { train_selection_policy({}); }).find("no log rows"), std::string::npos);
   auto rows = two_arm_log();
   rows[5].table = "other.tri";
-  EXPECT_NE(error_of([&] { train_selection_policy(rows); }).find("mixes features read with the table"),
+  EXPECT_NE(spec_testing::input_error_of([&] { train_selection_policy(rows); }).find("mixes features read with the table"),
             std::string::npos);
   std::vector<SelectionLogRow> one = {two_arm_log()[0]};
-  EXPECT_NE(error_of([&] { train_selection_policy(one); }).find("a choice needs two"), std::string::npos);
+  EXPECT_NE(spec_testing::input_error_of([&] { train_selection_policy(one); }).find("a choice needs two"), std::string::npos);
 }
 
 TEST(SelectionPolicy, FileRoundTrip) {
@@ -123,11 +114,11 @@ TEST(SelectionPolicy, ABadOrMismatchedFileIsRefusedClearly) {
   const auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
     nlohmann::json j = nlohmann::json::parse(good);
     edit(j);
-    return error_of([&] { parse_selection_policy(j.dump(), "p.json"); });
+    return spec_testing::input_error_of([&] { parse_selection_policy(j.dump(), "p.json"); });
   };
-  EXPECT_NE(error_of([] { parse_selection_policy("{", "p.json"); }).find("p.json: not a selection policy"),
+  EXPECT_NE(spec_testing::input_error_of([] { parse_selection_policy("{", "p.json"); }).find("p.json: not a selection policy"),
             std::string::npos);
-  EXPECT_NE(error_of([] { parse_selection_policy("{\"format\":\"x\"}", "p.json"); }).find("not a selection policy"),
+  EXPECT_NE(spec_testing::input_error_of([] { parse_selection_policy("{\"format\":\"x\"}", "p.json"); }).find("not a selection policy"),
             std::string::npos);
   EXPECT_NE(edited([](auto& j) { j["version"] = 2; }).find("version 2 of the a selection policy format; this aded reads version 1"),
             std::string::npos);
@@ -156,15 +147,15 @@ TEST(SelectionLog, RoundTripAndErrorsNameTheLine) {
   nlohmann::json j = nlohmann::json::parse(selection_log_line(rows[0]));
   j["features"]["table_hits"] = j["features"]["table_hit"];
   j["features"].erase("table_hit");
-  EXPECT_NE(error_of([&] { parse_selection_log(selection_log_line(rows[0]) + "\n" + j.dump(), "log.jsonl"); })
+  EXPECT_NE(spec_testing::input_error_of([&] { parse_selection_log(selection_log_line(rows[0]) + "\n" + j.dump(), "log.jsonl"); })
                 .find("log.jsonl: line 3: feature \"table_hit\" missing"),
             std::string::npos);
   j = nlohmann::json::parse(selection_log_line(rows[0]));
   j["reward"] = "fast";
-  EXPECT_NE(error_of([&] { parse_selection_log(j.dump(), "log.jsonl"); }).find("line 1: \"reward\": expected a number"),
+  EXPECT_NE(spec_testing::input_error_of([&] { parse_selection_log(j.dump(), "log.jsonl"); }).find("line 1: \"reward\": expected a number"),
             std::string::npos);
-  EXPECT_NE(error_of([] { parse_selection_log("[1]", "log.jsonl"); }).find("expected a JSON object"), std::string::npos);
-  EXPECT_NE(error_of([] { parse_selection_log("{\"format\":\"aded-select-log\",\"version\":0}", "log.jsonl"); })
+  EXPECT_NE(spec_testing::input_error_of([] { parse_selection_log("[1]", "log.jsonl"); }).find("expected a JSON object"), std::string::npos);
+  EXPECT_NE(spec_testing::input_error_of([] { parse_selection_log("{\"format\":\"aded-select-log\",\"version\":0}", "log.jsonl"); })
                 .find("version 0"),
             std::string::npos);
 }

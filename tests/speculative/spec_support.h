@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,7 @@
 #include "aded/decoding.h"
 #include "aded/draft_tree.h"
 #include "aded/drafter.h"
+#include "aded/error.h"
 #include "aded/model.h"
 #include "aded/model_tools.h"
 #include "support/test_support.h"
@@ -213,5 +215,28 @@ class NoisyOracleDrafter final : public Drafter {
   int vocab_;
   bool diverged_ = false;
 };
+
+// Drafts a chain the target (almost) never accepts: the token after the last one, repeated.
+class WrongChainDrafter final : public Drafter {
+ public:
+  std::string_view name() const override { return "wrong"; }
+  void begin(std::span<const int32_t>) override {}
+  void observe(const DraftFeedback&) override {}
+  void propose(const DraftRequest& r, DraftTree& out) override {
+    int32_t parent = DraftTree::kRoot;
+    for (int d = 0; d < std::min(r.max_nodes, r.max_depth); ++d)
+      parent = out.add(parent, (r.context.back() + 7 + d) % 300, 0.9f);
+  }
+};
+
+// The message of the InputError f throws, or "(accepted)".
+inline std::string input_error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
 
 }  // namespace aded::spec_testing
