@@ -199,6 +199,11 @@ TEST_F(CliErrors, BenchSpecOutputsAreCheckedFirst) {
   EXPECT_TRUE(fails_cleanly(run_cli(base + "--json " + quoted(scratch("no/such/dir/out.json"))), {"--json", "does not exist"}));
   EXPECT_TRUE(fails_cleanly(run_cli(base + "--json " + quoted(scratch(""))), {"--json", "folder"}));
   EXPECT_TRUE(fails_cleanly(run_cli(base + "--plot " + quoted(scratch("no/such/dir/p.png"))), {"--plot", "does not exist"}));
+  // A regret plot needs a method that chooses among drafters: said before the run, not after it.
+  EXPECT_TRUE(fails_cleanly(run_cli(base + "--regret-plot " + quoted(scratch("r.svg"))), {"--regret-plot", "select, auto or union"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(base + "--regret-plot " + quoted(scratch("r.txt"))), {"r.txt", ".svg"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(base + "--select-log " + quoted(scratch("no/such/dir/l.jsonl"))), {"--select-log", "does not exist"}));
+  EXPECT_FALSE(std::filesystem::exists(scratch("r.svg")));
   const CommandResult ok = run_cli(base + "--json " + quoted(scratch("out.json")));
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_NE(testing::read_file(scratch("out.json")).find("\"identical\": true"), std::string::npos);
