@@ -1,6 +1,7 @@
-// Micro-benchmark of attend_many, one thread, every kernel table: one head of `queries` queries
+// Micro-benchmark of attend_many, one thread, every kernel table: `queries` queries of one kv head
 // over a shared prefix of `prefix` cached keys plus a few own keys each (a draft tree's path), in
-// a cache laid out like code15M's (head size 48, 6 heads per cell).
+// a cache of 6 heads per cell: code15M's shape (head size 48), and the 1.1B's head size 64 deep
+// in the context with the 8 query heads of its GQA group (8 queries: one token; 128: sixteen).
 //   build/release/bin/aded_microbench --benchmark_filter=Attention
 #include <benchmark/benchmark.h>
 
@@ -28,7 +29,8 @@ void BM_Attention(benchmark::State& state) {
   const int cells = prefix + queries;
   std::mt19937 rng(5);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> kc(stride * static_cast<size_t>(cells)), vc(kc.size()), q(static_cast<size_t>(queries * head_dim));
+  std::vector<float> kc(stride * static_cast<size_t>(cells)), vc(kc.size()),
+      q(static_cast<size_t>(queries * head_dim));
   for (auto* v : {&kc, &vc, &q})
     for (auto& x : *v) x = dist(rng);
   // Query i sees the chain of the first i + 1 batch cells after the prefix (a draft chain).
@@ -37,14 +39,16 @@ void BM_Attention(benchmark::State& state) {
   std::vector<float> scores(static_cast<size_t>(queries * cells)), out(q.size());
   std::vector<k::AttentionArgs> args;
   for (int i = 0; i < queries; ++i)
-    args.push_back({q.data() + i * head_dim, head_dim, kc.data(), vc.data(), stride, prefix, own.data(),
-                    static_cast<size_t>(i + 1), scores.data() + i * cells, out.data() + i * head_dim});
+    args.push_back({q.data() + i * head_dim, head_dim, kc.data(), vc.data(), stride, prefix,
+                    own.data(), static_cast<size_t>(i + 1), scores.data() + i * cells,
+                    out.data() + i * head_dim});
   for (auto _ : state) {
     kt.attend_many(args.data(), queries);
     benchmark::DoNotOptimize(out.data());
   }
   const double flops = 4.0 * head_dim * queries * (prefix + (queries + 1) / 2.0);
-  state.counters["GFLOPs"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+  state.counters["GFLOPs"] = benchmark::Counter(
+      flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
   state.SetLabel(kt.name);
 }
 
@@ -52,6 +56,7 @@ void attention_shapes(benchmark::internal::Benchmark* b) {
   for (int table : {1, 2})
     for (int queries : {1, 8, 16})
       for (int prefix : {128, 384}) b->Args({table, queries, prefix, 48});
+  for (int queries : {8, 128}) b->Args({2, queries, 4096, 64});
 }
 
 BENCHMARK(BM_Attention)->Apply(attention_shapes)->Unit(benchmark::kMicrosecond);

@@ -17,12 +17,12 @@
 
 namespace aded {
 
-namespace {
-constexpr size_t kQueries = kernels::kMaxAttentionQueries;  // queries of an attention group
-}  // namespace
+Activations::Activations(int pool_size, size_t n_ctx) : members(static_cast<size_t>(pool_size)), n_ctx_(n_ctx) {}
 
-Activations::Activations(int pool_size, size_t n_ctx) : members(static_cast<size_t>(pool_size)), scores_stride(n_ctx) {
-  for (Own& m : members) m.scores.resize(kQueries * n_ctx);
+void Activations::reserve_scores(size_t n_keys) {
+  if (n_keys <= scores_stride) return;
+  scores_stride = std::min(std::max(n_keys, 2 * scores_stride), std::max(n_keys, n_ctx_));
+  for (Own& m : members) m.scores.resize(static_cast<size_t>(kernels::kMaxAttentionQueries) * scores_stride);
 }
 
 void Activations::reserve(const ModelDims& d, size_t n) {
@@ -54,7 +54,8 @@ ForwardPass::ForwardPass(const Model& model, const ModelDims& dims, const kernel
       n_rows_(static_cast<int>(batch.tokens.size())), n_past_(static_cast<size_t>(n_past)), act_(act),
       cache_(cache) {
   act_.reserve(d_, n_);
-  shared_prefixes(batch_.mask, static_cast<int>(kQueries), act_.group_prefixes);
+  act_.reserve_scores(n_past_ + n_);
+  shared_prefixes(batch_.mask, static_cast<int>(kQueryGroupTokens), act_.group_prefixes);
 }
 
 void ForwardPass::embed() {
@@ -71,7 +72,7 @@ void ForwardPass::embed() {
 void ForwardPass::run_layers(ThreadPool& pool) {
   const int team = TeamPartition::team_size(d_, n_, pool.size());
   const TeamPartition partition(d_, n_, team);
-  own_heads_ = partition.own_heads();
+  partition_ = &partition;
   TeamBarrier barrier(team);
   const LayerPlan& plan = batch_.plan;
   const auto depth = static_cast<size_t>(plan.depth(c_.n_layers));
@@ -87,6 +88,7 @@ void ForwardPass::run_layers(ThreadPool& pool) {
     layers(0, 1);
   else
     pool.run_team(layers);
+  partition_ = nullptr;
 }
 
 // ------------------------------------------------------------------------------------ blocks
@@ -94,7 +96,7 @@ void ForwardPass::run_layers(ThreadPool& pool) {
 void ForwardPass::attention_block(size_t l, Member& me) {
   const LayerWeights& w = model_.layers()[l];
   normalize(w.attn_norm, me);
-  if (own_heads_)
+  if (partition_->own_heads())
     qkv_and_attention_own_heads(l, w, me);
   else
     qkv_and_attention_shared(l, w, me);
@@ -139,11 +141,12 @@ void ForwardPass::qkv_and_attention_own_heads(size_t l, const LayerWeights& w, M
   product(me, w.wk, act_.k, d_.kv_dim, {kh.begin * hd, kh.end * hd});
   product(me, w.wv, act_.v, d_.kv_dim, {kh.begin * hd, kh.end * hd});
   for (size_t i = 0; i < n_; ++i) bias_rope_cache(l, i, qh, kh);
-  for (size_t h = qh.begin; h < qh.end; ++h)
-    for (size_t i0 = 0; i0 < n_; i0 += kQueries) attend(l, h, i0, me.own.scores.data());
+  for (size_t h = kh.begin; h < kh.end; ++h)
+    for (size_t i = 0; i < partition_->tasks_per_kv_head(); ++i)
+      attend(l, partition_->attention_task_of(h, i), me.own.scores.data());
 }
 
-// Fewer kv heads than members: q/k/v rows, then tokens, then (query group, head) tasks.
+// Fewer kv heads than members: q/k/v rows, then tokens, then attention tasks.
 void ForwardPass::qkv_and_attention_shared(size_t l, const LayerWeights& w, Member& me) {
   const MatMulJob qkv[] = {{&w.wq, act_.q.data(), d_.q_dim}, {&w.wk, act_.k.data(), d_.kv_dim},
                            {&w.wv, act_.v.data(), d_.kv_dim}};
@@ -154,7 +157,7 @@ void ForwardPass::qkv_and_attention_shared(size_t l, const LayerWeights& w, Memb
     bias_rope_cache(l, i, {0, d_.n_heads}, {0, d_.n_kv_heads});
   me.barrier.arrive_and_wait();  // every token's keys and values cached
   for (size_t task = me.share.attention_tasks.begin; task < me.share.attention_tasks.end; ++task)
-    attend(l, task % d_.n_heads, task / d_.n_heads * kQueries, me.own.scores.data());
+    attend(l, partition_->attention_task(task), me.own.scores.data());
 }
 
 // Bias, RoPE and the cache write of token i's query heads qh and kv heads kh.
@@ -179,29 +182,32 @@ void ForwardPass::bias_rope_cache(size_t l, size_t i, Range qh, Range kh) {
   std::memcpy(cache_.values(l, cell) + k0, vi + k0, (k1 - k0) * sizeof(float));
 }
 
-// Attention of query head h for the group of up to kQueries queries starting at token i0.
-void ForwardPass::attend(size_t l, size_t h, size_t i0, float* scores) {
-  const size_t count = std::min(kQueries, n_ - i0);
-  const size_t kv_head = h / d_.group;
+// The task's query heads for its tokens in one kernel call: each key and value of the kv head is
+// read once for all of them, and each query follows the same rule as alone.
+void ForwardPass::attend(size_t l, const AttentionTask& task, float* scores) {
+  const size_t i0 = task.first_token, count = std::min(kQueryGroupTokens, n_ - i0);
   const AttentionMask& mask = batch_.mask;
-  const int32_t shared = act_.group_prefixes[i0 / kQueries];
-  kernels::AttentionArgs args[kQueries];
-  for (size_t j = 0; j < count; ++j) {
-    const size_t i = i0 + j;
+  const int32_t shared = act_.group_prefixes[i0 / kQueryGroupTokens];
+  const float* keys = cache_.keys(l, 0) + task.kv_head * d_.head_dim;
+  const float* values = cache_.values(l, 0) + task.kv_head * d_.head_dim;
+  kernels::AttentionArgs args[kernels::kMaxAttentionQueries];
+  int n_args = 0;
+  for (size_t i = i0; i < i0 + count; ++i) {
     const auto lo = static_cast<size_t>(mask.offsets[i] + shared - mask.prefix);
     const auto hi = static_cast<size_t>(mask.offsets[i + 1]);
-    args[j] = {act_.q.data() + i * d_.q_dim + h * d_.head_dim,
-               c_.head_dim,
-               cache_.keys(l, 0) + kv_head * d_.head_dim,
-               cache_.values(l, 0) + kv_head * d_.head_dim,
-               d_.kv_dim,
-               shared,
-               mask.cells.data() + lo,
-               hi - lo,
-               scores + j * act_.scores_stride,
-               act_.att.data() + i * d_.q_dim + h * d_.head_dim};
+    for (size_t h = task.head_begin; h < task.head_end; ++h, ++n_args)
+      args[n_args] = {act_.q.data() + i * d_.q_dim + h * d_.head_dim,
+                      c_.head_dim,
+                      keys,
+                      values,
+                      d_.kv_dim,
+                      shared,
+                      mask.cells.data() + lo,
+                      hi - lo,
+                      scores + static_cast<size_t>(n_args) * act_.scores_stride,
+                      act_.att.data() + i * d_.q_dim + h * d_.head_dim};
   }
-  kt_.attend_many(args, static_cast<int>(count));
+  kt_.attend_many(args, n_args);
 }
 
 // gate = silu(gate) * up for the hidden units of the range, every token.

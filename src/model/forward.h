@@ -29,19 +29,23 @@ struct Activations {
   std::vector<float> rope_cos, rope_sin;  // [n][rope_pairs]
   std::vector<int32_t> group_prefixes;    // per attention query group (shared_prefixes)
   // What each member of the forward's team keeps to itself: its normalized copy of the residual
-  // stream, the matrix products' input, and attention scores, [query of a group][n_ctx].
+  // stream, the matrix products' input, and attention scores, [query of a task][scores_stride].
   struct alignas(64) Own {  // a cache line of its own: each member writes its input's fields
     std::vector<float> xn;
     PreparedInput input;
     std::vector<float> scores;
   };
   std::vector<Own> members;  // one per thread of the pool
-  size_t scores_stride;      // n_ctx: the most cells a query sees
+  size_t scores_stride = 0;  // the most cells a query of the forwards so far has seen, or more
 
   void reserve(const ModelDims& d, size_t n);
+  // Room for queries that see up to n_keys cells. It grows with the text (doubling, at most to
+  // the context), so a long context costs scratch only when it is used.
+  void reserve_scores(size_t n_keys);
 
  private:
   size_t capacity_ = 0;
+  size_t n_ctx_;
 };
 
 class ForwardPass {
@@ -69,7 +73,7 @@ class ForwardPass {
   void qkv_and_attention_own_heads(size_t layer, const LayerWeights& w, Member& me);
   void qkv_and_attention_shared(size_t layer, const LayerWeights& w, Member& me);
   void bias_rope_cache(size_t layer, size_t token, Range q_heads, Range kv_heads);
-  void attend(size_t layer, size_t head, size_t first_query, float* scores);
+  void attend(size_t layer, const AttentionTask& task, float* scores);
   void swiglu(Range units);
   void product(Member& me, const Matrix& w, std::vector<float>& y, size_t ldy, Range rows);
   void residual_add(Range columns);
@@ -84,7 +88,7 @@ class ForwardPass {
   const size_t n_past_;  // token i's cell is n_past + i
   Activations& act_;
   KvCache& cache_;
-  bool own_heads_ = true;
+  const TeamPartition* partition_ = nullptr;  // while run_layers runs
 };
 
 }  // namespace aded

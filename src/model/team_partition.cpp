@@ -1,5 +1,7 @@
 #include "model/team_partition.h"
 
+#include <algorithm>
+
 #include "aded/thread_pool.h"
 #include "core/kernels/kernels.h"
 #include "core/kernels/packing.h"
@@ -22,11 +24,31 @@ int TeamPartition::team_size(const ModelDims& d, size_t n_tokens, int pool_size)
 }
 
 TeamPartition::TeamPartition(const ModelDims& d, size_t n_tokens, int team)
-    : d_(d), n_tokens_(n_tokens), team_(team), own_heads_(d.n_kv_heads >= static_cast<size_t>(team)) {}
+    : d_(d),
+      n_tokens_(n_tokens),
+      team_(team),
+      own_heads_(d.n_kv_heads >= static_cast<size_t>(team)),
+      query_groups_((n_tokens + kQueryGroupTokens - 1) / kQueryGroupTokens) {
+  constexpr auto kMaxQueries = static_cast<size_t>(kernels::kMaxAttentionQueries);
+  const size_t tokens = std::max<size_t>(1, std::min(n_tokens, kQueryGroupTokens));
+  heads_per_slice_ = std::clamp<size_t>(kMaxQueries / tokens, 1, d.group);
+  if (!own_heads_) {
+    // Enough slices that each member has a task (one kv head, one token, two threads: two).
+    const size_t whole = std::max<size_t>(1, query_groups_ * d.n_kv_heads);
+    const size_t wanted = (static_cast<size_t>(team) + whole - 1) / whole;
+    heads_per_slice_ = std::min(heads_per_slice_, std::max<size_t>(1, (d.group + wanted - 1) / wanted));
+  }
+  slices_ = (d.group + heads_per_slice_ - 1) / heads_per_slice_;
+}
+
+AttentionTask TeamPartition::attention_task_of(size_t kv_head, size_t i) const {
+  const size_t group = i / slices_, slice = i % slices_;
+  const size_t begin = kv_head * d_.group + slice * heads_per_slice_;
+  return {kv_head, begin, std::min(begin + heads_per_slice_, (kv_head + 1) * d_.group), group * kQueryGroupTokens};
+}
 
 TeamShare TeamPartition::share(int t) const {
   constexpr auto kRows = static_cast<size_t>(kernels::kPackRows);
-  constexpr auto kQueries = static_cast<size_t>(kernels::kMaxAttentionQueries);
   TeamShare s;
   s.columns = split(d_.dim, kRows, t, team_);
   s.hidden = split(d_.hidden, kRows, t, team_);
@@ -34,10 +56,9 @@ TeamShare TeamPartition::share(int t) const {
     s.kv_heads = split(d_.n_kv_heads, 1, t, team_);
     s.q_heads = {s.kv_heads.begin * d_.group, s.kv_heads.end * d_.group};
   } else {
-    const size_t query_groups = (n_tokens_ + kQueries - 1) / kQueries;
     s.qkv_rows = split(d_.q_dim + 2 * d_.kv_dim, kRows, t, team_);
     s.tokens = split(n_tokens_, 1, t, team_);
-    s.attention_tasks = split(query_groups * d_.n_heads, 1, t, team_);
+    s.attention_tasks = split(attention_tasks(), 1, t, team_);
   }
   return s;
 }

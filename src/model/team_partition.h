@@ -27,8 +27,18 @@ struct TeamShare {
   Range kv_heads, q_heads;
   // Otherwise (fewer kv heads than members), three steps separated by barriers: rows of wq, wk
   // and wv stacked in that order; tokens whose bias, RoPE and cache write (all heads) it does;
-  // attention tasks, task = query group * n_heads + head.
+  // attention tasks (TeamPartition::attention_task).
   Range qkv_rows, tokens, attention_tasks;
+};
+
+// Tokens whose queries are attended together: they share the keys of their common prefix.
+constexpr size_t kQueryGroupTokens = 16;
+
+// One call of the attention kernel: the query heads [head_begin, head_end) of one kv head for the
+// tokens [first_token, first_token + kQueryGroupTokens) of the batch. The heads of a kv head go
+// together so that its keys and values are read once for all of them.
+struct AttentionTask {
+  size_t kv_head, head_begin, head_end, first_token;
 };
 
 class TeamPartition {
@@ -44,11 +54,23 @@ class TeamPartition {
   bool own_heads() const { return own_heads_; }
   TeamShare share(int member) const;
 
+  // Attention tasks: kv heads x query groups x slices of the kv head's query heads, numbered in
+  // that order. A kv head's heads are sliced only as far as the kernel's query limit needs, or,
+  // without own heads, so that every member gets a task.
+  size_t attention_tasks() const { return d_.n_kv_heads * tasks_per_kv_head(); }
+  AttentionTask attention_task(size_t task) const { return attention_task_of(task / tasks_per_kv_head(), task % tasks_per_kv_head()); }
+  // Task i of kv head `kv_head` (own heads: the member runs those of its kv heads).
+  size_t tasks_per_kv_head() const { return query_groups_ * slices_; }
+  AttentionTask attention_task_of(size_t kv_head, size_t i) const;
+
  private:
   const ModelDims& d_;
   size_t n_tokens_;
   int team_;
   bool own_heads_;
+  size_t query_groups_;     // ceil(n_tokens / kQueryGroupTokens)
+  size_t heads_per_slice_;  // query heads of one task (the last slice may have fewer)
+  size_t slices_;           // ceil(group / heads_per_slice)
 };
 
 }  // namespace aded

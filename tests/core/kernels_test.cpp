@@ -285,8 +285,9 @@ TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
             << kt->name << " head_dim " << head_dim << " prefix " << prefix << " own " << own;
       }
     }
-    // Several queries of one head sharing the prefix (a batch or a draft tree), each with its own
-    // cells: attend_many gives what attend gives for each alone.
+    // Several queries sharing the prefix (a batch or a draft tree, the heads of a GQA group), each
+    // with its own cells, up to the most one call takes: attend_many gives what attend gives for
+    // each alone.
     for (int head_dim : {16, 48, 64, 12, 8, 40, 128, 136}) {
       for (int prefix : {0, 5, 150}) {
         const size_t stride = static_cast<size_t>(head_dim) + 1;
@@ -294,23 +295,25 @@ TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
         std::vector<float> k(stride * cells_total), v(stride * cells_total);
         for (auto& x : k) x = dist(rng);
         for (auto& x : v) x = dist(rng);
-        const int count = 11;
-        std::vector<float> q(static_cast<size_t>(count * head_dim));
-        for (auto& x : q) x = dist(rng) * 3.0f;
-        std::vector<std::vector<int32_t>> own(count);
-        for (int i = 0; i < count; ++i)
-          for (int j = 0; j <= i % 5; ++j) own[static_cast<size_t>(i)].push_back(prefix + (i + 3 * j) % 20);
-        std::vector<float> scores(static_cast<size_t>(count * (cells_total + 8)));
-        std::vector<float> want(q.size()), got(q.size(), NAN);
-        std::vector<AttentionArgs> args;
-        for (int i = 0; i < count; ++i)
-          args.push_back({q.data() + i * head_dim, head_dim, k.data(), v.data(), stride, prefix, own[static_cast<size_t>(i)].data(),
-                          own[static_cast<size_t>(i)].size(), scores.data() + i * (cells_total + 8), want.data() + i * head_dim});
-        for (const auto& a : args) scalar_kernels().attend(a);
-        for (int i = 0; i < count; ++i) args[static_cast<size_t>(i)].out = got.data() + i * head_dim;
-        kt->attend_many(args.data(), count);
-        ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4))
-            << kt->name << " attend_many head_dim " << head_dim << " prefix " << prefix;
+        for (const int count : {11, kMaxAttentionQueries}) {
+          std::vector<float> q(static_cast<size_t>(count * head_dim));
+          for (auto& x : q) x = dist(rng) * 3.0f;
+          std::vector<std::vector<int32_t>> own(static_cast<size_t>(count));
+          for (int i = 0; i < count; ++i)
+            for (int j = 0; j <= i % 5; ++j) own[static_cast<size_t>(i)].push_back(prefix + (i + 3 * j) % 20);
+          std::vector<float> scores(static_cast<size_t>(count * (cells_total + 8)));
+          std::vector<float> want(q.size()), got(q.size(), NAN);
+          std::vector<AttentionArgs> args;
+          for (int i = 0; i < count; ++i)
+            args.push_back({q.data() + i * head_dim, head_dim, k.data(), v.data(), stride, prefix,
+                            own[static_cast<size_t>(i)].data(), own[static_cast<size_t>(i)].size(),
+                            scores.data() + i * (cells_total + 8), want.data() + i * head_dim});
+          for (const auto& a : args) scalar_kernels().attend(a);
+          for (int i = 0; i < count; ++i) args[static_cast<size_t>(i)].out = got.data() + i * head_dim;
+          kt->attend_many(args.data(), count);
+          ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4))
+              << kt->name << " attend_many head_dim " << head_dim << " prefix " << prefix << " count " << count;
+        }
       }
     }
     std::vector<float> gate(1003), up(1003);

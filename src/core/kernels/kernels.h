@@ -95,8 +95,10 @@ struct AttentionArgs {
   float* out;     // head_dim floats
 };
 
-// Most queries one attend_many call takes.
-constexpr int kMaxAttentionQueries = 16;
+// Most queries one attend_many call takes: the forward gives it the queries of up to 16 tokens for
+// every query head that shares a key/value head (grouped-query attention), so each key and value
+// is read from memory once for all of them.
+constexpr int kMaxAttentionQueries = 128;
 
 struct KernelTable {
   const char* name;
