@@ -37,6 +37,7 @@ struct BenchOptions {
   // Time generation and the cost curve the way greedy decoding runs them: with the greedy head
   // (ContextOptions::greedy_head); false computes every logit of every row.
   bool greedy_head = true;
+  TensorType cache_type_k = TensorType::F16, cache_type_v = TensorType::F16;  // ContextOptions
   std::function<void(const std::string&)> progress;
 };
 

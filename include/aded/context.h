@@ -83,6 +83,11 @@ struct ContextOptions {
   // and compute only the tokens that can be it exactly (same tokens, a fraction of the work);
   // false: always the full float product.
   bool greedy_head = true;
+  // Types of the KV cache's keys and values: F16 (default: half the memory and bandwidth of F32,
+  // what a forward deep in the context reads) or F32. Every guarantee holds for each: a batch, a
+  // tree and one token at a time store and read the same values.
+  TensorType cache_type_k = TensorType::F16;
+  TensorType cache_type_v = TensorType::F16;
   // The threads to run on; null: the context starts a pool of n_threads of its own. Contexts that
   // run one after another (a draft model's and the target's) or on several threads (requests of a
   // server) can share one pool instead of starting threads each: their parallel regions then take
@@ -112,6 +117,9 @@ class Context {
   void truncate(int32_t n);
   int32_t n_past() const { return n_past_; }
   int32_t n_ctx() const { return n_ctx_; }
+  // The KV cache's types (ContextOptions::cache_type_k, cache_type_v).
+  TensorType cache_type_k() const { return cache_type_k_; }
+  TensorType cache_type_v() const { return cache_type_v_; }
 
   // For a greedy_only batch the greedy head projected: the first index of batch token i's largest
   // logit (what a scan of logits(i) finds, without reading the row). -1 for other batches.
@@ -146,6 +154,7 @@ class Context {
   std::shared_ptr<ThreadPool> pool_;
   std::unique_ptr<State> state_;
   int32_t n_ctx_ = 0;
+  TensorType cache_type_k_ = TensorType::F16, cache_type_v_ = TensorType::F16;
   int32_t n_past_ = 0;
   int32_t last_batch_ = 0;
   uint64_t tokens_forwarded_ = 0;

@@ -90,8 +90,11 @@ BenchResult run_bench(const std::shared_ptr<const Model>& model, const BenchOpti
          "curve at depth {} up to n = {}); raise -c or lower -p, -n, --depth or --cost-sizes",
          o.n_ctx, ctx_needed, o.pp_tokens, o.tg_tokens, o.depth,
          *std::max_element(o.cost_sizes.begin(), o.cost_sizes.end()));
-  Context ctx(model, {.n_ctx = o.n_ctx > 0 ? o.n_ctx : ctx_needed, .n_threads = o.threads,
-                      .greedy_head = o.greedy_head});
+  Context ctx(model, {.n_ctx = o.n_ctx > 0 ? o.n_ctx : ctx_needed,
+                      .n_threads = o.threads,
+                      .greedy_head = o.greedy_head,
+                      .cache_type_k = o.cache_type_k,
+                      .cache_type_v = o.cache_type_v});
   r.threads = ctx.pool().size();
   auto say = [&](const std::string& s) {
     if (o.progress) o.progress(s);

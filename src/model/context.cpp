@@ -35,8 +35,15 @@ std::shared_ptr<ThreadPool> make_or_share_pool(const ContextOptions& o) {
   return std::make_shared<ThreadPool>(std::max(1, threads));
 }
 
-double kv_cache_bytes(const ModelConfig& c, int64_t n_ctx) {
-  return 2.0 * c.n_layers * static_cast<double>(n_ctx) * c.kv_dim() * sizeof(float);
+double kv_cache_bytes(const ModelConfig& c, int64_t n_ctx, TensorType k_type, TensorType v_type) {
+  const auto kv_dim = static_cast<size_t>(c.kv_dim());
+  return static_cast<double>(c.n_layers) * static_cast<double>(n_ctx) *
+         static_cast<double>(KvCache::row_bytes(k_type, kv_dim) + KvCache::row_bytes(v_type, kv_dim));
+}
+
+void check_cache_type(TensorType type, const char* which) {
+  if (type != TensorType::F32 && type != TensorType::F16)
+    fail("the KV cache cannot store {} as {} (its types: F32, F16)", which, tensor_type_name(type));
 }
 
 double physical_memory() {
@@ -52,7 +59,7 @@ int32_t context_size(const ContextOptions& o, const ModelConfig& c) {
     n_ctx = std::clamp<int64_t>(c.ctx_train, 1, int64_t{1} << 22);
     const int64_t floor = std::min<int64_t>(n_ctx, 4096);
     const double memory = physical_memory();
-    while (n_ctx > floor && memory > 0 && kv_cache_bytes(c, n_ctx) > memory / 2) n_ctx = std::max(floor, n_ctx / 2);
+    while (n_ctx > floor && memory > 0 && kv_cache_bytes(c, n_ctx, o.cache_type_k, o.cache_type_v) > memory / 2) n_ctx = std::max(floor, n_ctx / 2);
   }
   if (n_ctx < 1 || n_ctx > (1 << 22)) fail("context size {} is out of range", n_ctx);
   return static_cast<int32_t>(n_ctx);
@@ -65,7 +72,7 @@ struct Context::State {
         int pool_size, int32_t n_ctx)
       : kt(table),
         dims(model.config()),
-        cache(dims.n_layers, static_cast<size_t>(n_ctx), dims.kv_dim),
+        cache(dims.n_layers, static_cast<size_t>(n_ctx), dims.kv_dim, o.cache_type_k, o.cache_type_v),
         act(pool_size, static_cast<size_t>(n_ctx)),
         head(model, dims, table, o.greedy_head) {}
   const kernels::KernelTable& kt;
@@ -77,6 +84,10 @@ struct Context::State {
 
 Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
     : model_(std::move(model)) {
+  check_cache_type(options.cache_type_k, "keys");
+  check_cache_type(options.cache_type_v, "values");
+  cache_type_k_ = options.cache_type_k;
+  cache_type_v_ = options.cache_type_v;
   const kernels::KernelTable& kt =
       options.scalar_kernels ? kernels::scalar_kernels() : kernels::best_kernels();
   if (kt.uses_packed_weights) model_->pack_weights();
@@ -85,7 +96,7 @@ Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
   // Most of a context's memory grows with its size: a size that cannot fit is refused by name
   // before anything is allocated, and an allocation that fails anyway says which size it was.
   const ModelConfig& c = model_->config();
-  const double kv_bytes = kv_cache_bytes(c, n_ctx_);
+  const double kv_bytes = kv_cache_bytes(c, n_ctx_, options.cache_type_k, options.cache_type_v);
   const double memory = physical_memory();
   if (memory > 0 && kv_bytes > memory)
     fail(

@@ -177,9 +177,7 @@ void ForwardPass::bias_rope_cache(size_t l, size_t i, Range qh, Range kh) {
   const float* sn = act_.rope_sin.data() + i * d_.rope_pairs;
   ops::rope_apply(c_, qi + q0, static_cast<int>(qh.size()), cs, sn);
   ops::rope_apply(c_, ki + k0, static_cast<int>(kh.size()), cs, sn);
-  const size_t cell = n_past_ + i;
-  std::memcpy(cache_.keys(l, cell) + k0, ki + k0, (k1 - k0) * sizeof(float));
-  std::memcpy(cache_.values(l, cell) + k0, vi + k0, (k1 - k0) * sizeof(float));
+  cache_.store(l, n_past_ + i, k0, k1 - k0, ki + k0, vi + k0);
 }
 
 // The task's query heads for its tokens in one kernel call: each key and value of the kv head is
@@ -188,8 +186,8 @@ void ForwardPass::attend(size_t l, const AttentionTask& task, float* scores) {
   const size_t i0 = task.first_token, count = std::min(kQueryGroupTokens, n_ - i0);
   const AttentionMask& mask = batch_.mask;
   const int32_t shared = act_.group_prefixes[i0 / kQueryGroupTokens];
-  const float* keys = cache_.keys(l, 0) + task.kv_head * d_.head_dim;
-  const float* values = cache_.values(l, 0) + task.kv_head * d_.head_dim;
+  const void* keys = cache_.keys(l, task.kv_head * d_.head_dim);
+  const void* values = cache_.values(l, task.kv_head * d_.head_dim);
   kernels::AttentionArgs args[kernels::kMaxAttentionQueries];
   int n_args = 0;
   for (size_t i = i0; i < i0 + count; ++i) {
@@ -205,7 +203,9 @@ void ForwardPass::attend(size_t l, const AttentionTask& task, float* scores) {
                       mask.cells.data() + lo,
                       hi - lo,
                       scores + static_cast<size_t>(n_args) * act_.scores_stride,
-                      act_.att.data() + i * d_.q_dim + h * d_.head_dim};
+                      act_.att.data() + i * d_.q_dim + h * d_.head_dim,
+                      cache_.key_type(),
+                      cache_.value_type()};
   }
   kt_.attend_many(args, n_args);
 }

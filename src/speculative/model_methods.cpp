@@ -58,11 +58,14 @@ Context& target_context(DrafterEnvironment& env, std::string_view method) {
   return *env.target_context;
 }
 
-// The drafting context: the target's threads and context size, the greedy head for its argmax.
+// The drafting context: the target's threads, context size and KV cache types, the greedy head
+// for its argmax.
 ContextOptions drafting_context(Context& target) {
   ContextOptions o;
   o.n_ctx = target.n_ctx();
   o.pool = target.shared_pool();
+  o.cache_type_k = target.cache_type_k();
+  o.cache_type_v = target.cache_type_v();
   return o;
 }
 

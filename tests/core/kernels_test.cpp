@@ -11,6 +11,7 @@
 #include <memory>
 #include <random>
 
+#include "aded/half.h"
 #include "aded/tensor_type.h"
 #include "core/kernels/canonical_exp.h"
 #include "core/kernels/kernels.h"
@@ -303,16 +304,27 @@ TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
             for (int j = 0; j <= i % 5; ++j) own[static_cast<size_t>(i)].push_back(prefix + (i + 3 * j) % 20);
           std::vector<float> scores(static_cast<size_t>(count * (cells_total + 8)));
           std::vector<float> want(q.size()), got(q.size(), NAN);
-          std::vector<AttentionArgs> args;
-          for (int i = 0; i < count; ++i)
-            args.push_back({q.data() + i * head_dim, head_dim, k.data(), v.data(), stride, prefix,
-                            own[static_cast<size_t>(i)].data(), own[static_cast<size_t>(i)].size(),
-                            scores.data() + i * (cells_total + 8), want.data() + i * head_dim});
-          for (const auto& a : args) scalar_kernels().attend(a);
-          for (int i = 0; i < count; ++i) args[static_cast<size_t>(i)].out = got.data() + i * head_dim;
-          kt->attend_many(args.data(), count);
-          ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4))
-              << kt->name << " attend_many head_dim " << head_dim << " prefix " << prefix << " count " << count;
+          // The cache's types: F32, F16 (the same values rounded), and each mixed.
+          std::vector<uint16_t> kh(k.size()), vh(v.size());
+          for (size_t i = 0; i < k.size(); ++i) kh[i] = float_to_half(k[i]);
+          for (size_t i = 0; i < v.size(); ++i) vh[i] = float_to_half(v[i]);
+          for (auto [k_type, v_type] : {std::pair{TensorType::F32, TensorType::F32}, {TensorType::F16, TensorType::F16},
+                                        {TensorType::F16, TensorType::F32}, {TensorType::F32, TensorType::F16}}) {
+            const void* kp = k_type == TensorType::F16 ? static_cast<const void*>(kh.data()) : k.data();
+            const void* vp = v_type == TensorType::F16 ? static_cast<const void*>(vh.data()) : v.data();
+            std::vector<AttentionArgs> args;
+            for (int i = 0; i < count; ++i)
+              args.push_back({q.data() + i * head_dim, head_dim, kp, vp, stride, prefix,
+                              own[static_cast<size_t>(i)].data(), own[static_cast<size_t>(i)].size(),
+                              scores.data() + i * (cells_total + 8), want.data() + i * head_dim, k_type, v_type});
+            for (const auto& a : args) scalar_kernels().attend(a);
+            std::fill(got.begin(), got.end(), NAN);
+            for (int i = 0; i < count; ++i) args[static_cast<size_t>(i)].out = got.data() + i * head_dim;
+            kt->attend_many(args.data(), count);
+            ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4))
+                << kt->name << " attend_many head_dim " << head_dim << " prefix " << prefix << " count " << count
+                << " types " << tensor_type_name(k_type) << "/" << tensor_type_name(v_type);
+          }
         }
       }
     }

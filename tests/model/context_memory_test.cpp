@@ -11,6 +11,7 @@
 
 #include "aded/context.h"
 #include "aded/error.h"
+#include "aded/half.h"
 #include "aded/model_tools.h"
 #include "model/kv_cache.h"
 #include "support/test_support.h"
@@ -25,13 +26,13 @@ TEST(ContextMemory, AContextLargerThanTheMachineIsRefusedByItsSize) {
   write_random_model(o, (dir / "wide.gguf").string());
   const auto model = Model::load((dir / "wide.gguf").string());
   const int n_ctx = 1 << 22;
-  const double kv_bytes = 2.0 * 4 * n_ctx * 256 * sizeof(float);  // 34 GB
+  const double kv_bytes = 2.0 * 4 * n_ctx * 256 * sizeof(float);  // 34 GB as F32
   const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
                         static_cast<double>(::sysconf(_SC_PAGE_SIZE));
   if (memory >= kv_bytes)
     GTEST_SKIP() << "this machine could hold the cache (" << memory / 1e9 << " GB)";
   try {
-    Context ctx(model, {.n_ctx = n_ctx, .n_threads = 1});
+    Context ctx(model, {.n_ctx = n_ctx, .n_threads = 1, .cache_type_k = TensorType::F32, .cache_type_v = TensorType::F32});
     FAIL() << "accepted";
   } catch (const InputError& e) {
     const std::string message = e.what();
@@ -55,17 +56,39 @@ size_t resident_pages(const void* p, size_t bytes) {
 
 TEST(ContextMemory, TheKvCacheTakesMemoryOnlyWhereWritten) {
   // 22 layers x 32768 cells x 256 floats: the 1.1B shape's cache at a 32k context, 1.5 GB.
-  KvCache cache(22, 32768, 256);
+  KvCache cache(22, 32768, 256, TensorType::F32, TensorType::F32);
   EXPECT_EQ(cache.bytes(), size_t{2} * 22 * 32768 * 256 * 4);
   const size_t layer_bytes = size_t{32768} * 256 * sizeof(float);
-  EXPECT_EQ(resident_pages(cache.keys(0, 0), layer_bytes), 0u);
-  EXPECT_EQ(cache.keys(3, 1000)[17], 0.0f) << "reads as zero";
-  for (size_t cell = 0; cell < 4; ++cell)
-    for (size_t i = 0; i < 256; ++i) cache.keys(0, cell)[i] = static_cast<float>(i);
-  EXPECT_GE(resident_pages(cache.keys(0, 0), layer_bytes), 1u);
-  EXPECT_LE(resident_pages(cache.keys(0, 0), layer_bytes), 4u) << "4 cells of 1 KB: a page or so";
+  const auto* keys0 = static_cast<const float*>(cache.keys(0));
+  EXPECT_EQ(resident_pages(keys0, layer_bytes), 0u);
+  EXPECT_EQ(static_cast<const float*>(cache.keys(3))[1000 * 256 + 17], 0.0f) << "reads as zero";
+  std::vector<float> row(256);
+  for (size_t i = 0; i < 256; ++i) row[i] = static_cast<float>(i);
+  for (size_t cell = 0; cell < 4; ++cell) cache.store(0, cell, 0, 256, row.data(), row.data());
+  EXPECT_GE(resident_pages(keys0, layer_bytes), 1u);
+  EXPECT_LE(resident_pages(keys0, layer_bytes), 4u) << "4 cells of 1 KB: a page or so";
   cache.copy_cell(2, 30000);
-  EXPECT_EQ(cache.keys(0, 30000)[255], 255.0f);
+  EXPECT_EQ(keys0[30000 * 256 + 255], 255.0f);
+}
+
+TEST(ContextMemory, AnF16CacheTakesHalfAndStoresRoundedValues) {
+  KvCache cache(2, 64, 32, TensorType::F16, TensorType::F32);
+  EXPECT_EQ(cache.bytes(), size_t{2} * 64 * 32 * (2 + 4));
+  std::vector<float> k(8), v(8);
+  for (size_t i = 0; i < 8; ++i) {
+    k[i] = 1.0f + static_cast<float>(i) / 3.0f;  // not representable in F16: rounded
+    v[i] = -k[i];
+  }
+  cache.store(1, 5, 16, 8, k.data(), v.data());  // elements 16..23 of cell 5 in layer 1
+  const auto* kh = static_cast<const uint16_t*>(cache.keys(1, 16));
+  const auto* vf = static_cast<const float*>(cache.values(1, 16));
+  for (size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(kh[5 * 32 + i], float_to_half(k[i])) << i;
+    EXPECT_EQ(vf[5 * 32 + i], v[i]) << i;
+  }
+  EXPECT_EQ(kh[5 * 32 + 8], 0) << "elements outside the range untouched";
+  cache.copy_cell(5, 63);
+  EXPECT_EQ(static_cast<const uint16_t*>(cache.keys(1))[63 * 32 + 16 + 7], float_to_half(k[7]));
 }
 
 TEST(ContextMemory, TheDefaultContextIsTheModelsWindow) {

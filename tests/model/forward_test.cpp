@@ -3,9 +3,12 @@
 // every kernel table and any thread count.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <random>
+#include <string>
 
 #include "aded/context.h"
 #include "aded/error.h"
@@ -76,10 +79,14 @@ bool same_bits(std::span<const float> a, std::span<const float> b) {
 
 class Forward : public ::testing::TestWithParam<Case> {};
 
+const TensorType kCacheTypes[] = {TensorType::F32, TensorType::F16};
+
 TEST_P(Forward, BatchedEqualsSequentialBitwise) {
   const auto model = random_model(GetParam().shape, GetParam().type);
-  Context seq(model, {.n_ctx = 160, .n_threads = 2});
-  Context bat(model, {.n_ctx = 160, .n_threads = 2});
+  for (const TensorType kv : kCacheTypes) {
+  SCOPED_TRACE(std::string("KV cache ") + std::string(tensor_type_name(kv)));
+  Context seq(model, {.n_ctx = 160, .n_threads = 2, .cache_type_k = kv, .cache_type_v = kv});
+  Context bat(model, {.n_ctx = 160, .n_threads = 2, .cache_type_k = kv, .cache_type_v = kv});
   const auto tokens = random_tokens(100, model->config().n_vocab, 7);
   const auto expected = sequential_logits(seq, tokens);
   // Batches of several sizes, including 64, one after another.
@@ -94,12 +101,15 @@ TEST_P(Forward, BatchedEqualsSequentialBitwise) {
     bat.commit(all);
     at += n;
   }
+  }
 }
 
 TEST_P(Forward, TreeNodesEqualTheirPathsDecodedSequentially) {
   const auto model = random_model(GetParam().shape, GetParam().type);
-  Context ctx(model, {.n_ctx = 128, .n_threads = 2});
-  Context ref(model, {.n_ctx = 128, .n_threads = 2});
+  for (const TensorType kv : kCacheTypes) {
+  SCOPED_TRACE(std::string("KV cache ") + std::string(tensor_type_name(kv)));
+  Context ctx(model, {.n_ctx = 128, .n_threads = 2, .cache_type_k = kv, .cache_type_v = kv});
+  Context ref(model, {.n_ctx = 128, .n_threads = 2, .cache_type_k = kv, .cache_type_v = kv});
   const auto prefix = random_tokens(20, model->config().n_vocab, 3);
   ctx.forward(Batch::sequence(prefix, 0, false));
   std::vector<int32_t> all(prefix.size());
@@ -135,19 +145,48 @@ TEST_P(Forward, TreeNodesEqualTheirPathsDecodedSequentially) {
   path.push_back(next);
   const auto expected = sequential_logits(ref, path);
   EXPECT_TRUE(same_bits(ctx.logits(0), expected.back()));
+  }
 }
 
 TEST_P(Forward, ScalarKernelsAndThreadCountsGiveTheSameBits) {
   const auto model = random_model(GetParam().shape, GetParam().type);
   const auto tokens = random_tokens(24, model->config().n_vocab, 11);
-  Context fast(model, {.n_ctx = 64, .n_threads = 2});
-  Context one(model, {.n_ctx = 64, .n_threads = 1});
-  Context scalar(model, {.n_ctx = 64, .n_threads = 3, .scalar_kernels = true});
-  for (Context* c : {&fast, &one, &scalar}) c->forward(Batch::sequence(tokens, 0, true));
-  for (int i = 0; i < static_cast<int>(tokens.size()); ++i) {
-    ASSERT_TRUE(same_bits(fast.logits(i), one.logits(i))) << i;
-    ASSERT_TRUE(same_bits(fast.logits(i), scalar.logits(i))) << i;
+  for (const TensorType kv : kCacheTypes) {
+    SCOPED_TRACE(std::string("KV cache ") + std::string(tensor_type_name(kv)));
+    Context fast(model, {.n_ctx = 64, .n_threads = 2, .cache_type_k = kv, .cache_type_v = kv});
+    Context one(model, {.n_ctx = 64, .n_threads = 1, .cache_type_k = kv, .cache_type_v = kv});
+    Context scalar(model, {.n_ctx = 64, .n_threads = 3, .scalar_kernels = true, .cache_type_k = kv, .cache_type_v = kv});
+    for (Context* c : {&fast, &one, &scalar}) c->forward(Batch::sequence(tokens, 0, true));
+    for (int i = 0; i < static_cast<int>(tokens.size()); ++i) {
+      ASSERT_TRUE(same_bits(fast.logits(i), one.logits(i))) << i;
+      ASSERT_TRUE(same_bits(fast.logits(i), scalar.logits(i))) << i;
+    }
   }
+}
+
+// Mixed cache types (keys F16, values F32 and the reverse) keep batched = sequential, and the
+// F16 cache changes the logits only by the rounding of what it stores.
+TEST(ForwardCacheTypes, MixedTypesAndTheF16CachesEffect) {
+  const auto model = random_model(llama_gqa(), TensorType::F32);
+  const auto tokens = random_tokens(40, model->config().n_vocab, 5);
+  std::vector<std::vector<float>> last;
+  for (auto [k, v] : {std::pair{TensorType::F32, TensorType::F32}, {TensorType::F16, TensorType::F32},
+                      {TensorType::F32, TensorType::F16}, {TensorType::F16, TensorType::F16}}) {
+    Context seq(model, {.n_ctx = 64, .n_threads = 2, .cache_type_k = k, .cache_type_v = v});
+    Context bat(model, {.n_ctx = 64, .n_threads = 2, .cache_type_k = k, .cache_type_v = v});
+    const auto expected = sequential_logits(seq, tokens);
+    bat.forward(Batch::sequence(tokens, 0, true));
+    for (size_t i = 0; i < tokens.size(); ++i)
+      ASSERT_TRUE(same_bits(bat.logits(static_cast<int>(i)), expected[i])) << tensor_type_name(k) << "/" << tensor_type_name(v) << " token " << i;
+    last.push_back(expected.back());
+  }
+  double spread = 0, f16_diff = 0;
+  for (size_t j = 0; j < last[0].size(); ++j) {
+    spread = std::max(spread, std::fabs(static_cast<double>(last[0][j])));
+    f16_diff = std::max(f16_diff, std::fabs(static_cast<double>(last[3][j]) - last[0][j]));
+  }
+  EXPECT_GT(f16_diff, 0.0) << "the F16 cache rounds what it stores";
+  EXPECT_LT(f16_diff, 1e-2 * spread) << "and only that";
 }
 
 const Case kCases[] = {

@@ -31,9 +31,10 @@ void print_markdown(const std::string& path, const Model& m, const BenchResult& 
              "tg{} reaches {:.0f}% of it\n",
              r.bandwidth_gbps, static_cast<double>(r.weight_bytes) / 1e6, r.bandwidth_limit_tps, o.tg_tokens,
              100 * r.tg_tps.mean / r.bandwidth_limit_tps);
-  fmt::print("\nverifier cost curve (median forward time of n tokens at depth {}, {}; layers: the same forward "
-             "without logits):\n\n| n | ms | relative to n = 1 | layers ms | output head ms |\n|--:|--:|--:|--:|--:|\n",
-             o.depth, o.greedy_head ? "greedy head" : "full head");
+  fmt::print("\nverifier cost curve (median forward time of n tokens at depth {}, {}, KV cache {}/{}; layers: the same "
+             "forward without logits):\n\n| n | ms | relative to n = 1 | layers ms | output head ms |\n|--:|--:|--:|--:|--:|\n",
+             o.depth, o.greedy_head ? "greedy head" : "full head", tensor_type_name(o.cache_type_k),
+             tensor_type_name(o.cache_type_v));
   for (const auto& p : r.cost_curve)
     fmt::print("| {} | {:.2f} | {:.2f} | {:.2f} | {:.2f} |\n", p.n, p.ms, p.rel, p.layers_ms, p.ms - p.layers_ms);
 }
@@ -56,6 +57,8 @@ void print_json(const std::string& path, const Model& m, const BenchResult& r, c
   j["bandwidth_fraction"] = r.tg_tps.mean / r.bandwidth_limit_tps;
   j["depth"] = o.depth;
   j["greedy_head"] = o.greedy_head;
+  j["cache_type_k"] = std::string(tensor_type_name(o.cache_type_k));
+  j["cache_type_v"] = std::string(tensor_type_name(o.cache_type_v));
   j["cost_curve"] = nlohmann::json::array();
   for (const auto& p : r.cost_curve)
     j["cost_curve"].push_back({{"n", p.n}, {"ms", p.ms}, {"rel", p.rel}, {"layers_ms", p.layers_ms}});
@@ -87,6 +90,8 @@ Command add_bench(CLI::App& app) {
     o->bench.threads = context_options(o->model).n_threads;
     o->bench.n_ctx = o->model.ctx;
     o->bench.greedy_head = !o->model.full_head;
+    o->bench.cache_type_k = context_options(o->model).cache_type_k;
+    o->bench.cache_type_v = context_options(o->model).cache_type_v;
     // The curve is relative to n = 1: keep it, first, once.
     auto& sizes = o->bench.cost_sizes;
     sizes.push_back(1);

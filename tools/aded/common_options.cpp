@@ -32,6 +32,19 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool model_required) {
   cmd.add_option("-t,--threads", o.threads, "threads (default: all cores)")->check(int_range(1, 1024));
   cmd.add_option("-c,--ctx-size", o.ctx, "context size in tokens (default: the model's training context, less when its KV cache would not fit in half the memory; the cache takes memory only as text fills it)")
       ->check(int_range(1, 1 << 22));
+  // The names llama.cpp users know (-ctk f16); the types the cache can hold.
+  const auto cache_type = [](const std::string& text) -> std::string {
+    const auto type = parse_tensor_type(text);
+    if (type == TensorType::F16 || type == TensorType::F32) return {};
+    return fmt::format("the KV cache holds f16 or f32, not '{}'", text);
+  };
+  cmd.add_option("--cache-type-k", o.cache_type_k,
+                 "KV cache type of the keys (-ctk): f16 (half the memory and bandwidth) or f32")
+      ->check(CLI::Validator(cache_type, "TYPE"))
+      ->capture_default_str();
+  cmd.add_option("--cache-type-v", o.cache_type_v, "KV cache type of the values (-ctv): f16 or f32")
+      ->check(CLI::Validator(cache_type, "TYPE"))
+      ->capture_default_str();
   cmd.add_flag("--full-head", o.full_head,
                "greedy decoding: compute the whole float output projection (default: an int8 copy of it "
                "finds the candidates for the argmax and only those are computed exactly; same tokens)");
@@ -55,6 +68,8 @@ ContextOptions context_options(const ModelOptions& o) {
   c.n_ctx = o.ctx;
   c.n_threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
   c.greedy_head = !o.full_head;
+  c.cache_type_k = *parse_tensor_type(o.cache_type_k);  // checked by the flag
+  c.cache_type_v = *parse_tensor_type(o.cache_type_v);
   return c;
 }
 

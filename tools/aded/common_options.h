@@ -18,6 +18,8 @@ struct ModelOptions {
   int threads = 0;
   int ctx = 0;
   bool full_head = false;
+  std::string cache_type_k = "f16";  // -ctk: f16 or f32
+  std::string cache_type_v = "f16";  // -ctv
 };
 
 // An integer flag value in [lo, hi]; unlike CLI::Range it tells "not a number" from "out of range".

@@ -68,11 +68,14 @@ int main(int argc, char** argv) {
   add(aded::cli::add_eval_drafter);
   add(aded::cli::add_select);
 
-  // llama.cpp's -md (a two-letter flag with one dash, which CLI11 cannot declare) is
-  // --model-draft.
+  // llama.cpp's -md, -ctk and -ctv (flags of several letters with one dash, which CLI11 cannot
+  // declare) are --model-draft, --cache-type-k and --cache-type-v.
   std::vector<std::string> args(argv, argv + argc);
-  for (size_t i = 1; i < args.size(); ++i)
+  for (size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "-md") args[i] = "--model-draft";
+    if (args[i] == "-ctk") args[i] = "--cache-type-k";
+    if (args[i] == "-ctv") args[i] = "--cache-type-v";
+  }
   std::vector<char*> arg_pointers;
   for (std::string& a : args) arg_pointers.push_back(a.data());
 

@@ -5,6 +5,7 @@
 //  * softmax: canonical_exp sixteen lanes at a time, the sum in key order (the chains of several
 //    queries side by side), then every weight e_t / sum divided once (the AVX2 code divides
 //    inside the value loop; same quotient);
+//  * keys and values cached as F16 converted exactly as they are loaded;
 //  * values: out[i] = fma(p_t, v_t[i], out[i]) in key order, sixteen elements per vector. The
 //    chain over keys is sequential for each element, so with a small head (48 elements: three
 //    vectors) one query cannot keep the FMA units busy; queries of one batch that share the
@@ -56,8 +57,21 @@ inline float hsum8(__m256 v) {
 inline __m512 halves(__m256 lo, __m256 hi) {
   return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_zextpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
 }
-// Two keys' eight-float slices in the two halves of one vector.
-inline __m512 pair(const float* lo, const float* hi) { return halves(_mm256_loadu_ps(lo), _mm256_loadu_ps(hi)); }
+// Eight (sixteen) elements of a cached key or value row from element i on, as floats (F16 exactly).
+template <TensorType T>
+inline __m256 load8(const void* base, size_t i) {
+  if constexpr (T == TensorType::F16)
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(base) + i)));
+  else
+    return _mm256_loadu_ps(static_cast<const float*>(base) + i);
+}
+template <TensorType T>
+inline __m512 load16(const void* base, size_t i) {
+  if constexpr (T == TensorType::F16)
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i)));
+  else
+    return _mm512_loadu_ps(static_cast<const float*>(base) + i);
+}
 
 // The scores of eight keys from their eight-lane accumulators, two keys per vector (acc[p] holds
 // keys 2p and 2p + 1), by hsum8's additions: lane j of the result is key j's score.
@@ -80,13 +94,13 @@ inline __m256 reduce_eight(const __m512* acc) {
 // scores[t] = dot(q, k_t) / root for Q queries and the keys t in [t0, t1) (head_dim % 8 == 0);
 // each key's slices are loaded once for all Q queries. Keys are cells of the shared prefix
 // (contiguous) unless OWN, where they are q[0]'s own cells (then Q == 1).
-template <int Q, bool OWN>
+template <TensorType K, int Q, bool OWN>
 void score_keys(const AttentionArgs* const* q, size_t t0, size_t t1, float root) {
   const int D = q[0]->head_dim;
-  const float* keys = q[0]->k;
+  const void* keys = q[0]->k;
   const int32_t* cells = q[0]->cells;
   const size_t prefix = static_cast<size_t>(q[0]->prefix), stride = q[0]->kv_stride;
-  const auto key = [&](size_t t) { return keys + (OWN ? static_cast<size_t>(cells[t - prefix]) : t) * stride; };
+  const auto key = [&](size_t t) { return (OWN ? static_cast<size_t>(cells[t - prefix]) : t) * stride; };
   const float* query[Q];
   float* scores[Q];
   for (int i = 0; i < Q; ++i) {
@@ -96,7 +110,7 @@ void score_keys(const AttentionArgs* const* q, size_t t0, size_t t1, float root)
   const __m256 rootv = _mm256_set1_ps(root);
   size_t t = t0;
   for (; t + 8 <= t1; t += 8) {
-    const float* k[8];
+    size_t k[8];
     for (int j = 0; j < 8; ++j) k[j] = key(t + static_cast<size_t>(j));
     __m512 acc[Q][4];
     for (int i = 0; i < Q; ++i)
@@ -107,18 +121,19 @@ void score_keys(const AttentionArgs* const* q, size_t t0, size_t t1, float root)
         const __m256 q8 = _mm256_loadu_ps(query[i] + d);
         qv[i] = halves(q8, q8);
       }
+      const auto at = static_cast<size_t>(d);
       for (int p = 0; p < 4; ++p) {
-        const __m512 kk = pair(k[2 * p] + d, k[2 * p + 1] + d);
+        const __m512 kk = halves(load8<K>(keys, k[2 * p] + at), load8<K>(keys, k[2 * p + 1] + at));
         for (int i = 0; i < Q; ++i) acc[i][p] = _mm512_fmadd_ps(qv[i], kk, acc[i][p]);
       }
     }
     for (int i = 0; i < Q; ++i) _mm256_storeu_ps(scores[i] + t, _mm256_div_ps(reduce_eight(acc[i]), rootv));
   }
   for (; t < t1; ++t) {
-    const float* k = key(t);
+    const size_t k = key(t);
     for (int i = 0; i < Q; ++i) {
       __m256 acc = _mm256_setzero_ps();
-      for (int d = 0; d < D; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(query[i] + d), _mm256_loadu_ps(k + d), acc);
+      for (int d = 0; d < D; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(query[i] + d), load8<K>(keys, k + static_cast<size_t>(d)), acc);
       scores[i][t] = hsum8(acc) / root;
     }
   }
@@ -163,12 +178,16 @@ void normalize(const AttentionArgs& a, size_t n_keys, float sum) {
 
 // For Q queries: out[c0 .. c0 + 16 CN) += p_t v_t over the keys t in [t0, t1), in order, from 0
 // when t0 == 0; with HALF the last vector has only its low eight elements (head sizes 8 mod 16).
-template <int CN, bool HALF, int Q>
+template <TensorType V, int CN, bool HALF, int Q>
 void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int c0) {
   // A masked load in the key loop (GCC 12) and loads through q inside it both make the compiler
   // store o to memory at every key; hence plain loads and the fields copied out first.
-  const auto load = [](const float* p, int c) {
+  const auto load_out = [](const float* p, int c) {
     return HALF && c == CN - 1 ? _mm512_zextps256_ps512(_mm256_loadu_ps(p + 16 * c)) : _mm512_loadu_ps(p + 16 * c);
+  };
+  const auto load_value = [](const void* values, size_t v, int c) {
+    const size_t at = v + 16 * static_cast<size_t>(c);
+    return HALF && c == CN - 1 ? _mm512_zextps256_ps512(load8<V>(values, at)) : load16<V>(values, at);
   };
   const float* weights[Q];
   float* out[Q];
@@ -176,16 +195,16 @@ void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int 
     weights[i] = q[i]->scores;
     out[i] = q[i]->out + c0;
   }
-  const float* values = q[0]->v;  // every query reads the same cells (the shared prefix, or Q == 1)
+  const void* values = q[0]->v;  // every query reads the same cells (the shared prefix, or Q == 1)
   const int32_t* cells = q[0]->cells;
   const size_t prefix = static_cast<size_t>(q[0]->prefix), stride = q[0]->kv_stride;
   __m512 o[Q][CN];
   for (int i = 0; i < Q; ++i)
-    for (int c = 0; c < CN; ++c) o[i][c] = t0 == 0 ? _mm512_setzero_ps() : load(out[i], c);
+    for (int c = 0; c < CN; ++c) o[i][c] = t0 == 0 ? _mm512_setzero_ps() : load_out(out[i], c);
   for (size_t t = t0; t < t1; ++t) {
-    const float* v = values + (t < prefix ? t : static_cast<size_t>(cells[t - prefix])) * stride + c0;
+    const size_t v = (t < prefix ? t : static_cast<size_t>(cells[t - prefix])) * stride + static_cast<size_t>(c0);
     __m512 vv[CN];
-    for (int c = 0; c < CN; ++c) vv[c] = load(v, c);
+    for (int c = 0; c < CN; ++c) vv[c] = load_value(values, v, c);
     for (int i = 0; i < Q; ++i) {
       const __m512 p = _mm512_set1_ps(weights[i][t]);
       for (int c = 0; c < CN; ++c) o[i][c] = _mm512_fmadd_ps(p, vv[c], o[i][c]);
@@ -200,30 +219,31 @@ void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int 
     }
 }
 
-template <int Q, bool HALF>
+template <TensorType V, int Q, bool HALF>
 void accumulate_chunk(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, int cn) {
   switch (cn) {
-    case 1: return accumulate_values<1, HALF, Q>(q, t0, t1, c0);
-    case 2: return accumulate_values<2, HALF, Q>(q, t0, t1, c0);
-    case 3: return accumulate_values<3, HALF, Q>(q, t0, t1, c0);
-    case 4: return accumulate_values<4, HALF, Q>(q, t0, t1, c0);
-    case 5: return accumulate_values<5, HALF, Q>(q, t0, t1, c0);
-    case 6: return accumulate_values<6, HALF, Q>(q, t0, t1, c0);
-    case 7: return accumulate_values<7, HALF, Q>(q, t0, t1, c0);
-    default: return accumulate_values<8, HALF, Q>(q, t0, t1, c0);
+    case 1: return accumulate_values<V, 1, HALF, Q>(q, t0, t1, c0);
+    case 2: return accumulate_values<V, 2, HALF, Q>(q, t0, t1, c0);
+    case 3: return accumulate_values<V, 3, HALF, Q>(q, t0, t1, c0);
+    case 4: return accumulate_values<V, 4, HALF, Q>(q, t0, t1, c0);
+    case 5: return accumulate_values<V, 5, HALF, Q>(q, t0, t1, c0);
+    case 6: return accumulate_values<V, 6, HALF, Q>(q, t0, t1, c0);
+    case 7: return accumulate_values<V, 7, HALF, Q>(q, t0, t1, c0);
+    default: return accumulate_values<V, 8, HALF, Q>(q, t0, t1, c0);
   }
 }
 
-template <int Q>
+template <TensorType V, int Q>
 void accumulate_chunk(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, int cn, bool half) {
   if (half)
-    accumulate_chunk<Q, true>(q, t0, t1, c0, cn);
+    accumulate_chunk<V, Q, true>(q, t0, t1, c0, cn);
   else
-    accumulate_chunk<Q, false>(q, t0, t1, c0, cn);
+    accumulate_chunk<V, Q, false>(q, t0, t1, c0, cn);
 }
 
-// All head elements of `count` queries (count <= 4) over keys [t0, t1): chunks of up to eight
-// vectors, as many queries together as keep the accumulators in registers.
+// All head elements of `count` queries over keys [t0, t1): chunks of up to eight vectors, as many
+// queries together (up to four) as keep the accumulators in registers.
+template <TensorType V>
 void accumulate_all_values(const AttentionArgs* const* q, int count, size_t t0, size_t t1) {
   const int D = q[0]->head_dim;
   for (int c0 = 0; c0 < D; c0 += 128) {
@@ -234,23 +254,19 @@ void accumulate_all_values(const AttentionArgs* const* q, int count, size_t t0, 
     for (int i = 0; i < count;) {
       const int take = count - i >= together ? together : count - i >= 2 && together >= 2 ? 2 : 1;
       if (take == 4)
-        accumulate_chunk<4>(q + i, t0, t1, c0, cn, half);
+        accumulate_chunk<V, 4>(q + i, t0, t1, c0, cn, half);
       else if (take == 2)
-        accumulate_chunk<2>(q + i, t0, t1, c0, cn, half);
+        accumulate_chunk<V, 2>(q + i, t0, t1, c0, cn, half);
       else
-        accumulate_chunk<1>(q + i, t0, t1, c0, cn, half);
+        accumulate_chunk<V, 1>(q + i, t0, t1, c0, cn, half);
       i += take;
     }
   }
 }
 
-}  // namespace
-
-namespace detail {
-
-void attend_many_avx512(const AttentionArgs* args, int count) {
+template <TensorType K, TensorType V>
+void attend_many_typed(const AttentionArgs* args, int count) {
   const int D = args[0].head_dim;
-  if (D % 8 != 0) return attend_many_avx2(args, count);
   const float root = std::sqrt(static_cast<float>(D));
   // The shared prefix in blocks of keys that stay in L1 while every query uses them; each query's
   // own keys after it. Per query the order of every operation is that of attend alone.
@@ -261,13 +277,13 @@ void attend_many_avx512(const AttentionArgs* args, int count) {
   for (size_t t0 = 0; t0 < prefix; t0 += kBlock) {
     const size_t t1 = t0 + kBlock < prefix ? t0 + kBlock : prefix;
     int i = 0;
-    for (; i + 4 <= count; i += 4) score_keys<4, false>(all + i, t0, t1, root);
-    for (; i + 2 <= count; i += 2) score_keys<2, false>(all + i, t0, t1, root);
-    for (; i < count; ++i) score_keys<1, false>(all + i, t0, t1, root);
+    for (; i + 4 <= count; i += 4) score_keys<K, 4, false>(all + i, t0, t1, root);
+    for (; i + 2 <= count; i += 2) score_keys<K, 2, false>(all + i, t0, t1, root);
+    for (; i < count; ++i) score_keys<K, 1, false>(all + i, t0, t1, root);
   }
   for (int i = 0; i < count; ++i) {
     const AttentionArgs& a = args[i];
-    score_keys<1, true>(all + i, prefix, prefix + a.n_cells, root);
+    score_keys<K, 1, true>(all + i, prefix, prefix + a.n_cells, root);
     exponentials(a, prefix + a.n_cells);
   }
   // The sums: the shared prefix for several queries at once, then each query's own keys.
@@ -281,15 +297,29 @@ void attend_many_avx512(const AttentionArgs* args, int count) {
     for (size_t t = prefix; t < prefix + a.n_cells; ++t) sums[i] += a.scores[t];
     normalize(a, prefix + a.n_cells, sums[i]);
   }
-  for (size_t t0 = 0; t0 < prefix; t0 += kBlock) accumulate_all_values(all, count, t0, t0 + kBlock < prefix ? t0 + kBlock : prefix);
+  for (size_t t0 = 0; t0 < prefix; t0 += kBlock)
+    accumulate_all_values<V>(all, count, t0, t0 + kBlock < prefix ? t0 + kBlock : prefix);
   for (i = 0; i < count; ++i) {
     const AttentionArgs& a = args[i];
     if (prefix + a.n_cells == 0) {
       for (int d = 0; d < D; ++d) a.out[d] = 0;
       continue;
     }
-    accumulate_all_values(all + i, 1, prefix, prefix + a.n_cells);
+    accumulate_all_values<V>(all + i, 1, prefix, prefix + a.n_cells);
   }
+}
+
+}  // namespace
+
+namespace detail {
+
+void attend_many_avx512(const AttentionArgs* args, int count) {
+  if (args[0].head_dim % 8 != 0) return attend_many_avx2(args, count);
+  const TensorType K = args[0].k_type, V = args[0].v_type;
+  if (K == TensorType::F32 && V == TensorType::F32) return attend_many_typed<TensorType::F32, TensorType::F32>(args, count);
+  if (K == TensorType::F16 && V == TensorType::F16) return attend_many_typed<TensorType::F16, TensorType::F16>(args, count);
+  if (K == TensorType::F16) return attend_many_typed<TensorType::F16, TensorType::F32>(args, count);
+  return attend_many_typed<TensorType::F32, TensorType::F16>(args, count);
 }
 
 void attend_avx512(const AttentionArgs& a) { attend_many_avx512(&a, 1); }

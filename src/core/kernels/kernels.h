@@ -21,7 +21,8 @@
 //    acc[lane] = fma(a[k], b[k], acc[lane]) for increasing k, then hsum8(acc).
 //  * attention of one query over its keys t = 0, 1, ... (AttentionArgs): s_t = dot(q, k_t) / sqrt(d);
 //    m = fmax over s_t in order; e_t = canonical_exp(s_t - m); sum = ((e_0 + e_1) + e_2) + ...;
-//    out = 0, then out[i] = fma(e_t / sum, v_t[i], out[i]) for t in order.
+//    out = 0, then out[i] = fma(e_t / sum, v_t[i], out[i]) for t in order. Keys and values cached
+//    as F16 enter as their exact float values.
 //  * swiglu: g * (1 / (1 + canonical_exp(-g))) * u, left to right (canonical_exp.h).
 //  * hsum8(a) = ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)).
 //
@@ -80,19 +81,22 @@ struct MatMulArgs {
   const uint8_t* packed = nullptr;
 };
 
-// One attention query: keys and values of cell c at k + c * kv_stride and v + c * kv_stride; the
-// query sees cells [0, prefix), then cells[0 .. n_cells), in that order.
+// One attention query: the keys and values of cell c are head_dim elements at element
+// c * kv_stride of k and v, each of its type (F32 or F16: the KV cache's types); the query sees
+// cells [0, prefix), then cells[0 .. n_cells), in that order.
 struct AttentionArgs {
   const float* q;
   int head_dim;
-  const float* k;
-  const float* v;
+  const void* k;
+  const void* v;
   size_t kv_stride;
   int32_t prefix;
   const int32_t* cells;
   size_t n_cells;
   float* scores;  // scratch: prefix + n_cells floats
   float* out;     // head_dim floats
+  TensorType k_type = TensorType::F32;
+  TensorType v_type = TensorType::F32;
 };
 
 // Most queries one attend_many call takes: the forward gives it the queries of up to 16 tokens for

@@ -399,56 +399,69 @@ void axpy_avx2(float a, const float* x, float* y, int64_t n) {
 
 namespace {
 
+// Eight elements of a cached key or value row from element i on, as floats (F16 exactly).
+template <TensorType T>
+inline __m256 load_kv8(const void* base, size_t i) {
+  if constexpr (T == TensorType::F16)
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(base) + i)));
+  else
+    return _mm256_loadu_ps(static_cast<const float*>(base) + i);
+}
+
 // out[8c0 .. 8c0 + 8CN) += p_t v_t for the keys t in [t0, t1), in order, with the CN vectors in
 // registers; from 0 when t0 == 0, else continuing the values out holds.
-template <int CN>
+template <TensorType V, int CN>
 void accumulate_values(const AttentionArgs& a, size_t t0, size_t t1, float sum, int c0) {
   const size_t prefix = static_cast<size_t>(a.prefix);
   __m256 o[CN];
   for (int c = 0; c < CN; ++c) o[c] = t0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(a.out + 8 * (c0 + c));
   for (size_t t = t0; t < t1; ++t) {
     const size_t cell = t < prefix ? t : static_cast<size_t>(a.cells[t - prefix]);
-    const float* v = a.v + cell * a.kv_stride + 8 * c0;
+    const size_t v = cell * a.kv_stride + 8 * static_cast<size_t>(c0);
     const __m256 p = _mm256_set1_ps(a.scores[t] / sum);
-    for (int c = 0; c < CN; ++c) o[c] = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 8 * c), o[c]);
+    for (int c = 0; c < CN; ++c) o[c] = _mm256_fmadd_ps(p, load_kv8<V>(a.v, v + 8 * static_cast<size_t>(c)), o[c]);
   }
   for (int c = 0; c < CN; ++c) _mm256_storeu_ps(a.out + 8 * (c0 + c), o[c]);
 }
 
+template <TensorType V>
 void accumulate_all_values(const AttentionArgs& a, size_t t0, size_t t1, float sum) {
   const int D = a.head_dim;
   for (int c0 = 0; c0 < D / 8; c0 += 8) {
     switch (D / 8 - c0 < 8 ? D / 8 - c0 : 8) {
-      case 1: accumulate_values<1>(a, t0, t1, sum, c0); break;
-      case 2: accumulate_values<2>(a, t0, t1, sum, c0); break;
-      case 3: accumulate_values<3>(a, t0, t1, sum, c0); break;
-      case 4: accumulate_values<4>(a, t0, t1, sum, c0); break;
-      case 5: accumulate_values<5>(a, t0, t1, sum, c0); break;
-      case 6: accumulate_values<6>(a, t0, t1, sum, c0); break;
-      case 7: accumulate_values<7>(a, t0, t1, sum, c0); break;
-      default: accumulate_values<8>(a, t0, t1, sum, c0); break;
+      case 1: accumulate_values<V, 1>(a, t0, t1, sum, c0); break;
+      case 2: accumulate_values<V, 2>(a, t0, t1, sum, c0); break;
+      case 3: accumulate_values<V, 3>(a, t0, t1, sum, c0); break;
+      case 4: accumulate_values<V, 4>(a, t0, t1, sum, c0); break;
+      case 5: accumulate_values<V, 5>(a, t0, t1, sum, c0); break;
+      case 6: accumulate_values<V, 6>(a, t0, t1, sum, c0); break;
+      case 7: accumulate_values<V, 7>(a, t0, t1, sum, c0); break;
+      default: accumulate_values<V, 8>(a, t0, t1, sum, c0); break;
     }
   }
 }
 
 // scores[t] = dot(q, k_t) / root for t in [t0, t1), four keys at a time (head_dim % 8 == 0).
+template <TensorType K>
 void score_keys(const AttentionArgs& a, size_t t0, size_t t1, float root) {
   const int D = a.head_dim;
   const size_t prefix = static_cast<size_t>(a.prefix);
-  const auto key = [&](size_t t) {
-    return a.k + (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride;
-  };
+  const auto key = [&](size_t t) { return (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride; };
   size_t t = t0;
   for (; t + 4 <= t1; t += 4) {
-    const float* k[4] = {key(t), key(t + 1), key(t + 2), key(t + 3)};
+    const size_t k[4] = {key(t), key(t + 1), key(t + 2), key(t + 3)};
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int d = 0; d < D; d += 8) {
       const __m256 q = _mm256_loadu_ps(a.q + d);
-      for (int j = 0; j < 4; ++j) acc[j] = _mm256_fmadd_ps(q, _mm256_loadu_ps(k[j] + d), acc[j]);
+      for (int j = 0; j < 4; ++j) acc[j] = _mm256_fmadd_ps(q, load_kv8<K>(a.k, k[j] + static_cast<size_t>(d)), acc[j]);
     }
     for (int j = 0; j < 4; ++j) a.scores[t + j] = hsum8(acc[j]) / root;
   }
-  for (; t < t1; ++t) a.scores[t] = detail::dot_avx2(a.q, key(t), D) / root;
+  for (; t < t1; ++t) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int d = 0; d < D; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a.q + d), load_kv8<K>(a.k, key(t) + static_cast<size_t>(d)), acc);
+    a.scores[t] = hsum8(acc) / root;
+  }
 }
 
 // The softmax weights in place: exp(s - max), and their sum (in key order).
@@ -476,17 +489,53 @@ namespace detail {
 
 void attend_avx2(const AttentionArgs& a) { attend_many_avx2(&a, 1); }
 
+namespace {
+
+template <TensorType K, TensorType V>
+void attend_many_typed(const AttentionArgs* args, int count) {
+  const float root = std::sqrt(static_cast<float>(args[0].head_dim));
+  // The shared prefix in blocks of keys that stay in L1 while every query uses them; each query's
+  // own keys after it. Per query the order of every operation is that of attend alone.
+  constexpr size_t kBlock = 64;
+  const size_t prefix = static_cast<size_t>(args[0].prefix);
+  for (size_t t0 = 0; t0 < prefix; t0 += kBlock)
+    for (int i = 0; i < count; ++i) score_keys<K>(args[i], t0, std::min(prefix, t0 + kBlock), root);
+  float sums[kMaxAttentionQueries];
+  for (int i = 0; i < count; ++i) {
+    const AttentionArgs& a = args[i];
+    score_keys<K>(a, prefix, prefix + a.n_cells, root);
+    sums[i] = softmax_weights(a, prefix + a.n_cells);
+  }
+  for (size_t t0 = 0; t0 < prefix; t0 += kBlock)
+    for (int i = 0; i < count; ++i) accumulate_all_values<V>(args[i], t0, std::min(prefix, t0 + kBlock), sums[i]);
+  for (int i = 0; i < count; ++i) {
+    const AttentionArgs& a = args[i];
+    if (prefix + a.n_cells == 0) {
+      for (int d = 0; d < a.head_dim; ++d) a.out[d] = 0;
+      continue;
+    }
+    accumulate_all_values<V>(a, prefix, prefix + a.n_cells, sums[i]);
+  }
+}
+
+}  // namespace
+
 void attend_many_avx2(const AttentionArgs* args, int count) {
   const int D = args[0].head_dim;
-  const float root = std::sqrt(static_cast<float>(D));
+  const TensorType K = args[0].k_type, V = args[0].v_type;
+  const bool f32 = K == TensorType::F32 && V == TensorType::F32;
+  if (D % 8 != 0 && !f32) return scalar_kernels().attend_many(args, count);  // no real model has such heads
   if (D % 8 != 0) {  // odd head sizes: the per-key kernels, same rule
+    const float root = std::sqrt(static_cast<float>(D));
     for (int i = 0; i < count; ++i) {
       const AttentionArgs& a = args[i];
+      const auto* keys = static_cast<const float*>(a.k);
+      const auto* values = static_cast<const float*>(a.v);
       const size_t prefix = static_cast<size_t>(a.prefix), n_keys = prefix + a.n_cells;
       const auto cell = [&](size_t t) { return t < prefix ? t : static_cast<size_t>(a.cells[t - prefix]); };
       float max = -INFINITY;
       for (size_t t = 0; t < n_keys; ++t) {
-        a.scores[t] = dot_avx2(a.q, a.k + cell(t) * a.kv_stride, D) / root;
+        a.scores[t] = dot_avx2(a.q, keys + cell(t) * a.kv_stride, D) / root;
         max = std::fmax(max, a.scores[t]);
       }
       float sum = 0;
@@ -495,32 +544,14 @@ void attend_many_avx2(const AttentionArgs* args, int count) {
         sum += a.scores[t];
       }
       for (int d = 0; d < D; ++d) a.out[d] = 0;
-      for (size_t t = 0; t < n_keys; ++t) axpy_avx2(a.scores[t] / sum, a.v + cell(t) * a.kv_stride, a.out, D);
+      for (size_t t = 0; t < n_keys; ++t) axpy_avx2(a.scores[t] / sum, values + cell(t) * a.kv_stride, a.out, D);
     }
     return;
   }
-  // The shared prefix in blocks of keys that stay in L1 while every query uses them; each query's
-  // own keys after it. Per query the order of every operation is that of attend alone.
-  constexpr size_t kBlock = 64;
-  const size_t prefix = static_cast<size_t>(args[0].prefix);
-  for (size_t t0 = 0; t0 < prefix; t0 += kBlock)
-    for (int i = 0; i < count; ++i) score_keys(args[i], t0, std::min(prefix, t0 + kBlock), root);
-  float sums[kMaxAttentionQueries];
-  for (int i = 0; i < count; ++i) {
-    const AttentionArgs& a = args[i];
-    score_keys(a, prefix, prefix + a.n_cells, root);
-    sums[i] = softmax_weights(a, prefix + a.n_cells);
-  }
-  for (size_t t0 = 0; t0 < prefix; t0 += kBlock)
-    for (int i = 0; i < count; ++i) accumulate_all_values(args[i], t0, std::min(prefix, t0 + kBlock), sums[i]);
-  for (int i = 0; i < count; ++i) {
-    const AttentionArgs& a = args[i];
-    if (prefix + a.n_cells == 0) {
-      for (int d = 0; d < D; ++d) a.out[d] = 0;
-      continue;
-    }
-    accumulate_all_values(a, prefix, prefix + a.n_cells, sums[i]);
-  }
+  if (f32) return attend_many_typed<TensorType::F32, TensorType::F32>(args, count);
+  if (K == TensorType::F16 && V == TensorType::F16) return attend_many_typed<TensorType::F16, TensorType::F16>(args, count);
+  if (K == TensorType::F16) return attend_many_typed<TensorType::F16, TensorType::F32>(args, count);
+  return attend_many_typed<TensorType::F32, TensorType::F16>(args, count);
 }
 
 void swiglu_avx2(float* gate, const float* up, int64_t n) {

@@ -201,13 +201,21 @@ void axpy_scalar(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
 }
 
+// Element i of a cached key or value row (F32 or F16, exactly as float).
+float kv_element(const void* base, TensorType type, size_t i) {
+  return type == TensorType::F16 ? half_to_float(static_cast<const uint16_t*>(base)[i]) : static_cast<const float*>(base)[i];
+}
+
 void attend_scalar(const AttentionArgs& a) {
   const float root = std::sqrt(static_cast<float>(a.head_dim));
   const size_t prefix = static_cast<size_t>(a.prefix), n_keys = prefix + a.n_cells;
-  const auto cell = [&](size_t t) { return t < prefix ? t : static_cast<size_t>(a.cells[t - prefix]); };
+  const auto row = [&](size_t t) { return (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride; };
   float max = -INFINITY;
   for (size_t t = 0; t < n_keys; ++t) {
-    a.scores[t] = dot_scalar(a.q, a.k + cell(t) * a.kv_stride, a.head_dim) / root;
+    float acc[8] = {};  // the dot rule
+    for (int i = 0; i < a.head_dim; ++i)
+      acc[i % 8] = std::fma(a.q[i], kv_element(a.k, a.k_type, row(t) + static_cast<size_t>(i)), acc[i % 8]);
+    a.scores[t] = hsum8(acc) / root;
     max = std::fmax(max, a.scores[t]);
   }
   float sum = 0;
@@ -216,7 +224,11 @@ void attend_scalar(const AttentionArgs& a) {
     sum += a.scores[t];
   }
   for (int i = 0; i < a.head_dim; ++i) a.out[i] = 0;
-  for (size_t t = 0; t < n_keys; ++t) axpy_scalar(a.scores[t] / sum, a.v + cell(t) * a.kv_stride, a.out, a.head_dim);
+  for (size_t t = 0; t < n_keys; ++t) {
+    const float p = a.scores[t] / sum;
+    for (int i = 0; i < a.head_dim; ++i)
+      a.out[i] = std::fma(p, kv_element(a.v, a.v_type, row(t) + static_cast<size_t>(i)), a.out[i]);
+  }
 }
 
 void attend_many_scalar(const AttentionArgs* args, int count) {
