@@ -296,7 +296,7 @@ TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
         std::vector<float> k(stride * cells_total), v(stride * cells_total);
         for (auto& x : k) x = dist(rng);
         for (auto& x : v) x = dist(rng);
-        for (const int count : {11, kMaxAttentionQueries}) {
+        for (const int count : {5, 11, kMaxAttentionQueries}) {
           std::vector<float> q(static_cast<size_t>(count * head_dim));
           for (auto& x : q) x = dist(rng) * 3.0f;
           std::vector<std::vector<int32_t>> own(static_cast<size_t>(count));

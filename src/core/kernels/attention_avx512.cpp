@@ -94,13 +94,15 @@ inline __m256 reduce_eight(const __m512* acc) {
 // scores[t] = dot(q, k_t) / root for Q queries and the keys t in [t0, t1) (head_dim % 8 == 0);
 // each key's slices are loaded once for all Q queries. Keys are cells of the shared prefix
 // (contiguous) unless OWN, where they are q[0]'s own cells (then Q == 1).
+// Prefix keys are read from `keys` with `stride`, key t at element (t - first) * stride (the
+// cache, first = 0, or a block of it converted to floats).
 template <TensorType K, int Q, bool OWN>
-void score_keys(const AttentionArgs* const* q, size_t t0, size_t t1, float root) {
+void score_keys(const AttentionArgs* const* q, size_t t0, size_t t1, float root, const void* keys, size_t stride,
+                size_t first) {
   const int D = q[0]->head_dim;
-  const void* keys = q[0]->k;
   const int32_t* cells = q[0]->cells;
-  const size_t prefix = static_cast<size_t>(q[0]->prefix), stride = q[0]->kv_stride;
-  const auto key = [&](size_t t) { return (OWN ? static_cast<size_t>(cells[t - prefix]) : t) * stride; };
+  const size_t prefix = static_cast<size_t>(q[0]->prefix);
+  const auto key = [&](size_t t) { return (OWN ? static_cast<size_t>(cells[t - prefix]) : t - first) * stride; };
   const float* query[Q];
   float* scores[Q];
   for (int i = 0; i < Q; ++i) {
@@ -179,15 +181,16 @@ void normalize(const AttentionArgs& a, size_t n_keys, float sum) {
 // For Q queries: out[c0 .. c0 + 16 CN) += p_t v_t over the keys t in [t0, t1), in order, from 0
 // when t0 == 0; with HALF the last vector has only its low eight elements (head sizes 8 mod 16).
 template <TensorType V, int CN, bool HALF, int Q>
-void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int c0) {
+void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, const void* values, size_t stride,
+                       size_t first) {
   // A masked load in the key loop (GCC 12) and loads through q inside it both make the compiler
   // store o to memory at every key; hence plain loads and the fields copied out first.
   const auto load_out = [](const float* p, int c) {
     return HALF && c == CN - 1 ? _mm512_zextps256_ps512(_mm256_loadu_ps(p + 16 * c)) : _mm512_loadu_ps(p + 16 * c);
   };
-  const auto load_value = [](const void* values, size_t v, int c) {
+  const auto load_value = [](const void* base, size_t v, int c) {
     const size_t at = v + 16 * static_cast<size_t>(c);
-    return HALF && c == CN - 1 ? _mm512_zextps256_ps512(load8<V>(values, at)) : load16<V>(values, at);
+    return HALF && c == CN - 1 ? _mm512_zextps256_ps512(load8<V>(base, at)) : load16<V>(base, at);
   };
   const float* weights[Q];
   float* out[Q];
@@ -195,14 +198,15 @@ void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int 
     weights[i] = q[i]->scores;
     out[i] = q[i]->out + c0;
   }
-  const void* values = q[0]->v;  // every query reads the same cells (the shared prefix, or Q == 1)
+  // Every query reads the same cells (the shared prefix, from `values` as score_keys reads keys; or
+  // Q == 1 and its own cells, from the cache).
   const int32_t* cells = q[0]->cells;
-  const size_t prefix = static_cast<size_t>(q[0]->prefix), stride = q[0]->kv_stride;
+  const size_t prefix = static_cast<size_t>(q[0]->prefix);
   __m512 o[Q][CN];
   for (int i = 0; i < Q; ++i)
     for (int c = 0; c < CN; ++c) o[i][c] = t0 == 0 ? _mm512_setzero_ps() : load_out(out[i], c);
   for (size_t t = t0; t < t1; ++t) {
-    const size_t v = (t < prefix ? t : static_cast<size_t>(cells[t - prefix])) * stride + static_cast<size_t>(c0);
+    const size_t v = (t < prefix ? t - first : static_cast<size_t>(cells[t - prefix])) * stride + static_cast<size_t>(c0);
     __m512 vv[CN];
     for (int c = 0; c < CN; ++c) vv[c] = load_value(values, v, c);
     for (int i = 0; i < Q; ++i) {
@@ -219,32 +223,37 @@ void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int 
     }
 }
 
+struct ValueSource {
+  const void* values;
+  size_t stride, first;
+};
+
 template <TensorType V, int Q, bool HALF>
-void accumulate_chunk(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, int cn) {
+void accumulate_chunk(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, int cn, ValueSource src) {
   switch (cn) {
-    case 1: return accumulate_values<V, 1, HALF, Q>(q, t0, t1, c0);
-    case 2: return accumulate_values<V, 2, HALF, Q>(q, t0, t1, c0);
-    case 3: return accumulate_values<V, 3, HALF, Q>(q, t0, t1, c0);
-    case 4: return accumulate_values<V, 4, HALF, Q>(q, t0, t1, c0);
-    case 5: return accumulate_values<V, 5, HALF, Q>(q, t0, t1, c0);
-    case 6: return accumulate_values<V, 6, HALF, Q>(q, t0, t1, c0);
-    case 7: return accumulate_values<V, 7, HALF, Q>(q, t0, t1, c0);
-    default: return accumulate_values<V, 8, HALF, Q>(q, t0, t1, c0);
+    case 1: return accumulate_values<V, 1, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
+    case 2: return accumulate_values<V, 2, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
+    case 3: return accumulate_values<V, 3, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
+    case 4: return accumulate_values<V, 4, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
+    case 5: return accumulate_values<V, 5, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
+    case 6: return accumulate_values<V, 6, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
+    case 7: return accumulate_values<V, 7, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
+    default: return accumulate_values<V, 8, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
   }
 }
 
 template <TensorType V, int Q>
-void accumulate_chunk(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, int cn, bool half) {
+void accumulate_chunk(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, int cn, bool half, ValueSource src) {
   if (half)
-    accumulate_chunk<V, Q, true>(q, t0, t1, c0, cn);
+    accumulate_chunk<V, Q, true>(q, t0, t1, c0, cn, src);
   else
-    accumulate_chunk<V, Q, false>(q, t0, t1, c0, cn);
+    accumulate_chunk<V, Q, false>(q, t0, t1, c0, cn, src);
 }
 
 // All head elements of `count` queries over keys [t0, t1): chunks of up to eight vectors, as many
 // queries together (up to four) as keep the accumulators in registers.
 template <TensorType V>
-void accumulate_all_values(const AttentionArgs* const* q, int count, size_t t0, size_t t1) {
+void accumulate_all_values(const AttentionArgs* const* q, int count, size_t t0, size_t t1, ValueSource src) {
   const int D = q[0]->head_dim;
   for (int c0 = 0; c0 < D; c0 += 128) {
     const int width = D - c0 < 128 ? D - c0 : 128;
@@ -254,14 +263,23 @@ void accumulate_all_values(const AttentionArgs* const* q, int count, size_t t0, 
     for (int i = 0; i < count;) {
       const int take = count - i >= together ? together : count - i >= 2 && together >= 2 ? 2 : 1;
       if (take == 4)
-        accumulate_chunk<V, 4>(q + i, t0, t1, c0, cn, half);
+        accumulate_chunk<V, 4>(q + i, t0, t1, c0, cn, half, src);
       else if (take == 2)
-        accumulate_chunk<V, 2>(q + i, t0, t1, c0, cn, half);
+        accumulate_chunk<V, 2>(q + i, t0, t1, c0, cn, half, src);
       else
-        accumulate_chunk<V, 1>(q + i, t0, t1, c0, cn, half);
+        accumulate_chunk<V, 1>(q + i, t0, t1, c0, cn, half, src);
       i += take;
     }
   }
+}
+
+// Elements of the keys (values) t in [t0, t1) of the prefix, converted to floats, D per key: an
+// F16 cache's block is converted once for all the queries that read it.
+template <TensorType T>
+void convert_block(const void* cache, size_t stride, size_t t0, size_t t1, int D, float* block) {
+  for (size_t t = t0; t < t1; ++t)
+    for (int d = 0; d < D; d += 8)
+      _mm256_storeu_ps(block + (t - t0) * static_cast<size_t>(D) + d, load8<T>(cache, t * stride + static_cast<size_t>(d)));
 }
 
 template <TensorType K, TensorType V>
@@ -271,19 +289,33 @@ void attend_many_typed(const AttentionArgs* args, int count) {
   // The shared prefix in blocks of keys that stay in L1 while every query uses them; each query's
   // own keys after it. Per query the order of every operation is that of attend alone.
   constexpr size_t kBlock = 64;
-  const size_t prefix = static_cast<size_t>(args[0].prefix);
+  constexpr int kMaxConvertedHead = 256;
+  const size_t prefix = static_cast<size_t>(args[0].prefix), stride = args[0].kv_stride;
   const AttentionArgs* all[kMaxAttentionQueries];
   for (int i = 0; i < count; ++i) all[i] = &args[i];
+  // With many passes of queries over a block (a verification: 16 tokens x the heads of a group),
+  // an F16 block is converted once, not per pass; for one token's heads (up to 8, two passes)
+  // converting as they load is faster (1.1B at depth 4096: 25.0 against 27-29 ms a token).
+  const bool convert = count > 8 && D <= kMaxConvertedHead;
+  alignas(64) float block[kBlock * kMaxConvertedHead];
   for (size_t t0 = 0; t0 < prefix; t0 += kBlock) {
     const size_t t1 = t0 + kBlock < prefix ? t0 + kBlock : prefix;
-    int i = 0;
-    for (; i + 4 <= count; i += 4) score_keys<K, 4, false>(all + i, t0, t1, root);
-    for (; i + 2 <= count; i += 2) score_keys<K, 2, false>(all + i, t0, t1, root);
-    for (; i < count; ++i) score_keys<K, 1, false>(all + i, t0, t1, root);
+    const auto run = [&]<TensorType T>(const void* keys, size_t key_stride, size_t first) {
+      int i = 0;
+      for (; i + 4 <= count; i += 4) score_keys<T, 4, false>(all + i, t0, t1, root, keys, key_stride, first);
+      for (; i + 2 <= count; i += 2) score_keys<T, 2, false>(all + i, t0, t1, root, keys, key_stride, first);
+      for (; i < count; ++i) score_keys<T, 1, false>(all + i, t0, t1, root, keys, key_stride, first);
+    };
+    if (K == TensorType::F16 && convert) {
+      convert_block<K>(args[0].k, stride, t0, t1, D, block);
+      run.template operator()<TensorType::F32>(block, static_cast<size_t>(D), t0);
+    } else {
+      run.template operator()<K>(args[0].k, stride, 0);
+    }
   }
   for (int i = 0; i < count; ++i) {
     const AttentionArgs& a = args[i];
-    score_keys<K, 1, true>(all + i, prefix, prefix + a.n_cells, root);
+    score_keys<K, 1, true>(all + i, prefix, prefix + a.n_cells, root, a.k, stride, 0);
     exponentials(a, prefix + a.n_cells);
   }
   // The sums: the shared prefix for several queries at once, then each query's own keys.
@@ -297,15 +329,22 @@ void attend_many_typed(const AttentionArgs* args, int count) {
     for (size_t t = prefix; t < prefix + a.n_cells; ++t) sums[i] += a.scores[t];
     normalize(a, prefix + a.n_cells, sums[i]);
   }
-  for (size_t t0 = 0; t0 < prefix; t0 += kBlock)
-    accumulate_all_values<V>(all, count, t0, t0 + kBlock < prefix ? t0 + kBlock : prefix);
+  for (size_t t0 = 0; t0 < prefix; t0 += kBlock) {
+    const size_t t1 = t0 + kBlock < prefix ? t0 + kBlock : prefix;
+    if (V == TensorType::F16 && convert) {
+      convert_block<V>(args[0].v, stride, t0, t1, D, block);
+      accumulate_all_values<TensorType::F32>(all, count, t0, t1, {block, static_cast<size_t>(D), t0});
+    } else {
+      accumulate_all_values<V>(all, count, t0, t1, {args[0].v, stride, 0});
+    }
+  }
   for (i = 0; i < count; ++i) {
     const AttentionArgs& a = args[i];
     if (prefix + a.n_cells == 0) {
       for (int d = 0; d < D; ++d) a.out[d] = 0;
       continue;
     }
-    accumulate_all_values<V>(all + i, 1, prefix, prefix + a.n_cells);
+    accumulate_all_values<V>(all + i, 1, prefix, prefix + a.n_cells, {a.v, stride, 0});
   }
 }
 
