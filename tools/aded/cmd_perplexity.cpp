@@ -61,7 +61,7 @@ int run_perplexity(const Options& o) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double loss = nll / static_cast<double>(n * stride);
-  fmt::print("{}: loss {:.4f} nats/token, perplexity {:.2f} ({} tokens, {:.1f} s)\n",
+  fmt::print("{}: loss {:.6f} nats/token, perplexity {:.4f} ({} tokens, {:.1f} s)\n",
              o.model.path, loss, std::exp(loss), n * stride, seconds);
   return 0;
 }
