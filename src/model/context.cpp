@@ -41,9 +41,14 @@ double kv_cache_bytes(const ModelConfig& c, int64_t n_ctx, TensorType k_type, Te
          static_cast<double>(KvCache::row_bytes(k_type, kv_dim) + KvCache::row_bytes(v_type, kv_dim));
 }
 
-void check_cache_type(TensorType type, const char* which) {
-  if (type != TensorType::F32 && type != TensorType::F16)
-    fail("the KV cache cannot store {} as {} (its types: F32, F16)", which, tensor_type_name(type));
+void check_cache_type(TensorType type, const char* which, const ModelConfig& c) {
+  if (type != TensorType::F32 && type != TensorType::F16 && type != TensorType::Q8_0)
+    fail("the KV cache cannot store {} as {} (its types: F32, F16, Q8_0)", which, tensor_type_name(type));
+  // A head's elements are whole Q8_0 blocks, so each thread quantizes the heads it owns.
+  if (type == TensorType::Q8_0 && c.head_dim % 32 != 0)
+    fail("the KV cache cannot store {} as Q8_0 for this model: its head size {} is not a multiple of 32 "
+         "(use f16)",
+         which, c.head_dim);
 }
 
 double physical_memory() {
@@ -84,8 +89,8 @@ struct Context::State {
 
 Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
     : model_(std::move(model)) {
-  check_cache_type(options.cache_type_k, "keys");
-  check_cache_type(options.cache_type_v, "values");
+  check_cache_type(options.cache_type_k, "keys", model_->config());
+  check_cache_type(options.cache_type_v, "values", model_->config());
   cache_type_k_ = options.cache_type_k;
   cache_type_v_ = options.cache_type_v;
   const kernels::KernelTable& kt =

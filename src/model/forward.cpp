@@ -186,8 +186,8 @@ void ForwardPass::attend(size_t l, const AttentionTask& task, float* scores) {
   const size_t i0 = task.first_token, count = std::min(kQueryGroupTokens, n_ - i0);
   const AttentionMask& mask = batch_.mask;
   const int32_t shared = act_.group_prefixes[i0 / kQueryGroupTokens];
-  const void* keys = cache_.keys(l, task.kv_head * d_.head_dim);
-  const void* values = cache_.values(l, task.kv_head * d_.head_dim);
+  const void* keys = cache_.keys(l);
+  const void* values = cache_.values(l);
   kernels::AttentionArgs args[kernels::kMaxAttentionQueries];
   int n_args = 0;
   for (size_t i = i0; i < i0 + count; ++i) {
@@ -205,7 +205,8 @@ void ForwardPass::attend(size_t l, const AttentionTask& task, float* scores) {
                       scores + static_cast<size_t>(n_args) * act_.scores_stride,
                       act_.att.data() + i * d_.q_dim + h * d_.head_dim,
                       cache_.key_type(),
-                      cache_.value_type()};
+                      cache_.value_type(),
+                      task.kv_head * d_.head_dim};
   }
   kt_.attend_many(args, n_args);
 }

@@ -6,23 +6,17 @@
 #include <cstring>
 #include <new>
 
-#include "aded/half.h"
+#include "core/quant/blocks.h"
+#include "core/quant/quant.h"
 
 namespace aded {
 
 namespace {
 
-// Elements [0, n) of a row of `type` from floats (F16: round to nearest even, as the file format).
-void convert(TensorType type, const float* x, uint8_t* row, size_t n) {
-  if (type == TensorType::F16) {
-    auto* h = reinterpret_cast<uint16_t*>(row);
-    for (size_t i = 0; i < n; ++i) h[i] = float_to_half(x[i]);
-  } else {
-    std::memcpy(row, x, n * sizeof(float));
-  }
+// The bytes before element `first` of a row of `type` (at a block boundary for Q8_0).
+size_t row_offset(TensorType type, size_t first) {
+  return type == TensorType::Q8_0 ? first / 32 * sizeof(quant::BlockQ8_0) : first * (type == TensorType::F16 ? 2 : 4);
 }
-
-size_t element_bytes(TensorType type) { return type == TensorType::F16 ? 2 : 4; }
 
 }  // namespace
 
@@ -39,7 +33,7 @@ KvCache::Region KvCache::map(size_t bytes) {
   return Region(static_cast<uint8_t*>(p), Unmap{bytes});
 }
 
-size_t KvCache::row_bytes(TensorType type, size_t kv_dim) { return kv_dim * element_bytes(type); }
+size_t KvCache::row_bytes(TensorType type, size_t kv_dim) { return row_offset(type, kv_dim); }
 
 KvCache::KvCache(size_t n_layers, size_t n_cells, size_t kv_dim, TensorType key_type, TensorType value_type)
     : n_layers_(n_layers),
@@ -53,8 +47,9 @@ KvCache::KvCache(size_t n_layers, size_t n_cells, size_t kv_dim, TensorType key_
       v_(map(n_layers * n_cells * v_row_)) {}
 
 void KvCache::store(size_t layer, size_t cell, size_t first, size_t n, const float* keys, const float* values) {
-  convert(k_type_, keys, key_row(layer, cell) + first * element_bytes(k_type_), n);
-  convert(v_type_, values, value_row(layer, cell) + first * element_bytes(v_type_), n);
+  // F16 rounds to nearest even and Q8_0 quantizes as the file formats do (core/quant).
+  quant::quantize_row(k_type_, keys, key_row(layer, cell) + row_offset(k_type_, first), static_cast<int64_t>(n));
+  quant::quantize_row(v_type_, values, value_row(layer, cell) + row_offset(v_type_, first), static_cast<int64_t>(n));
 }
 
 void KvCache::copy_cell(size_t from, size_t to) {

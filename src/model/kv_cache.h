@@ -1,5 +1,6 @@
 // The KV cache: keys and values of every layer for each cell of the context, laid out
-// [layer][cell][kv_dim], each in its type (F32, or F16 at half the memory and bandwidth). Cell c
+// [layer][cell][kv_dim], each in its type (F32; F16 at half the memory and bandwidth; Q8_0, the
+// GGUF blocks of 32 elements, at 34/128 of F32's, for heads of a multiple of 32 elements). Cell c
 // holds the token at position c of the committed sequence, or a token of the last batch (cell
 // n_past + i for batch token i) until the batch is committed.
 //
@@ -18,19 +19,16 @@ namespace aded {
 
 class KvCache {
  public:
-  // Throws std::bad_alloc when the address space cannot be reserved. Types: F32 or F16.
+  // Throws std::bad_alloc when the address space cannot be reserved. Types: F32, F16, Q8_0 (then
+  // kv_dim % 32 == 0 and stores start and end at blocks).
   KvCache(size_t n_layers, size_t n_cells, size_t kv_dim, TensorType key_type, TensorType value_type);
 
   // The bytes of one cell's keys (values) in a layer, for a type.
   static size_t row_bytes(TensorType type, size_t kv_dim);
 
-  // Element `first` of cell 0's keys (values) in a layer; cell c's follow at element c * kv_dim.
-  const void* keys(size_t layer, size_t first = 0) const {
-    return k_.get() + layer * n_cells_ * k_row_ + first * k_row_ / kv_dim_;
-  }
-  const void* values(size_t layer, size_t first = 0) const {
-    return v_.get() + layer * n_cells_ * v_row_ + first * v_row_ / kv_dim_;
-  }
+  // Cell 0's keys (values) in a layer; cell c's follow at element c * kv_dim of the type.
+  const void* keys(size_t layer) const { return k_.get() + layer * n_cells_ * k_row_; }
+  const void* values(size_t layer) const { return v_.get() + layer * n_cells_ * v_row_; }
   TensorType key_type() const { return k_type_; }
   TensorType value_type() const { return v_type_; }
   size_t kv_dim() const { return kv_dim_; }

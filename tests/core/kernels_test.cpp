@@ -263,6 +263,62 @@ TEST(CanonicalExp, CloseToStdExpAndExactAtTheEdges) {
   EXPECT_TRUE(std::isnan(canonical_exp(NAN)));
 }
 
+// Q8_0 caches: rows of three heads in 32-element blocks, the query's head in the middle
+// (offset). Every table gives the scalar table's bits, alone and for many queries (those convert
+// whole blocks), and the scalar table reads q * d: the same as an F32 cache of those values.
+TEST(Kernels, AttentionOverQ8_0CachesFollowsTheRule) {
+  std::mt19937 rng(23);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int head_dim : {32, 64, 128}) {
+    const size_t stride = 3 * static_cast<size_t>(head_dim), offset = static_cast<size_t>(head_dim);
+    const int prefix = 150, cells_total = prefix + 20;
+    std::vector<float> k(stride * cells_total), v(stride * cells_total);
+    for (auto& x : k) x = dist(rng);
+    for (auto& x : v) x = dist(rng);
+    const size_t row_bytes = stride / 32 * 34;
+    std::vector<uint8_t> kq(row_bytes * cells_total), vq(kq.size());
+    std::vector<float> kd(k.size()), vd(v.size());  // what the blocks hold, as floats
+    for (int c = 0; c < cells_total; ++c) {
+      quant::quantize_row(TensorType::Q8_0, k.data() + c * stride, kq.data() + c * row_bytes, static_cast<int64_t>(stride));
+      quant::quantize_row(TensorType::Q8_0, v.data() + c * stride, vq.data() + c * row_bytes, static_cast<int64_t>(stride));
+      quant::dequantize_row(TensorType::Q8_0, kq.data() + c * row_bytes, kd.data() + c * stride, static_cast<int64_t>(stride));
+      quant::dequantize_row(TensorType::Q8_0, vq.data() + c * row_bytes, vd.data() + c * stride, static_cast<int64_t>(stride));
+    }
+    std::vector<uint16_t> vh(v.size());
+    for (size_t i = 0; i < v.size(); ++i) vh[i] = float_to_half(v[i]);
+    for (const int count : {1, 5, 11, kMaxAttentionQueries}) {
+      std::vector<float> q(static_cast<size_t>(count * head_dim));
+      for (auto& x : q) x = dist(rng);
+      std::vector<std::vector<int32_t>> own(static_cast<size_t>(count));
+      for (int i = 0; i < count; ++i)
+        for (int j = 0; j <= i % 4; ++j) own[static_cast<size_t>(i)].push_back(prefix + (i + 5 * j) % 20);
+      std::vector<float> scores(static_cast<size_t>(count * cells_total));
+      const auto run = [&](const KernelTable& t, const void* kp, TensorType kt_, const void* vp, TensorType vt) {
+        std::vector<float> out(q.size(), NAN);
+        std::vector<AttentionArgs> args;
+        for (int i = 0; i < count; ++i)
+          args.push_back({q.data() + i * head_dim, head_dim, kp, vp, stride, prefix, own[static_cast<size_t>(i)].data(),
+                          own[static_cast<size_t>(i)].size(), scores.data() + i * cells_total, out.data() + i * head_dim,
+                          kt_, vt, offset});
+        t.attend_many(args.data(), count);
+        return out;
+      };
+      const auto as_floats = run(scalar_kernels(), kd.data(), TensorType::F32, vd.data(), TensorType::F32);
+      const auto want = run(scalar_kernels(), kq.data(), TensorType::Q8_0, vq.data(), TensorType::Q8_0);
+      ASSERT_EQ(0, std::memcmp(want.data(), as_floats.data(), want.size() * 4)) << "scalar Q8_0 head_dim " << head_dim;
+      const auto mixed = run(scalar_kernels(), kq.data(), TensorType::Q8_0, vh.data(), TensorType::F16);
+      for (const KernelTable* kt : simd_tables()) {
+        const auto got = run(*kt, kq.data(), TensorType::Q8_0, vq.data(), TensorType::Q8_0);
+        ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4))
+            << kt->name << " Q8_0 head_dim " << head_dim << " count " << count;
+        const auto got_mixed = run(*kt, kq.data(), TensorType::Q8_0, vh.data(), TensorType::F16);
+        ASSERT_EQ(0, std::memcmp(mixed.data(), got_mixed.data(), mixed.size() * 4))
+            << kt->name << " Q8_0/F16 head_dim " << head_dim << " count " << count;
+      }
+    }
+  }
+}
+
 TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
   std::mt19937 rng(17);
   std::normal_distribution<float> dist(0.0f, 1.0f);

@@ -80,8 +80,8 @@ TEST(ContextMemory, AnF16CacheTakesHalfAndStoresRoundedValues) {
     v[i] = -k[i];
   }
   cache.store(1, 5, 16, 8, k.data(), v.data());  // elements 16..23 of cell 5 in layer 1
-  const auto* kh = static_cast<const uint16_t*>(cache.keys(1, 16));
-  const auto* vf = static_cast<const float*>(cache.values(1, 16));
+  const auto* kh = static_cast<const uint16_t*>(cache.keys(1)) + 16;
+  const auto* vf = static_cast<const float*>(cache.values(1)) + 16;
   for (size_t i = 0; i < 8; ++i) {
     EXPECT_EQ(kh[5 * 32 + i], float_to_half(k[i])) << i;
     EXPECT_EQ(vf[5 * 32 + i], v[i]) << i;

@@ -79,11 +79,15 @@ bool same_bits(std::span<const float> a, std::span<const float> b) {
 
 class Forward : public ::testing::TestWithParam<Case> {};
 
-const TensorType kCacheTypes[] = {TensorType::F32, TensorType::F16};
+const TensorType kCacheTypes[] = {TensorType::F32, TensorType::F16, TensorType::Q8_0};
+
+// Q8_0 caches hold whole 32-element blocks per head; other shapes are refused (a test below).
+bool cache_fits(const Model& m, TensorType kv) { return kv != TensorType::Q8_0 || m.config().head_dim % 32 == 0; }
 
 TEST_P(Forward, BatchedEqualsSequentialBitwise) {
   const auto model = random_model(GetParam().shape, GetParam().type);
   for (const TensorType kv : kCacheTypes) {
+  if (!cache_fits(*model, kv)) continue;
   SCOPED_TRACE(std::string("KV cache ") + std::string(tensor_type_name(kv)));
   Context seq(model, {.n_ctx = 160, .n_threads = 2, .cache_type_k = kv, .cache_type_v = kv});
   Context bat(model, {.n_ctx = 160, .n_threads = 2, .cache_type_k = kv, .cache_type_v = kv});
@@ -107,6 +111,7 @@ TEST_P(Forward, BatchedEqualsSequentialBitwise) {
 TEST_P(Forward, TreeNodesEqualTheirPathsDecodedSequentially) {
   const auto model = random_model(GetParam().shape, GetParam().type);
   for (const TensorType kv : kCacheTypes) {
+  if (!cache_fits(*model, kv)) continue;
   SCOPED_TRACE(std::string("KV cache ") + std::string(tensor_type_name(kv)));
   Context ctx(model, {.n_ctx = 128, .n_threads = 2, .cache_type_k = kv, .cache_type_v = kv});
   Context ref(model, {.n_ctx = 128, .n_threads = 2, .cache_type_k = kv, .cache_type_v = kv});
@@ -152,6 +157,7 @@ TEST_P(Forward, ScalarKernelsAndThreadCountsGiveTheSameBits) {
   const auto model = random_model(GetParam().shape, GetParam().type);
   const auto tokens = random_tokens(24, model->config().n_vocab, 11);
   for (const TensorType kv : kCacheTypes) {
+    if (!cache_fits(*model, kv)) continue;
     SCOPED_TRACE(std::string("KV cache ") + std::string(tensor_type_name(kv)));
     Context fast(model, {.n_ctx = 64, .n_threads = 2, .cache_type_k = kv, .cache_type_v = kv});
     Context one(model, {.n_ctx = 64, .n_threads = 1, .cache_type_k = kv, .cache_type_v = kv});
@@ -187,6 +193,46 @@ TEST(ForwardCacheTypes, MixedTypesAndTheF16CachesEffect) {
   }
   EXPECT_GT(f16_diff, 0.0) << "the F16 cache rounds what it stores";
   EXPECT_LT(f16_diff, 1e-2 * spread) << "and only that";
+}
+
+TEST(ForwardCacheTypes, Q8_0CachesKeepBatchedEqualToSequential) {
+  const auto model = random_model(llama_untied(), TensorType::F16);  // head size 32
+  const auto tokens = random_tokens(40, model->config().n_vocab, 9);
+  std::vector<float> exact;
+  for (auto [k, v] : {std::pair{TensorType::F32, TensorType::F32}, {TensorType::Q8_0, TensorType::Q8_0},
+                      {TensorType::Q8_0, TensorType::F16}, {TensorType::F16, TensorType::Q8_0}}) {
+    Context seq(model, {.n_ctx = 64, .n_threads = 2, .cache_type_k = k, .cache_type_v = v});
+    Context bat(model, {.n_ctx = 64, .n_threads = 3, .cache_type_k = k, .cache_type_v = v});
+    const auto expected = sequential_logits(seq, tokens);
+    bat.forward(Batch::sequence(tokens, 0, true));
+    for (size_t i = 0; i < tokens.size(); ++i)
+      ASSERT_TRUE(same_bits(bat.logits(static_cast<int>(i)), expected[i]))
+          << tensor_type_name(k) << "/" << tensor_type_name(v) << " token " << i;
+    if (k == TensorType::F32) {
+      exact = expected.back();
+      continue;
+    }
+    double spread = 0, diff = 0;
+    for (size_t j = 0; j < exact.size(); ++j) {
+      spread = std::max(spread, std::fabs(static_cast<double>(exact[j])));
+      diff = std::max(diff, std::fabs(static_cast<double>(expected.back()[j]) - exact[j]));
+    }
+    EXPECT_GT(diff, 0.0) << tensor_type_name(k) << "/" << tensor_type_name(v);
+    EXPECT_LT(diff, 5e-2 * spread) << tensor_type_name(k) << "/" << tensor_type_name(v);
+  }
+}
+
+TEST(ForwardCacheTypes, Q8_0NeedsHeadsOfWholeBlocks) {
+  const auto model = random_model(llama_gqa(), TensorType::F32);  // head size 16
+  try {
+    Context ctx(model, {.n_ctx = 64, .n_threads = 1, .cache_type_v = TensorType::Q8_0});
+    FAIL() << "accepted";
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("values as Q8_0"), std::string::npos) << message;
+    EXPECT_NE(message.find("head size 16 is not a multiple of 32"), std::string::npos) << message;
+  }
+  EXPECT_THROW(Context(model, {.n_ctx = 64, .n_threads = 1, .cache_type_k = TensorType::Q4_0}), InputError);
 }
 
 const Case kCases[] = {

@@ -35,14 +35,14 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool model_required) {
   // The names llama.cpp users know (-ctk f16); the types the cache can hold.
   const auto cache_type = [](const std::string& text) -> std::string {
     const auto type = parse_tensor_type(text);
-    if (type == TensorType::F16 || type == TensorType::F32) return {};
-    return fmt::format("the KV cache holds f16 or f32, not '{}'", text);
+    if (type == TensorType::F16 || type == TensorType::F32 || type == TensorType::Q8_0) return {};
+    return fmt::format("the KV cache holds f16, f32 or q8_0, not '{}'", text);
   };
   cmd.add_option("--cache-type-k", o.cache_type_k,
-                 "KV cache type of the keys (-ctk): f16 (half the memory and bandwidth) or f32")
+                 "KV cache type of the keys (-ctk): f16 (half the memory and bandwidth of f32), f32, or q8_0 (about half of f16; heads of a multiple of 32)")
       ->check(CLI::Validator(cache_type, "TYPE"))
       ->capture_default_str();
-  cmd.add_option("--cache-type-v", o.cache_type_v, "KV cache type of the values (-ctv): f16 or f32")
+  cmd.add_option("--cache-type-v", o.cache_type_v, "KV cache type of the values (-ctv): f16, f32 or q8_0")
       ->check(CLI::Validator(cache_type, "TYPE"))
       ->capture_default_str();
   cmd.add_flag("--full-head", o.full_head,

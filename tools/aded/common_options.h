@@ -18,7 +18,7 @@ struct ModelOptions {
   int threads = 0;
   int ctx = 0;
   bool full_head = false;
-  std::string cache_type_k = "f16";  // -ctk: f16 or f32
+  std::string cache_type_k = "f16";  // -ctk: f16, f32 or q8_0
   std::string cache_type_v = "f16";  // -ctv
 };
 

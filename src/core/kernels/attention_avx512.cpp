@@ -5,7 +5,8 @@
 //  * softmax: canonical_exp sixteen lanes at a time, the sum in key order (the chains of several
 //    queries side by side), then every weight e_t / sum divided once (the AVX2 code divides
 //    inside the value loop; same quotient);
-//  * keys and values cached as F16 converted exactly as they are loaded;
+//  * keys and values cached as F16 or Q8_0 converted (by the rule) as they are loaded, or, for
+//    many queries, a block at a time;
 //  * values: out[i] = fma(p_t, v_t[i], out[i]) in key order, sixteen elements per vector. The
 //    chain over keys is sequential for each element, so with a small head (48 elements: three
 //    vectors) one query cannot keep the FMA units busy; queries of one batch that share the
@@ -14,6 +15,7 @@
 #include <immintrin.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "core/kernels/canonical_exp.h"
 #include "core/kernels/kernels.h"
@@ -57,21 +59,39 @@ inline float hsum8(__m256 v) {
 inline __m512 halves(__m256 lo, __m256 hi) {
   return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_zextpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
 }
-// Eight (sixteen) elements of a cached key or value row from element i on, as floats (F16 exactly).
+// Eight (sixteen) cached keys' or values' elements from element i on (i % 8 == 0), as floats:
+// F16 exactly, Q8_0 as q * d of their block.
 template <TensorType T>
 inline __m256 load8(const void* base, size_t i) {
-  if constexpr (T == TensorType::F16)
+  if constexpr (T == TensorType::Q8_0) {
+    const auto* block = static_cast<const uint8_t*>(base) + i / 32 * 34;
+    const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 2 + i % 32))));
+    uint16_t d;
+    std::memcpy(&d, block, 2);
+    return _mm256_mul_ps(q, _mm256_set1_ps(_cvtsh_ss(d)));
+  } else if constexpr (T == TensorType::F16) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(base) + i)));
-  else
+  } else {
     return _mm256_loadu_ps(static_cast<const float*>(base) + i);
+  }
 }
 template <TensorType T>
 inline __m512 load16(const void* base, size_t i) {
-  if constexpr (T == TensorType::F16)
+  if constexpr (T == TensorType::Q8_0)  // may straddle two blocks
+    return halves(load8<T>(base, i), load8<T>(base, i + 8));
+  else if constexpr (T == TensorType::F16)
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i)));
   else
     return _mm512_loadu_ps(static_cast<const float*>(base) + i);
 }
+
+// Where keys (values) are read: element (t - first) * stride + offset of base for the prefix key
+// t (the cache: first = 0; or a block of it converted to floats), cell * stride + offset for a
+// query's own cells.
+struct KvSource {
+  const void* base;
+  size_t stride, first, offset;
+};
 
 // The scores of eight keys from their eight-lane accumulators, two keys per vector (acc[p] holds
 // keys 2p and 2p + 1), by hsum8's additions: lane j of the result is key j's score.
@@ -94,15 +114,15 @@ inline __m256 reduce_eight(const __m512* acc) {
 // scores[t] = dot(q, k_t) / root for Q queries and the keys t in [t0, t1) (head_dim % 8 == 0);
 // each key's slices are loaded once for all Q queries. Keys are cells of the shared prefix
 // (contiguous) unless OWN, where they are q[0]'s own cells (then Q == 1).
-// Prefix keys are read from `keys` with `stride`, key t at element (t - first) * stride (the
-// cache, first = 0, or a block of it converted to floats).
 template <TensorType K, int Q, bool OWN>
-void score_keys(const AttentionArgs* const* q, size_t t0, size_t t1, float root, const void* keys, size_t stride,
-                size_t first) {
+void score_keys(const AttentionArgs* const* q, size_t t0, size_t t1, float root, KvSource src) {
   const int D = q[0]->head_dim;
   const int32_t* cells = q[0]->cells;
   const size_t prefix = static_cast<size_t>(q[0]->prefix);
-  const auto key = [&](size_t t) { return (OWN ? static_cast<size_t>(cells[t - prefix]) : t - first) * stride; };
+  const void* keys = src.base;
+  const auto key = [&](size_t t) {
+    return (OWN ? static_cast<size_t>(cells[t - prefix]) : t - src.first) * src.stride + src.offset;
+  };
   const float* query[Q];
   float* scores[Q];
   for (int i = 0; i < Q; ++i) {
@@ -181,8 +201,7 @@ void normalize(const AttentionArgs& a, size_t n_keys, float sum) {
 // For Q queries: out[c0 .. c0 + 16 CN) += p_t v_t over the keys t in [t0, t1), in order, from 0
 // when t0 == 0; with HALF the last vector has only its low eight elements (head sizes 8 mod 16).
 template <TensorType V, int CN, bool HALF, int Q>
-void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, const void* values, size_t stride,
-                       size_t first) {
+void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, KvSource src) {
   // A masked load in the key loop (GCC 12) and loads through q inside it both make the compiler
   // store o to memory at every key; hence plain loads and the fields copied out first.
   const auto load_out = [](const float* p, int c) {
@@ -206,9 +225,10 @@ void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int 
   for (int i = 0; i < Q; ++i)
     for (int c = 0; c < CN; ++c) o[i][c] = t0 == 0 ? _mm512_setzero_ps() : load_out(out[i], c);
   for (size_t t = t0; t < t1; ++t) {
-    const size_t v = (t < prefix ? t - first : static_cast<size_t>(cells[t - prefix])) * stride + static_cast<size_t>(c0);
+    const size_t v = (t < prefix ? t - src.first : static_cast<size_t>(cells[t - prefix])) * src.stride + src.offset +
+                     static_cast<size_t>(c0);
     __m512 vv[CN];
-    for (int c = 0; c < CN; ++c) vv[c] = load_value(values, v, c);
+    for (int c = 0; c < CN; ++c) vv[c] = load_value(src.base, v, c);
     for (int i = 0; i < Q; ++i) {
       const __m512 p = _mm512_set1_ps(weights[i][t]);
       for (int c = 0; c < CN; ++c) o[i][c] = _mm512_fmadd_ps(p, vv[c], o[i][c]);
@@ -223,27 +243,22 @@ void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int 
     }
 }
 
-struct ValueSource {
-  const void* values;
-  size_t stride, first;
-};
-
 template <TensorType V, int Q, bool HALF>
-void accumulate_chunk(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, int cn, ValueSource src) {
+void accumulate_chunk(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, int cn, KvSource src) {
   switch (cn) {
-    case 1: return accumulate_values<V, 1, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
-    case 2: return accumulate_values<V, 2, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
-    case 3: return accumulate_values<V, 3, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
-    case 4: return accumulate_values<V, 4, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
-    case 5: return accumulate_values<V, 5, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
-    case 6: return accumulate_values<V, 6, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
-    case 7: return accumulate_values<V, 7, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
-    default: return accumulate_values<V, 8, HALF, Q>(q, t0, t1, c0, src.values, src.stride, src.first);
+    case 1: return accumulate_values<V, 1, HALF, Q>(q, t0, t1, c0, src);
+    case 2: return accumulate_values<V, 2, HALF, Q>(q, t0, t1, c0, src);
+    case 3: return accumulate_values<V, 3, HALF, Q>(q, t0, t1, c0, src);
+    case 4: return accumulate_values<V, 4, HALF, Q>(q, t0, t1, c0, src);
+    case 5: return accumulate_values<V, 5, HALF, Q>(q, t0, t1, c0, src);
+    case 6: return accumulate_values<V, 6, HALF, Q>(q, t0, t1, c0, src);
+    case 7: return accumulate_values<V, 7, HALF, Q>(q, t0, t1, c0, src);
+    default: return accumulate_values<V, 8, HALF, Q>(q, t0, t1, c0, src);
   }
 }
 
 template <TensorType V, int Q>
-void accumulate_chunk(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, int cn, bool half, ValueSource src) {
+void accumulate_chunk(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, int cn, bool half, KvSource src) {
   if (half)
     accumulate_chunk<V, Q, true>(q, t0, t1, c0, cn, src);
   else
@@ -253,7 +268,7 @@ void accumulate_chunk(const AttentionArgs* const* q, size_t t0, size_t t1, int c
 // All head elements of `count` queries over keys [t0, t1): chunks of up to eight vectors, as many
 // queries together (up to four) as keep the accumulators in registers.
 template <TensorType V>
-void accumulate_all_values(const AttentionArgs* const* q, int count, size_t t0, size_t t1, ValueSource src) {
+void accumulate_all_values(const AttentionArgs* const* q, int count, size_t t0, size_t t1, KvSource src) {
   const int D = q[0]->head_dim;
   for (int c0 = 0; c0 < D; c0 += 128) {
     const int width = D - c0 < 128 ? D - c0 : 128;
@@ -276,10 +291,11 @@ void accumulate_all_values(const AttentionArgs* const* q, int count, size_t t0, 
 // Elements of the keys (values) t in [t0, t1) of the prefix, converted to floats, D per key: an
 // F16 cache's block is converted once for all the queries that read it.
 template <TensorType T>
-void convert_block(const void* cache, size_t stride, size_t t0, size_t t1, int D, float* block) {
+void convert_block(const void* cache, size_t stride, size_t offset, size_t t0, size_t t1, int D, float* block) {
   for (size_t t = t0; t < t1; ++t)
     for (int d = 0; d < D; d += 8)
-      _mm256_storeu_ps(block + (t - t0) * static_cast<size_t>(D) + d, load8<T>(cache, t * stride + static_cast<size_t>(d)));
+      _mm256_storeu_ps(block + (t - t0) * static_cast<size_t>(D) + d,
+                       load8<T>(cache, t * stride + offset + static_cast<size_t>(d)));
 }
 
 template <TensorType K, TensorType V>
@@ -290,32 +306,32 @@ void attend_many_typed(const AttentionArgs* args, int count) {
   // own keys after it. Per query the order of every operation is that of attend alone.
   constexpr size_t kBlock = 64;
   constexpr int kMaxConvertedHead = 256;
-  const size_t prefix = static_cast<size_t>(args[0].prefix), stride = args[0].kv_stride;
+  const size_t prefix = static_cast<size_t>(args[0].prefix), stride = args[0].kv_stride, offset = args[0].offset;
   const AttentionArgs* all[kMaxAttentionQueries];
   for (int i = 0; i < count; ++i) all[i] = &args[i];
   // With many passes of queries over a block (a verification: 16 tokens x the heads of a group),
-  // an F16 block is converted once, not per pass; for one token's heads (up to 8, two passes)
-  // converting as they load is faster (1.1B at depth 4096: 25.0 against 27-29 ms a token).
+  // an F16 or Q8_0 block is converted once, not per pass; for one token's heads (up to 8, two
+  // passes) converting as they load is faster (1.1B F16 at depth 4096: 25.0 against 27-29 ms).
   const bool convert = count > 8 && D <= kMaxConvertedHead;
   alignas(64) float block[kBlock * kMaxConvertedHead];
   for (size_t t0 = 0; t0 < prefix; t0 += kBlock) {
     const size_t t1 = t0 + kBlock < prefix ? t0 + kBlock : prefix;
-    const auto run = [&]<TensorType T>(const void* keys, size_t key_stride, size_t first) {
+    const auto run = [&]<TensorType T>(KvSource src) {
       int i = 0;
-      for (; i + 4 <= count; i += 4) score_keys<T, 4, false>(all + i, t0, t1, root, keys, key_stride, first);
-      for (; i + 2 <= count; i += 2) score_keys<T, 2, false>(all + i, t0, t1, root, keys, key_stride, first);
-      for (; i < count; ++i) score_keys<T, 1, false>(all + i, t0, t1, root, keys, key_stride, first);
+      for (; i + 4 <= count; i += 4) score_keys<T, 4, false>(all + i, t0, t1, root, src);
+      for (; i + 2 <= count; i += 2) score_keys<T, 2, false>(all + i, t0, t1, root, src);
+      for (; i < count; ++i) score_keys<T, 1, false>(all + i, t0, t1, root, src);
     };
-    if (K == TensorType::F16 && convert) {
-      convert_block<K>(args[0].k, stride, t0, t1, D, block);
-      run.template operator()<TensorType::F32>(block, static_cast<size_t>(D), t0);
+    if (K != TensorType::F32 && convert) {
+      convert_block<K>(args[0].k, stride, offset, t0, t1, D, block);
+      run.template operator()<TensorType::F32>({block, static_cast<size_t>(D), t0, 0});
     } else {
-      run.template operator()<K>(args[0].k, stride, 0);
+      run.template operator()<K>({args[0].k, stride, 0, offset});
     }
   }
   for (int i = 0; i < count; ++i) {
     const AttentionArgs& a = args[i];
-    score_keys<K, 1, true>(all + i, prefix, prefix + a.n_cells, root, a.k, stride, 0);
+    score_keys<K, 1, true>(all + i, prefix, prefix + a.n_cells, root, {a.k, stride, 0, offset});
     exponentials(a, prefix + a.n_cells);
   }
   // The sums: the shared prefix for several queries at once, then each query's own keys.
@@ -331,11 +347,11 @@ void attend_many_typed(const AttentionArgs* args, int count) {
   }
   for (size_t t0 = 0; t0 < prefix; t0 += kBlock) {
     const size_t t1 = t0 + kBlock < prefix ? t0 + kBlock : prefix;
-    if (V == TensorType::F16 && convert) {
-      convert_block<V>(args[0].v, stride, t0, t1, D, block);
-      accumulate_all_values<TensorType::F32>(all, count, t0, t1, {block, static_cast<size_t>(D), t0});
+    if (V != TensorType::F32 && convert) {
+      convert_block<V>(args[0].v, stride, offset, t0, t1, D, block);
+      accumulate_all_values<TensorType::F32>(all, count, t0, t1, {block, static_cast<size_t>(D), t0, 0});
     } else {
-      accumulate_all_values<V>(all, count, t0, t1, {args[0].v, stride, 0});
+      accumulate_all_values<V>(all, count, t0, t1, {args[0].v, stride, 0, offset});
     }
   }
   for (i = 0; i < count; ++i) {
@@ -344,7 +360,7 @@ void attend_many_typed(const AttentionArgs* args, int count) {
       for (int d = 0; d < D; ++d) a.out[d] = 0;
       continue;
     }
-    accumulate_all_values<V>(all + i, 1, prefix, prefix + a.n_cells, {a.v, stride, 0});
+    accumulate_all_values<V>(all + i, 1, prefix, prefix + a.n_cells, {a.v, stride, 0, offset});
   }
 }
 
@@ -354,11 +370,8 @@ namespace detail {
 
 void attend_many_avx512(const AttentionArgs* args, int count) {
   if (args[0].head_dim % 8 != 0) return attend_many_avx2(args, count);
-  const TensorType K = args[0].k_type, V = args[0].v_type;
-  if (K == TensorType::F32 && V == TensorType::F32) return attend_many_typed<TensorType::F32, TensorType::F32>(args, count);
-  if (K == TensorType::F16 && V == TensorType::F16) return attend_many_typed<TensorType::F16, TensorType::F16>(args, count);
-  if (K == TensorType::F16) return attend_many_typed<TensorType::F16, TensorType::F32>(args, count);
-  return attend_many_typed<TensorType::F32, TensorType::F16>(args, count);
+  dispatch_kv_types(args[0].k_type, args[0].v_type,
+                    [&]<TensorType K, TensorType V>() { attend_many_typed<K, V>(args, count); });
 }
 
 void attend_avx512(const AttentionArgs& a) { attend_many_avx512(&a, 1); }

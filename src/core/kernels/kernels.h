@@ -22,7 +22,7 @@
 //  * attention of one query over its keys t = 0, 1, ... (AttentionArgs): s_t = dot(q, k_t) / sqrt(d);
 //    m = fmax over s_t in order; e_t = canonical_exp(s_t - m); sum = ((e_0 + e_1) + e_2) + ...;
 //    out = 0, then out[i] = fma(e_t / sum, v_t[i], out[i]) for t in order. Keys and values cached
-//    as F16 enter as their exact float values.
+//    as F16 enter as their exact float values, as Q8_0 as float(q) * float(d) of their block.
 //  * swiglu: g * (1 / (1 + canonical_exp(-g))) * u, left to right (canonical_exp.h).
 //  * hsum8(a) = ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)).
 //
@@ -81,9 +81,10 @@ struct MatMulArgs {
   const uint8_t* packed = nullptr;
 };
 
-// One attention query: the keys and values of cell c are head_dim elements at element
-// c * kv_stride of k and v, each of its type (F32 or F16: the KV cache's types); the query sees
-// cells [0, prefix), then cells[0 .. n_cells), in that order.
+// One attention query: the keys and values of cell c are head_dim elements from element
+// c * kv_stride + offset of k and v, each of its type (the KV cache's: F32, F16, or Q8_0 in
+// 32-element blocks of the row, which then starts at a block and holds heads of a multiple of 32
+// elements); the query sees cells [0, prefix), then cells[0 .. n_cells), in that order.
 struct AttentionArgs {
   const float* q;
   int head_dim;
@@ -97,7 +98,28 @@ struct AttentionArgs {
   float* out;     // head_dim floats
   TensorType k_type = TensorType::F32;
   TensorType v_type = TensorType::F32;
+  size_t offset = 0;  // the head's first element in a cell's row
 };
+
+// Calls f.template operator()<K, V>() with the KV cache types as template arguments (F32, F16 or
+// Q8_0 each): the attention kernels are instantiated per pair.
+template <typename F>
+void dispatch_kv_types(TensorType k, TensorType v, F&& f) {
+  const auto with_v = [&]<TensorType K>() {
+    if (v == TensorType::Q8_0)
+      f.template operator()<K, TensorType::Q8_0>();
+    else if (v == TensorType::F16)
+      f.template operator()<K, TensorType::F16>();
+    else
+      f.template operator()<K, TensorType::F32>();
+  };
+  if (k == TensorType::Q8_0)
+    with_v.template operator()<TensorType::Q8_0>();
+  else if (k == TensorType::F16)
+    with_v.template operator()<TensorType::F16>();
+  else
+    with_v.template operator()<TensorType::F32>();
+}
 
 // Most queries one attend_many call takes: the forward gives it the queries of up to 16 tokens for
 // every query head that shares a key/value head (grouped-query attention), so each key and value

@@ -399,13 +399,21 @@ void axpy_avx2(float a, const float* x, float* y, int64_t n) {
 
 namespace {
 
-// Eight elements of a cached key or value row from element i on, as floats (F16 exactly).
+// Eight cached keys' or values' elements from element i on (i % 8 == 0), as floats: F16 exactly,
+// Q8_0 as q * d of their block.
 template <TensorType T>
 inline __m256 load_kv8(const void* base, size_t i) {
-  if constexpr (T == TensorType::F16)
+  if constexpr (T == TensorType::Q8_0) {
+    const auto* block = static_cast<const uint8_t*>(base) + i / 32 * 34;
+    const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 2 + i % 32))));
+    uint16_t d;
+    std::memcpy(&d, block, 2);
+    return _mm256_mul_ps(q, _mm256_set1_ps(_cvtsh_ss(d)));
+  } else if constexpr (T == TensorType::F16) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(base) + i)));
-  else
+  } else {
     return _mm256_loadu_ps(static_cast<const float*>(base) + i);
+  }
 }
 
 // out[8c0 .. 8c0 + 8CN) += p_t v_t for the keys t in [t0, t1), in order, with the CN vectors in
@@ -417,7 +425,7 @@ void accumulate_values(const AttentionArgs& a, size_t t0, size_t t1, float sum, 
   for (int c = 0; c < CN; ++c) o[c] = t0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(a.out + 8 * (c0 + c));
   for (size_t t = t0; t < t1; ++t) {
     const size_t cell = t < prefix ? t : static_cast<size_t>(a.cells[t - prefix]);
-    const size_t v = cell * a.kv_stride + 8 * static_cast<size_t>(c0);
+    const size_t v = cell * a.kv_stride + a.offset + 8 * static_cast<size_t>(c0);
     const __m256 p = _mm256_set1_ps(a.scores[t] / sum);
     for (int c = 0; c < CN; ++c) o[c] = _mm256_fmadd_ps(p, load_kv8<V>(a.v, v + 8 * static_cast<size_t>(c)), o[c]);
   }
@@ -446,7 +454,9 @@ template <TensorType K>
 void score_keys(const AttentionArgs& a, size_t t0, size_t t1, float root) {
   const int D = a.head_dim;
   const size_t prefix = static_cast<size_t>(a.prefix);
-  const auto key = [&](size_t t) { return (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride; };
+  const auto key = [&](size_t t) {
+    return (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride + a.offset;
+  };
   size_t t = t0;
   for (; t + 4 <= t1; t += 4) {
     const size_t k[4] = {key(t), key(t + 1), key(t + 2), key(t + 3)};
@@ -529,8 +539,8 @@ void attend_many_avx2(const AttentionArgs* args, int count) {
     const float root = std::sqrt(static_cast<float>(D));
     for (int i = 0; i < count; ++i) {
       const AttentionArgs& a = args[i];
-      const auto* keys = static_cast<const float*>(a.k);
-      const auto* values = static_cast<const float*>(a.v);
+      const auto* keys = static_cast<const float*>(a.k) + a.offset;
+      const auto* values = static_cast<const float*>(a.v) + a.offset;
       const size_t prefix = static_cast<size_t>(a.prefix), n_keys = prefix + a.n_cells;
       const auto cell = [&](size_t t) { return t < prefix ? t : static_cast<size_t>(a.cells[t - prefix]); };
       float max = -INFINITY;
@@ -548,10 +558,7 @@ void attend_many_avx2(const AttentionArgs* args, int count) {
     }
     return;
   }
-  if (f32) return attend_many_typed<TensorType::F32, TensorType::F32>(args, count);
-  if (K == TensorType::F16 && V == TensorType::F16) return attend_many_typed<TensorType::F16, TensorType::F16>(args, count);
-  if (K == TensorType::F16) return attend_many_typed<TensorType::F16, TensorType::F32>(args, count);
-  return attend_many_typed<TensorType::F32, TensorType::F16>(args, count);
+  dispatch_kv_types(K, V, [&]<TensorType KT, TensorType VT>() { attend_many_typed<KT, VT>(args, count); });
 }
 
 void swiglu_avx2(float* gate, const float* up, int64_t n) {

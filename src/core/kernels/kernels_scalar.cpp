@@ -201,15 +201,21 @@ void axpy_scalar(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
 }
 
-// Element i of a cached key or value row (F32 or F16, exactly as float).
+// Element i of the cached keys or values (F32, F16 exactly as float, Q8_0 as q * d).
 float kv_element(const void* base, TensorType type, size_t i) {
+  if (type == TensorType::Q8_0) {
+    const auto& block = static_cast<const quant::BlockQ8_0*>(base)[i / 32];
+    return static_cast<float>(block.qs[i % 32]) * half_to_float(block.d);
+  }
   return type == TensorType::F16 ? half_to_float(static_cast<const uint16_t*>(base)[i]) : static_cast<const float*>(base)[i];
 }
 
 void attend_scalar(const AttentionArgs& a) {
   const float root = std::sqrt(static_cast<float>(a.head_dim));
   const size_t prefix = static_cast<size_t>(a.prefix), n_keys = prefix + a.n_cells;
-  const auto row = [&](size_t t) { return (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride; };
+  const auto row = [&](size_t t) {
+    return (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride + a.offset;
+  };
   float max = -INFINITY;
   for (size_t t = 0; t < n_keys; ++t) {
     float acc[8] = {};  // the dot rule
