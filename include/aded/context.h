@@ -120,6 +120,9 @@ class Context {
   // The KV cache's types (ContextOptions::cache_type_k, cache_type_v).
   TensorType cache_type_k() const { return cache_type_k_; }
   TensorType cache_type_v() const { return cache_type_v_; }
+  // Bytes of the KV cache when every cell holds a token (reserved address space: physical memory
+  // is taken as text fills it).
+  uint64_t kv_cache_bytes() const;
 
   // For a greedy_only batch the greedy head projected: the first index of batch token i's largest
   // logit (what a scan of logits(i) finds, without reading the row). -1 for other batches.

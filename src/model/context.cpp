@@ -35,7 +35,7 @@ std::shared_ptr<ThreadPool> make_or_share_pool(const ContextOptions& o) {
   return std::make_shared<ThreadPool>(std::max(1, threads));
 }
 
-double kv_cache_bytes(const ModelConfig& c, int64_t n_ctx, TensorType k_type, TensorType v_type) {
+double kv_cache_size(const ModelConfig& c, int64_t n_ctx, TensorType k_type, TensorType v_type) {
   const auto kv_dim = static_cast<size_t>(c.kv_dim());
   return static_cast<double>(c.n_layers) * static_cast<double>(n_ctx) *
          static_cast<double>(KvCache::row_bytes(k_type, kv_dim) + KvCache::row_bytes(v_type, kv_dim));
@@ -64,7 +64,7 @@ int32_t context_size(const ContextOptions& o, const ModelConfig& c) {
     n_ctx = std::clamp<int64_t>(c.ctx_train, 1, int64_t{1} << 22);
     const int64_t floor = std::min<int64_t>(n_ctx, 4096);
     const double memory = physical_memory();
-    while (n_ctx > floor && memory > 0 && kv_cache_bytes(c, n_ctx, o.cache_type_k, o.cache_type_v) > memory / 2) n_ctx = std::max(floor, n_ctx / 2);
+    while (n_ctx > floor && memory > 0 && kv_cache_size(c, n_ctx, o.cache_type_k, o.cache_type_v) > memory / 2) n_ctx = std::max(floor, n_ctx / 2);
   }
   if (n_ctx < 1 || n_ctx > (1 << 22)) fail("context size {} is out of range", n_ctx);
   return static_cast<int32_t>(n_ctx);
@@ -101,7 +101,7 @@ Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
   // Most of a context's memory grows with its size: a size that cannot fit is refused by name
   // before anything is allocated, and an allocation that fails anyway says which size it was.
   const ModelConfig& c = model_->config();
-  const double kv_bytes = kv_cache_bytes(c, n_ctx_, options.cache_type_k, options.cache_type_v);
+  const double kv_bytes = kv_cache_size(c, n_ctx_, options.cache_type_k, options.cache_type_v);
   const double memory = physical_memory();
   if (memory > 0 && kv_bytes > memory)
     fail(
@@ -119,6 +119,8 @@ Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
         n_ctx_, kv_bytes / 1e9);
   }
 }
+
+uint64_t Context::kv_cache_bytes() const { return state_->cache.bytes(); }
 
 Context::~Context() = default;
 

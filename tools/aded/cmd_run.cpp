@@ -82,6 +82,10 @@ Command add_run(CLI::App& app) {
     // The first token comes from the prefill; the rest from `steps` decoding steps.
     const double decode_tps = s.decode_seconds > 0 && s.generated > 1 ? (s.generated - 1) / s.decode_seconds : 0;
     if (o->spec_stats) print_spec_stats(s);
+    // After the run, so that a failure stays the one line it is.
+    fmt::print(stderr, "context: {} tokens, KV cache {}/{}: {:.1f} MB when full (taken as text fills it)\n",
+               ctx.n_ctx(), tensor_type_name(ctx.cache_type_k()), tensor_type_name(ctx.cache_type_v()),
+               static_cast<double>(ctx.kv_cache_bytes()) / 1e6);
     fmt::print(stderr, "prompt: {} tokens, {:.1f} t/s | generated: {} tokens, {:.1f} t/s | threads: {}\n",
                s.prompt_tokens, s.prefill_seconds > 0 ? s.prompt_tokens / s.prefill_seconds : 0.0, s.generated,
                decode_tps, ctx.pool().size());
