@@ -31,7 +31,7 @@ struct BenchOptions {
   int repetitions = 5;
   int pp_tokens = 512;
   int tg_tokens = 128;
-  int depth = 128;  // context depth of the cost curve
+  std::vector<int> depths = {128};  // context depths of the cost curve (ascending, distinct)
   std::vector<int> cost_sizes = {1, 2, 4, 8, 16, 32, 64};
   int cost_repetitions = 15;
   // Time generation and the cost curve the way greedy decoding runs them: with the greedy head
@@ -41,12 +41,18 @@ struct BenchOptions {
   std::function<void(const std::string&)> progress;
 };
 
+// The cost curve on top of `depth` cached tokens.
+struct DepthCostCurve {
+  int depth;
+  std::vector<CostPoint> points;
+};
+
 struct BenchResult {
   Stat pp_tps, tg_tps;
   double bandwidth_gbps = 0;
   uint64_t weight_bytes = 0;
   double bandwidth_limit_tps = 0;
-  std::vector<CostPoint> cost_curve;
+  std::vector<DepthCostCurve> cost_curves;  // one per depth of BenchOptions::depths, in order
   int threads = 0;
 };
 

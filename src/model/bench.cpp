@@ -83,12 +83,16 @@ double measure_read_bandwidth_gbps(int threads) {
 BenchResult run_bench(const std::shared_ptr<const Model>& model, const BenchOptions& o) {
   BenchResult r;
   const int vocab = model->config().n_vocab;
+  if (o.depths.empty() || !std::is_sorted(o.depths.begin(), o.depths.end()) ||
+      std::adjacent_find(o.depths.begin(), o.depths.end()) != o.depths.end() || o.depths.front() < 0)
+    fail("bench: the cost curve's depths must be distinct, ascending and not negative");
+  const int deepest = o.depths.back();
   const int ctx_needed = std::max({o.pp_tokens, o.tg_tokens + 1,
-                                   o.depth + *std::max_element(o.cost_sizes.begin(), o.cost_sizes.end())});
+                                   deepest + *std::max_element(o.cost_sizes.begin(), o.cost_sizes.end())});
   if (o.n_ctx > 0 && o.n_ctx < ctx_needed)
     fail("a context of {} tokens is too small for this bench: it needs {} (pp{}, tg{}, the cost "
          "curve at depth {} up to n = {}); raise -c or lower -p, -n, --depth or --cost-sizes",
-         o.n_ctx, ctx_needed, o.pp_tokens, o.tg_tokens, o.depth,
+         o.n_ctx, ctx_needed, o.pp_tokens, o.tg_tokens, deepest,
          *std::max_element(o.cost_sizes.begin(), o.cost_sizes.end()));
   Context ctx(model, {.n_ctx = o.n_ctx > 0 ? o.n_ctx : ctx_needed,
                       .n_threads = o.threads,
@@ -136,34 +140,42 @@ BenchResult run_bench(const std::shared_ptr<const Model>& model, const BenchOpti
   }
   r.tg_tps = Stat::of(tg);
 
-  // Cost curve: forwards of n chained tokens on top of `depth` cached tokens, never committed.
+  // Cost curves: forwards of n chained tokens on top of `depth` cached tokens, never committed;
+  // the context grows from one depth to the next.
   ctx.truncate(0);
-  const auto context = bench_tokens(o.depth, vocab, 3);
-  ctx.forward(Batch::sequence(context, 0, false));
-  std::vector<int32_t> all(context.size());
-  std::iota(all.begin(), all.end(), 0);
-  ctx.commit(all);
+  const auto context = bench_tokens(deepest, vocab, 3);
   const auto draft = bench_tokens(*std::max_element(o.cost_sizes.begin(), o.cost_sizes.end()), vocab, 4);
-  std::vector<std::vector<double>> times(o.cost_sizes.size()), layer_times(o.cost_sizes.size());
-  // Interleave sizes so machine drift hits all of them alike.
-  for (int rep = -1; rep < o.cost_repetitions; ++rep) {
-    say(fmt::format("cost curve {}/{}", rep + 1, o.cost_repetitions));
-    for (size_t k = 0; k < o.cost_sizes.size(); ++k) {
-      const int n = o.cost_sizes[k];
-      for (bool logits : {true, false}) {
-        Batch b = Batch::sequence(std::span<const int32_t>(draft.data(), static_cast<size_t>(n)), ctx.n_past(), logits);
-        if (!logits) b.want_logits.assign(static_cast<size_t>(n), 0);
-        b.greedy_only = o.greedy_head;
-        const auto start = Clock::now();
-        ctx.forward(b);
-        if (rep >= 0) (logits ? times : layer_times)[k].push_back(seconds(start, Clock::now()) * 1e3);
-        ctx.truncate(ctx.n_past());  // drop the batch
+  for (const int depth : o.depths) {
+    for (int at = ctx.n_past(); at < depth; at += 512) {
+      const int n = std::min(512, depth - at);
+      ctx.forward(Batch::sequence(std::span<const int32_t>(context.data() + at, static_cast<size_t>(n)), at, false));
+      std::vector<int32_t> all(static_cast<size_t>(n));
+      std::iota(all.begin(), all.end(), 0);
+      ctx.commit(all);
+    }
+    std::vector<std::vector<double>> times(o.cost_sizes.size()), layer_times(o.cost_sizes.size());
+    // Interleave sizes so machine drift hits all of them alike.
+    for (int rep = -1; rep < o.cost_repetitions; ++rep) {
+      say(fmt::format("cost curve at depth {} {}/{}", depth, rep + 1, o.cost_repetitions));
+      for (size_t k = 0; k < o.cost_sizes.size(); ++k) {
+        const int n = o.cost_sizes[k];
+        for (bool logits : {true, false}) {
+          Batch b = Batch::sequence(std::span<const int32_t>(draft.data(), static_cast<size_t>(n)), ctx.n_past(), logits);
+          if (!logits) b.want_logits.assign(static_cast<size_t>(n), 0);
+          b.greedy_only = o.greedy_head;
+          const auto start = Clock::now();
+          ctx.forward(b);
+          if (rep >= 0) (logits ? times : layer_times)[k].push_back(seconds(start, Clock::now()) * 1e3);
+          ctx.truncate(ctx.n_past());  // drop the batch
+        }
       }
     }
+    DepthCostCurve curve{depth, {}};
+    for (size_t k = 0; k < o.cost_sizes.size(); ++k)
+      curve.points.push_back({o.cost_sizes[k], Stat::of(times[k]).median, 0, Stat::of(layer_times[k]).median});
+    for (auto& p : curve.points) p.rel = p.ms / curve.points.front().ms;
+    r.cost_curves.push_back(std::move(curve));
   }
-  for (size_t k = 0; k < o.cost_sizes.size(); ++k)
-    r.cost_curve.push_back({o.cost_sizes[k], Stat::of(times[k]).median, 0, Stat::of(layer_times[k]).median});
-  for (auto& p : r.cost_curve) p.rel = p.ms / r.cost_curve.front().ms;
 
   say("memory bandwidth");
   r.bandwidth_gbps = measure_read_bandwidth_gbps(r.threads);

@@ -31,12 +31,15 @@ void print_markdown(const std::string& path, const Model& m, const BenchResult& 
              "tg{} reaches {:.0f}% of it\n",
              r.bandwidth_gbps, static_cast<double>(r.weight_bytes) / 1e6, r.bandwidth_limit_tps, o.tg_tokens,
              100 * r.tg_tps.mean / r.bandwidth_limit_tps);
-  fmt::print("\nverifier cost curve (median forward time of n tokens at depth {}, {}, KV cache {}/{}; layers: the same "
-             "forward without logits):\n\n| n | ms | relative to n = 1 | layers ms | output head ms |\n|--:|--:|--:|--:|--:|\n",
-             o.depth, o.greedy_head ? "greedy head" : "full head", tensor_type_name(o.cache_type_k),
+  fmt::print("\nverifier cost curve (median forward time of n tokens at a depth, {}, KV cache {}/{}; layers: the same "
+             "forward without logits):\n\n| depth | n | ms | relative to n = 1 | layers ms | output head ms |\n"
+             "|--:|--:|--:|--:|--:|--:|\n",
+             o.greedy_head ? "greedy head" : "full head", tensor_type_name(o.cache_type_k),
              tensor_type_name(o.cache_type_v));
-  for (const auto& p : r.cost_curve)
-    fmt::print("| {} | {:.2f} | {:.2f} | {:.2f} | {:.2f} |\n", p.n, p.ms, p.rel, p.layers_ms, p.ms - p.layers_ms);
+  for (const auto& curve : r.cost_curves)
+    for (const auto& p : curve.points)
+      fmt::print("| {} | {} | {:.2f} | {:.2f} | {:.2f} | {:.2f} |\n", curve.depth, p.n, p.ms, p.rel, p.layers_ms,
+                 p.ms - p.layers_ms);
 }
 
 void print_json(const std::string& path, const Model& m, const BenchResult& r, const BenchOptions& o) {
@@ -55,13 +58,19 @@ void print_json(const std::string& path, const Model& m, const BenchResult& r, c
   j["weight_bytes"] = r.weight_bytes;
   j["bandwidth_limit_tps"] = r.bandwidth_limit_tps;
   j["bandwidth_fraction"] = r.tg_tps.mean / r.bandwidth_limit_tps;
-  j["depth"] = o.depth;
+  // The first depth's curve as before ("depth", "cost_curve"), every depth in "cost_curves".
+  j["depth"] = r.cost_curves.front().depth;
   j["greedy_head"] = o.greedy_head;
   j["cache_type_k"] = std::string(tensor_type_name(o.cache_type_k));
   j["cache_type_v"] = std::string(tensor_type_name(o.cache_type_v));
-  j["cost_curve"] = nlohmann::json::array();
-  for (const auto& p : r.cost_curve)
-    j["cost_curve"].push_back({{"n", p.n}, {"ms", p.ms}, {"rel", p.rel}, {"layers_ms", p.layers_ms}});
+  const auto points = [](const std::vector<CostPoint>& curve) {
+    auto a = nlohmann::json::array();
+    for (const auto& p : curve) a.push_back({{"n", p.n}, {"ms", p.ms}, {"rel", p.rel}, {"layers_ms", p.layers_ms}});
+    return a;
+  };
+  j["cost_curve"] = points(r.cost_curves.front().points);
+  j["cost_curves"] = nlohmann::json::array();
+  for (const auto& curve : r.cost_curves) j["cost_curves"].push_back({{"depth", curve.depth}, {"points", points(curve.points)}});
   fmt::print("{}\n", j.dump(2));
 }
 
@@ -80,7 +89,10 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("-r,--repetitions", o->bench.repetitions, "repetitions of pp and tg")->check(int_range(1, 1000))->capture_default_str();
   cmd->add_option("-p,--n-prompt", o->bench.pp_tokens, "prompt tokens (pp)")->check(int_range(1, 1 << 16))->capture_default_str();
   cmd->add_option("-n,--n-gen", o->bench.tg_tokens, "generated tokens (tg)")->check(int_range(1, 1 << 16))->capture_default_str();
-  cmd->add_option("--depth", o->bench.depth, "context depth of the cost curve")->check(int_range(0, 1 << 16))->capture_default_str();
+  cmd->add_option("--depth", o->bench.depths, "context depths of the cost curve (e.g. 128,512,2048,4096,8192)")
+      ->check(int_range(0, 1 << 16))
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_option("--cost-sizes", o->bench.cost_sizes, "forward sizes n of the cost curve (n = 1 is always included)")
       ->check(int_range(1, 4096))
       ->delimiter(',')
@@ -92,6 +104,9 @@ Command add_bench(CLI::App& app) {
     o->bench.greedy_head = !o->model.full_head;
     o->bench.cache_type_k = context_options(o->model).cache_type_k;
     o->bench.cache_type_v = context_options(o->model).cache_type_v;
+    auto& depths = o->bench.depths;
+    std::sort(depths.begin(), depths.end());
+    depths.erase(std::unique(depths.begin(), depths.end()), depths.end());
     // The curve is relative to n = 1: keep it, first, once.
     auto& sizes = o->bench.cost_sizes;
     sizes.push_back(1);
