@@ -107,6 +107,18 @@ TEST_F(CliErrors, SamplingValuesOutOfRange) {
   EXPECT_TRUE(fails_cleanly(run_cli(run_model("--min-p 1.5")), {"--min-p"}));
 }
 
+TEST_F(CliErrors, KvCacheTypes) {
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 -ctk q4_0")), {"--cache-type-k", "'q4_0'", "f16, f32 or q8_0"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 -ctv nonsense")), {"--cache-type-v", "'nonsense'"}));
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 -ctv")), {"--cache-type-v"}));
+  // The tiny model's heads are not whole Q8_0 blocks: refused by its head size, not a crash.
+  EXPECT_TRUE(fails_cleanly(run_cli(run_model("-n 2 -ctk q8_0")), {"keys as Q8_0", "not a multiple of 32"}));
+  EXPECT_TRUE(fails_cleanly(run_cli("bench -m " + quoted(model()) + " -r 1 -p 4 -n 2 --depth 8,x"), {"--depth"}));
+  const auto ok = run_cli(run_model("-n 2 -ctk F32 -ctv f16"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.err.find("KV cache F32/F16"), std::string::npos) << ok.err;
+}
+
 TEST_F(CliErrors, PromptLongerThanTheContext) {
   const std::string prompt = "'once upon a time there was a little model that read a very long prompt'";
   EXPECT_TRUE(fails_cleanly(run_cli(run_model("-c 8 -n 4 -p " + prompt)), {"does not fit in the context of 8"}));
