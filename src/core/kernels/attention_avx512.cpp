@@ -19,6 +19,7 @@
 
 #include "core/kernels/canonical_exp.h"
 #include "core/kernels/kernels.h"
+#include "core/kernels/kv_load_avx2.h"
 
 namespace aded::kernels {
 
@@ -59,26 +60,11 @@ inline float hsum8(__m256 v) {
 inline __m512 halves(__m256 lo, __m256 hi) {
   return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_zextpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
 }
-// Eight (sixteen) cached keys' or values' elements from element i on (i % 8 == 0), as floats:
-// F16 exactly, Q8_0 as q * d of their block.
-template <TensorType T>
-inline __m256 load8(const void* base, size_t i) {
-  if constexpr (T == TensorType::Q8_0) {
-    const auto* block = static_cast<const uint8_t*>(base) + i / 32 * 34;
-    const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 2 + i % 32))));
-    uint16_t d;
-    std::memcpy(&d, block, 2);
-    return _mm256_mul_ps(q, _mm256_set1_ps(_cvtsh_ss(d)));
-  } else if constexpr (T == TensorType::F16) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(base) + i)));
-  } else {
-    return _mm256_loadu_ps(static_cast<const float*>(base) + i);
-  }
-}
+// Sixteen cached elements from element i on (load_kv8 for eight; kv_load_avx2.h).
 template <TensorType T>
 inline __m512 load16(const void* base, size_t i) {
   if constexpr (T == TensorType::Q8_0)  // may straddle two blocks
-    return halves(load8<T>(base, i), load8<T>(base, i + 8));
+    return halves(load_kv8<T>(base, i), load_kv8<T>(base, i + 8));
   else if constexpr (T == TensorType::F16)
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i)));
   else
@@ -145,7 +131,7 @@ void score_keys(const AttentionArgs* const* q, size_t t0, size_t t1, float root,
       }
       const auto at = static_cast<size_t>(d);
       for (int p = 0; p < 4; ++p) {
-        const __m512 kk = halves(load8<K>(keys, k[2 * p] + at), load8<K>(keys, k[2 * p + 1] + at));
+        const __m512 kk = halves(load_kv8<K>(keys, k[2 * p] + at), load_kv8<K>(keys, k[2 * p + 1] + at));
         for (int i = 0; i < Q; ++i) acc[i][p] = _mm512_fmadd_ps(qv[i], kk, acc[i][p]);
       }
     }
@@ -155,7 +141,7 @@ void score_keys(const AttentionArgs* const* q, size_t t0, size_t t1, float root,
     const size_t k = key(t);
     for (int i = 0; i < Q; ++i) {
       __m256 acc = _mm256_setzero_ps();
-      for (int d = 0; d < D; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(query[i] + d), load8<K>(keys, k + static_cast<size_t>(d)), acc);
+      for (int d = 0; d < D; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(query[i] + d), load_kv8<K>(keys, k + static_cast<size_t>(d)), acc);
       scores[i][t] = hsum8(acc) / root;
     }
   }
@@ -209,7 +195,7 @@ void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int 
   };
   const auto load_value = [](const void* base, size_t v, int c) {
     const size_t at = v + 16 * static_cast<size_t>(c);
-    return HALF && c == CN - 1 ? _mm512_zextps256_ps512(load8<V>(base, at)) : load16<V>(base, at);
+    return HALF && c == CN - 1 ? _mm512_zextps256_ps512(load_kv8<V>(base, at)) : load16<V>(base, at);
   };
   const float* weights[Q];
   float* out[Q];
@@ -295,7 +281,7 @@ void convert_block(const void* cache, size_t stride, size_t offset, size_t t0, s
   for (size_t t = t0; t < t1; ++t)
     for (int d = 0; d < D; d += 8)
       _mm256_storeu_ps(block + (t - t0) * static_cast<size_t>(D) + d,
-                       load8<T>(cache, t * stride + offset + static_cast<size_t>(d)));
+                       load_kv8<T>(cache, t * stride + offset + static_cast<size_t>(d)));
 }
 
 template <TensorType K, TensorType V>

@@ -13,6 +13,7 @@
 #include "core/kernels/canonical_exp.h"
 #include "core/kernels/exp_avx2.h"
 #include "core/kernels/kernels.h"
+#include "core/kernels/kv_load_avx2.h"
 #include "core/kernels/packed_driver.h"
 #include "core/quant/blocks.h"
 #include "core/quant/quant.h"
@@ -398,23 +399,6 @@ void axpy_avx2(float a, const float* x, float* y, int64_t n) {
 }  // namespace detail
 
 namespace {
-
-// Eight cached keys' or values' elements from element i on (i % 8 == 0), as floats: F16 exactly,
-// Q8_0 as q * d of their block.
-template <TensorType T>
-inline __m256 load_kv8(const void* base, size_t i) {
-  if constexpr (T == TensorType::Q8_0) {
-    const auto* block = static_cast<const uint8_t*>(base) + i / 32 * 34;
-    const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 2 + i % 32))));
-    uint16_t d;
-    std::memcpy(&d, block, 2);
-    return _mm256_mul_ps(q, _mm256_set1_ps(_cvtsh_ss(d)));
-  } else if constexpr (T == TensorType::F16) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(base) + i)));
-  } else {
-    return _mm256_loadu_ps(static_cast<const float*>(base) + i);
-  }
-}
 
 // out[8c0 .. 8c0 + 8CN) += p_t v_t for the keys t in [t0, t1), in order, with the CN vectors in
 // registers; from 0 when t0 == 0, else continuing the values out holds.
