@@ -15,8 +15,8 @@
 
 namespace aded {
 
-enum class Architecture { Llama, Qwen2 };
-// "llama" or "qwen2": general.architecture, and the prefix of the architecture's metadata keys.
+enum class Architecture { Llama, Qwen2, Phi3 };
+// "llama", "qwen2", "phi3": general.architecture, and the prefix of the architecture's metadata keys.
 std::string_view architecture_name(Architecture arch);
 // nullopt for an architecture this engine does not run.
 std::optional<Architecture> architecture_from_name(std::string_view name);
@@ -46,11 +46,19 @@ struct ModelConfig {
   RopeLayout rope_layout = RopeLayout::Adjacent;
   bool qkv_bias = false;
   bool tied_output = false;
+  // A query sees only the keys fewer than this many positions back (0: all of them).
+  int sliding_window = 0;
+  // LongRoPE (Phi-3.5): cos and sin are scaled by this, and the context RoPE was trained at
+  // before its extension (beyond it the file's long frequency factors apply, else the short ones).
+  float rope_attn_factor = 1.0f;
+  int rope_orig_ctx = 0;
 
   int q_dim() const { return n_heads * head_dim; }
   int kv_dim() const { return n_kv_heads * head_dim; }
   // Width of the fused q|k|v projection (the trainer's layout).
   int qkv_dim() const { return q_dim() + 2 * kv_dim(); }
+  // Phi-3 stores q|k|v as one matrix and gate|up as one (its "ffn_up").
+  bool fused_projections() const { return arch == Architecture::Phi3; }
 
   // A model aded makes, of this shape; the rest by convention (fill_conventions).
   static ModelConfig new_model(Architecture arch, int dim, int n_layers, int n_heads,
@@ -112,6 +120,9 @@ class Model {
   const std::vector<LayerWeights>& layers() const { return layers_; }
   // Per-dimension RoPE frequency divisors from a rope_freqs tensor (Llama 3.1), or empty.
   const std::vector<float>& rope_freq_factors() const { return rope_freqs_; }
+  // The divisors a context of n_ctx cells uses: rope_freqs, or LongRoPE's long factors beyond the
+  // original context and its short ones within it (Phi-3.5), or empty.
+  const std::vector<float>& rope_freq_factors(int64_t n_ctx) const;
 
   // Lays the matrices out once for the SIMD kernels (contexts call it; thread-safe, idempotent).
   // Costs a copy of the weights in memory; the embedding table stays in the file's mapping.
@@ -127,7 +138,7 @@ class Model {
   Matrix token_embd_, output_;
   std::vector<float> output_norm_;
   std::vector<LayerWeights> layers_;
-  std::vector<float> rope_freqs_;
+  std::vector<float> rope_freqs_, rope_factors_long_, rope_factors_short_;
   struct Packed;
   static std::shared_ptr<Packed> new_packed_state();
   std::shared_ptr<Packed> packed_;

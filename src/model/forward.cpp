@@ -64,8 +64,9 @@ void ForwardPass::embed() {
     const auto token = static_cast<size_t>(batch_.tokens[i]);
     quant::dequantize_row(embd.type, embd.data + token * embd.row_bytes, act_.x.data() + i * d_.dim, c_.dim);
   }
+  const std::vector<float>& factors = model_.rope_freq_factors(static_cast<int64_t>(act_.n_ctx()));
   for (size_t i = 0; i < n_; ++i)
-    ops::rope_angles(c_, model_.rope_freq_factors(), batch_.positions[i], act_.rope_cos.data() + i * d_.rope_pairs,
+    ops::rope_angles(c_, factors, batch_.positions[i], act_.rope_cos.data() + i * d_.rope_pairs,
                      act_.rope_sin.data() + i * d_.rope_pairs);
 }
 

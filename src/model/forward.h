@@ -42,6 +42,7 @@ struct Activations {
   // Room for queries that see up to n_keys cells. It grows with the text (doubling, at most to
   // the context), so a long context costs scratch only when it is used.
   void reserve_scores(size_t n_keys);
+  size_t n_ctx() const { return n_ctx_; }
 
  private:
   size_t capacity_ = 0;

@@ -12,12 +12,13 @@ std::string_view architecture_name(Architecture arch) {
   switch (arch) {
     case Architecture::Llama: return "llama";
     case Architecture::Qwen2: return "qwen2";
+    case Architecture::Phi3: return "phi3";
   }
   return "unknown";
 }
 
 std::optional<Architecture> architecture_from_name(std::string_view name) {
-  for (const Architecture arch : {Architecture::Llama, Architecture::Qwen2})
+  for (const Architecture arch : {Architecture::Llama, Architecture::Qwen2, Architecture::Phi3})
     if (architecture_name(arch) == name) return arch;
   return std::nullopt;
 }
@@ -44,7 +45,7 @@ void ModelConfig::fill_conventions() {
   arch_name = std::string(architecture_name(arch));
   head_dim = n_heads > 0 ? dim / n_heads : 0;
   rope_dim = head_dim;
-  rope_layout = qwen2 ? RopeLayout::HalfSplit : RopeLayout::Adjacent;
+  rope_layout = arch == Architecture::Llama ? RopeLayout::Adjacent : RopeLayout::HalfSplit;
   norm_eps = qwen2 ? 1e-6f : 1e-5f;
   qkv_bias = qwen2;
 }

@@ -93,8 +93,8 @@ class ModelLoader {
   // RoPE divides each pair's frequency by its factor (Llama 3.1: 1 to 8). Zero or negative
   // factors give infinite or reversed angles; below 1e-6 a position turns a pair by more than a
   // million radians. Either way the positions the model was trained with are lost.
-  std::vector<float> rope_freq_factors(const std::string& name) {
-    std::vector<float> factors = vector(name, TensorKind::RopeFreqs);
+  std::vector<float> rope_freq_factors(const std::string& name, TensorKind kind = TensorKind::RopeFreqs) {
+    std::vector<float> factors = vector(name, kind);
     for (size_t i = 0; i < factors.size(); ++i)
       if (!(factors[i] >= 1e-6f))
         fail("{}: tensor '{}' has factor {} at {}: RoPE frequency factors must be positive "
@@ -125,6 +125,7 @@ class ModelLoader {
     }
     if (const std::string freqs = tensor_name(TensorKind::RopeFreqs); f_.find_tensor(freqs))
       m_.rope_freqs_ = rope_freq_factors(freqs);
+    if (c_.arch == Architecture::Phi3) load_long_rope();
     // Layers are added as they load: block_count comes from the file, and reserving it up front
     // would let a tiny file claim millions of layers' worth of memory.
     for (int i = 0; i < c_.n_layers; ++i) {
@@ -132,9 +133,16 @@ class ModelLoader {
       auto vector_of = [&](TensorKind kind) { return vector(tensor_name(kind, i), kind); };
       LayerWeights& l = m_.layers_.emplace_back();
       l.attn_norm = vector_of(TensorKind::AttnNorm);
-      l.wq = matrix_of(TensorKind::AttnQ);
-      l.wk = matrix_of(TensorKind::AttnK);
-      l.wv = matrix_of(TensorKind::AttnV);
+      if (c_.fused_projections()) {
+        const Matrix qkv = matrix_of(TensorKind::AttnQkv);
+        l.wq = rows_of(qkv, 0, c_.q_dim());
+        l.wk = rows_of(qkv, c_.q_dim(), c_.kv_dim());
+        l.wv = rows_of(qkv, c_.q_dim() + c_.kv_dim(), c_.kv_dim());
+      } else {
+        l.wq = matrix_of(TensorKind::AttnQ);
+        l.wk = matrix_of(TensorKind::AttnK);
+        l.wv = matrix_of(TensorKind::AttnV);
+      }
       l.wo = matrix_of(TensorKind::AttnOutput);
       if (c_.qkv_bias) {
         l.bq = vector_of(TensorKind::AttnQBias);
@@ -142,10 +150,38 @@ class ModelLoader {
         l.bv = vector_of(TensorKind::AttnVBias);
       }
       l.ffn_norm = vector_of(TensorKind::FfnNorm);
-      l.w_gate = matrix_of(TensorKind::FfnGate);
-      l.w_up = matrix_of(TensorKind::FfnUp);
+      if (c_.fused_projections()) {
+        const Matrix gate_up = matrix_of(TensorKind::FfnUpWithGate);
+        l.w_gate = rows_of(gate_up, 0, c_.hidden_dim);
+        l.w_up = rows_of(gate_up, c_.hidden_dim, c_.hidden_dim);
+      } else {
+        l.w_gate = matrix_of(TensorKind::FfnGate);
+        l.w_up = matrix_of(TensorKind::FfnUp);
+      }
       l.w_down = matrix_of(TensorKind::FfnDown);
     }
+  }
+
+  // Rows [first, first + n) of a fused matrix, as a matrix of their own (a view into the file).
+  static Matrix rows_of(const Matrix& m, int first, int n) {
+    return {fmt::format("{}[rows {}..{}]", m.name, first, first + n), m.type,
+            m.data + static_cast<size_t>(first) * m.row_bytes, n, m.cols, m.row_bytes};
+  }
+
+  // LongRoPE comes as a pair of factor tensors or not at all.
+  void load_long_rope() {
+    const std::string long_name = tensor_name(TensorKind::RopeFactorsLong);
+    const std::string short_name = tensor_name(TensorKind::RopeFactorsShort);
+    const bool has_long = f_.find_tensor(long_name) != nullptr, has_short = f_.find_tensor(short_name) != nullptr;
+    if (has_long != has_short)
+      fail("{}: the file has '{}' but not '{}': LongRoPE needs both", f_.path(), has_long ? long_name : short_name,
+           has_long ? short_name : long_name);
+    if (!has_long) return;
+    if (!m_.rope_freqs_.empty())
+      fail("{}: the file has both '{}' and LongRoPE factors: which ones apply is ambiguous", f_.path(),
+           tensor_name(TensorKind::RopeFreqs));
+    m_.rope_factors_long_ = rope_freq_factors(long_name, TensorKind::RopeFactorsLong);
+    m_.rope_factors_short_ = rope_freq_factors(short_name, TensorKind::RopeFactorsShort);
   }
 
   Model& m_;
@@ -162,6 +198,11 @@ std::shared_ptr<const Model> Model::from_gguf(GgufFile file) {
   m->packed_ = new_packed_state();
   ModelLoader(*m).run();
   return m;
+}
+
+const std::vector<float>& Model::rope_freq_factors(int64_t n_ctx) const {
+  if (rope_factors_long_.empty()) return rope_freqs_;
+  return n_ctx > config_.rope_orig_ctx ? rope_factors_long_ : rope_factors_short_;
 }
 
 TensorType Model::main_type() const {

@@ -25,6 +25,9 @@ constexpr std::string_view kRopeDimensionCount = "rope.dimension_count";
 constexpr std::string_view kRopeScalingType = "rope.scaling.type";
 constexpr std::string_view kRopeScalingFactor = "rope.scaling.factor";
 constexpr std::string_view kRopeScaleLinear = "rope.scale_linear";  // older name of the factor
+constexpr std::string_view kRopeAttnFactor = "rope.scaling.attn_factor";
+constexpr std::string_view kRopeOrigContext = "rope.scaling.original_context_length";
+constexpr std::string_view kSlidingWindow = "attention.sliding_window";
 constexpr std::string_view kExpertCount = "expert_count";
 
 std::string arch_key(std::string_view arch, std::string_view suffix) {
@@ -58,6 +61,7 @@ class ConfigReader {
       fail("{}: rope.dimension_count {} does not fit head size {}", f_.path(), c_.rope_dim,
            c_.head_dim);
     read_rope_scaling();
+    if (c_.arch == Architecture::Phi3) read_phi3();
     return c_;
   }
 
@@ -77,7 +81,7 @@ class ConfigReader {
     c_.arch_name = std::string(f_.get_string(kArchitectureKey));
     const auto arch = architecture_from_name(c_.arch_name);
     if (!arch)
-      fail("{}: unsupported architecture '{}' (supported: llama, qwen2)", f_.path(), c_.arch_name);
+      fail("{}: unsupported architecture '{}' (supported: llama, qwen2, phi3)", f_.path(), c_.arch_name);
     c_.arch = *arch;
     if (f_.find(key(kExpertCount)) && f_.uint_or(key(kExpertCount)).value_or(0) > 0)
       fail("{}: mixture-of-experts models are not supported", f_.path());
@@ -109,6 +113,29 @@ class ConfigReader {
     if (!(factor > 0 && factor < 1024))
       fail("{}: RoPE scaling factor {} is out of range", f_.path(), factor);
     c_.rope_scale = static_cast<float>(factor);
+  }
+
+  // Phi-3's sliding window and LongRoPE. Files converted before the window was written get the
+  // value their family was trained with, as llama.cpp assumes (4k models: 2047; mini-128k: 262144;
+  // medium-128k: 131072).
+  void read_phi3() {
+    if (const auto window = f_.uint_or(key(kSlidingWindow))) {
+      if (*window > (1u << 24)) fail("{}: {} = {} is out of range", f_.path(), key(kSlidingWindow), *window);
+      c_.sliding_window = static_cast<int>(*window);
+    } else if ((c_.n_layers == 32 || c_.n_layers == 40) && c_.ctx_train == 4096) {
+      c_.sliding_window = 2047;
+    } else if (c_.n_layers == 32 && c_.n_kv_heads == 32 && c_.ctx_train == 131072) {
+      c_.sliding_window = 262144;
+    } else if (c_.n_layers == 40 && c_.ctx_train == 131072) {
+      c_.sliding_window = 131072;
+    } else {
+      fail("{}: missing metadata '{}' (this Phi-3 shape has no known default)", f_.path(), key(kSlidingWindow));
+    }
+    const double attn_factor = f_.float_or(key(kRopeAttnFactor)).value_or(1.0);
+    if (!(attn_factor > 0 && attn_factor < 16))
+      fail("{}: {} = {} is out of range (0 to 16)", f_.path(), key(kRopeAttnFactor), attn_factor);
+    c_.rope_attn_factor = static_cast<float>(attn_factor);
+    c_.rope_orig_ctx = positive(kRopeOrigContext, static_cast<uint64_t>(c_.ctx_train));
   }
 
   const GgufFile& f_;
@@ -146,6 +173,11 @@ void write_model_config(GgufWriter& w, const ModelConfig& c, std::string_view na
   if (c.rope_scale != 1.0f) {
     w.set_string(arch_key(arch, kRopeScalingType), "linear");
     w.set_f32(arch_key(arch, kRopeScalingFactor), c.rope_scale);
+  }
+  if (c.arch == Architecture::Phi3) {
+    u32(kSlidingWindow, c.sliding_window);
+    if (c.rope_attn_factor != 1.0f) w.set_f32(arch_key(arch, kRopeAttnFactor), c.rope_attn_factor);
+    if (c.rope_orig_ctx > 0) u32(kRopeOrigContext, c.rope_orig_ctx);
   }
 }
 

@@ -41,6 +41,8 @@ Entry entry(TensorKind kind) {
     case TensorKind::OutputNorm: return {"output_norm.weight", false, Size::Dim, Size::None};
     case TensorKind::Output: return {"output.weight", false, Size::Dim, Size::Vocab};
     case TensorKind::RopeFreqs: return {"rope_freqs.weight", false, Size::HalfRopeDim, Size::None};
+    case TensorKind::RopeFactorsLong: return {"rope_factors_long.weight", false, Size::HalfRopeDim, Size::None};
+    case TensorKind::RopeFactorsShort: return {"rope_factors_short.weight", false, Size::HalfRopeDim, Size::None};
     case TensorKind::AttnNorm: return {"attn_norm.weight", true, Size::Dim, Size::None};
     case TensorKind::AttnQ: return {"attn_q.weight", true, Size::Dim, Size::QDim};
     case TensorKind::AttnK: return {"attn_k.weight", true, Size::Dim, Size::KvDim};
@@ -54,6 +56,7 @@ Entry entry(TensorKind kind) {
     case TensorKind::FfnUp: return {"ffn_up.weight", true, Size::Dim, Size::Hidden};
     case TensorKind::FfnDown: return {"ffn_down.weight", true, Size::Hidden, Size::Dim};
     case TensorKind::AttnQkv: return {"attn_qkv.weight", true, Size::Dim, Size::QkvDim};
+    case TensorKind::FfnUpWithGate: return {"ffn_up.weight", true, Size::Dim, Size::TwoHidden};
     case TensorKind::FfnGateUp: return {"ffn_gate_up.weight", true, Size::Dim, Size::TwoHidden};
   }
   throw std::logic_error("unknown tensor kind");
@@ -71,6 +74,15 @@ std::string tensor_name(TensorKind kind, int layer) {
     throw std::logic_error(fmt::format("tensor_name: '{}' with layer {}", e.name, layer));
   if (!e.per_layer) return std::string(e.name);
   return fmt::format("blk.{}.{}", layer, e.name);
+}
+
+std::vector<TensorKind> layer_tensor_kinds(const ModelConfig& c) {
+  using K = TensorKind;
+  if (c.fused_projections()) return {K::AttnNorm, K::AttnQkv, K::AttnOutput, K::FfnNorm, K::FfnUpWithGate, K::FfnDown};
+  std::vector<TensorKind> kinds = {K::AttnNorm, K::AttnQ, K::AttnK, K::AttnV};
+  if (c.qkv_bias) kinds.insert(kinds.end(), {K::AttnQBias, K::AttnKBias, K::AttnVBias});
+  kinds.insert(kinds.end(), {K::AttnOutput, K::FfnNorm, K::FfnGate, K::FfnUp, K::FfnDown});
+  return kinds;
 }
 
 std::vector<int64_t> tensor_dims(TensorKind kind, const ModelConfig& config) {

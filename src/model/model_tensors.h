@@ -16,6 +16,8 @@ enum class TensorKind {
   OutputNorm,
   Output,
   RopeFreqs,
+  RopeFactorsLong,   // LongRoPE's divisors beyond the original context (Phi-3.5)
+  RopeFactorsShort,  // and within it
   // One per layer: "blk.N." + the name.
   AttnNorm,
   AttnQ,
@@ -29,10 +31,14 @@ enum class TensorKind {
   FfnGate,
   FfnUp,
   FfnDown,
-  // Fused per-layer forms the trainer keeps its weights in (never in a model file aded writes).
-  AttnQkv,    // rows of q, then k, then v
-  FfnGateUp,  // rows of gate, then up
+  // Fused per-layer forms: Phi-3's files and the trainer's weights.
+  AttnQkv,        // rows of q, then k, then v
+  FfnUpWithGate,  // Phi-3's "ffn_up": rows of gate, then up
+  FfnGateUp,      // the trainer's rows of gate, then up (never in a model file)
 };
+
+// The per-layer tensors a file of this configuration holds, in the order aded writes them.
+std::vector<TensorKind> layer_tensor_kinds(const ModelConfig& config);
 
 // True for the kinds that exist once per layer.
 bool is_layer_tensor(TensorKind kind);

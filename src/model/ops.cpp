@@ -43,8 +43,8 @@ void rope_angles(const ModelConfig& c, std::span<const float> freq_factors, int3
     float freq = 1.0f / std::pow(c.rope_base, static_cast<float>(2 * i) / static_cast<float>(c.rope_dim));
     if (!freq_factors.empty()) freq /= freq_factors[static_cast<size_t>(i)];
     const float theta = pos * freq;
-    cos_out[i] = std::cos(theta);
-    sin_out[i] = std::sin(theta);
+    cos_out[i] = std::cos(theta) * c.rope_attn_factor;
+    sin_out[i] = std::sin(theta) * c.rope_attn_factor;
   }
 }
 

@@ -28,6 +28,17 @@ ModelConfig named(Architecture arch, int dim, int n_layers, int n_heads, int n_k
 
 const std::map<std::string, ModelConfig>& shapes() {
   constexpr auto llama = Architecture::Llama, qwen2 = Architecture::Qwen2;
+  // Phi-3.5-mini: 32 heads of 96, no GQA, LongRoPE from 4k to 128k, window wider than the context.
+  ModelConfig phi35 = named(Architecture::Phi3, 3072, 32, 32, 32, 8192, 32064, 131072, false, 10000.0f);
+  phi35.sliding_window = 262144;
+  phi35.rope_orig_ctx = 4096;
+  phi35.rope_attn_factor = 1.1902380714238083f;
+  // Small members of each architecture with its features on, for reference checks in CI: the
+  // phi3 one with GQA and LongRoPE's long factors (its original context is short).
+  ModelConfig tiny_phi3 = named(Architecture::Phi3, 128, 2, 4, 2, 256, 512, 1024, false, 10000.0f);
+  tiny_phi3.sliding_window = 2048;
+  tiny_phi3.rope_orig_ctx = 32;
+  tiny_phi3.rope_attn_factor = 1.19f;
   static const std::map<std::string, ModelConfig> m = {
       {"tiny", named(llama, 64, 2, 4, 2, 160, 512, 256, true, 10000.0f)},
       // llama2.c's 110M: dim 768, 12 layers, 12 heads, hidden 2048, output tied to the embedding.
@@ -36,6 +47,9 @@ const std::map<std::string, ModelConfig>& shapes() {
       {"llama-1.1b", named(llama, 2048, 22, 32, 4, 5632, 32000, 2048, false, 10000.0f)},
       // Qwen2-0.5B.
       {"qwen2-0.5b", named(qwen2, 896, 24, 14, 2, 4864, 151936, 32768, true, 1000000.0f)},
+      {"phi-3.5-mini", phi35},
+      {"tiny-qwen2", named(qwen2, 128, 2, 4, 2, 256, 512, 1024, false, 1000000.0f)},
+      {"tiny-phi3", tiny_phi3},
   };
   return m;
 }
@@ -122,19 +136,15 @@ uint64_t write_random_model(const RandomModelOptions& o, const std::string& path
     int layer;  // -1 for the tensors of the whole model
   };
   std::vector<Spec> specs = {{TensorKind::TokenEmbedding, -1}};
-  for (int l = 0; l < c.n_layers; ++l) {
-    for (TensorKind kind :
-         {TensorKind::AttnNorm, TensorKind::AttnQ, TensorKind::AttnK, TensorKind::AttnV})
-      specs.push_back({kind, l});
-    if (c.qkv_bias)
-      for (TensorKind kind : {TensorKind::AttnQBias, TensorKind::AttnKBias, TensorKind::AttnVBias})
-        specs.push_back({kind, l});
-    for (TensorKind kind : {TensorKind::AttnOutput, TensorKind::FfnNorm, TensorKind::FfnGate,
-                            TensorKind::FfnUp, TensorKind::FfnDown})
-      specs.push_back({kind, l});
-  }
+  const std::vector<TensorKind> layer_kinds = layer_tensor_kinds(c);
+  for (int l = 0; l < c.n_layers; ++l)
+    for (TensorKind kind : layer_kinds) specs.push_back({kind, l});
   specs.push_back({TensorKind::OutputNorm, -1});
   if (!c.tied_output) specs.push_back({TensorKind::Output, -1});
+  // LongRoPE's divisors, shaped like Phi-3.5's: near 1 within the original context, growing
+  // with the pair's wavelength beyond it.
+  const bool long_rope = c.arch == Architecture::Phi3 && c.rope_orig_ctx > 0 && c.rope_orig_ctx < c.ctx_train;
+  if (long_rope) specs.insert(specs.end(), {{TensorKind::RopeFactorsLong, -1}, {TensorKind::RopeFactorsShort, -1}});
 
   const int threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   ThreadPool pool(threads);
@@ -145,6 +155,7 @@ uint64_t write_random_model(const RandomModelOptions& o, const std::string& path
     const bool matrix = dims.size() == 2;
     const bool is_bias = spec.kind == TensorKind::AttnQBias || spec.kind == TensorKind::AttnKBias ||
                          spec.kind == TensorKind::AttnVBias;
+    const bool is_rope = spec.kind == TensorKind::RopeFactorsLong || spec.kind == TensorKind::RopeFactorsShort;
     const TensorType type = matrix && row_bytes(o.type, dims[0]) ? o.type : TensorType::F32;
     const int64_t cols = dims[0];
     const int64_t rows = matrix ? dims[1] : 1;
@@ -161,8 +172,14 @@ uint64_t write_random_model(const RandomModelOptions& o, const std::string& path
         std::vector<float> row(static_cast<size_t>(cols));
         for (int64_t r = begin; r < end; ++r) {
           random_row(seed, t, static_cast<uint64_t>(r), scale, row.data(), cols);
-          if (!matrix && !is_bias)
+          if (is_rope) {
+            const float growth = spec.kind == TensorKind::RopeFactorsLong ? 40.0f : 0.2f;
+            for (int64_t i = 0; i < cols; ++i)
+              row[static_cast<size_t>(i)] = 1.0f + growth * static_cast<float>(i) / static_cast<float>(cols) +
+                                             0.5f * std::abs(row[static_cast<size_t>(i)]);
+          } else if (!matrix && !is_bias) {
             for (auto& v : row) v += 1.0f;  // norm weights around 1
+          }
           quant::quantize_row(type, row.data(), out.data() + static_cast<size_t>(r) * rb, cols);
         }
       });

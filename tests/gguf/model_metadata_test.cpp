@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <tuple>
 
 #include "aded/error.h"
 #include "aded/model_tools.h"
@@ -79,29 +80,46 @@ TEST(ModelTensors, DimsFollowTheConfiguration) {
   EXPECT_EQ(tensor_dims(TensorKind::AttnOutput, c), (Dims{128, 64}));
 }
 
-// A random model holds exactly the table's tensors for its configuration.
+// A random model holds exactly the table's tensors for its configuration: Qwen2's separate
+// projections with biases, Phi-3's fused ones and LongRoPE factors.
 TEST(ModelTensors, RandomModelsHoldTheTablesTensors) {
-  testing::TempDir dir;
-  RandomModelOptions o;
-  o.shape = ModelConfig::new_model(Architecture::Qwen2, 32, 2, 4, 2, 48, 300, 64, false);
-  const std::string path = (dir / "m.gguf").string();
-  write_random_model(o, path);
-  const GgufFile f = GgufFile::open(path);
-  size_t expected = 0;
-  for (int k = 0; k <= static_cast<int>(TensorKind::FfnGateUp); ++k) {
-    const auto kind = static_cast<TensorKind>(k);
-    if (kind == TensorKind::RopeFreqs || kind == TensorKind::AttnQkv ||
-        kind == TensorKind::FfnGateUp)
-      continue;
-    for (int l = 0; l < (is_layer_tensor(kind) ? o.shape.n_layers : 1); ++l) {
-      const std::string name = tensor_name(kind, is_layer_tensor(kind) ? l : -1);
+  using K = TensorKind;
+  ModelConfig phi3 = ModelConfig::new_model(Architecture::Phi3, 64, 2, 4, 2, 48, 300, 256, false);
+  phi3.rope_orig_ctx = 64;
+  phi3.sliding_window = 256;
+  const std::vector<std::tuple<ModelConfig, std::vector<K>, std::vector<K>>> cases = {
+      {ModelConfig::new_model(Architecture::Qwen2, 32, 2, 4, 2, 48, 300, 64, false),
+       {K::TokenEmbedding, K::OutputNorm, K::Output},
+       {K::AttnNorm, K::AttnQ, K::AttnK, K::AttnV, K::AttnQBias, K::AttnKBias, K::AttnVBias, K::AttnOutput,
+        K::FfnNorm, K::FfnGate, K::FfnUp, K::FfnDown}},
+      {phi3,
+       {K::TokenEmbedding, K::OutputNorm, K::Output, K::RopeFactorsLong, K::RopeFactorsShort},
+       {K::AttnNorm, K::AttnQkv, K::AttnOutput, K::FfnNorm, K::FfnUpWithGate, K::FfnDown}},
+  };
+  for (const auto& [shape, model_kinds, layer_kinds] : cases) {
+    SCOPED_TRACE(shape.arch_name);
+    testing::TempDir dir;
+    RandomModelOptions o;
+    o.shape = shape;
+    const std::string path = (dir / "m.gguf").string();
+    write_random_model(o, path);
+    const GgufFile f = GgufFile::open(path);
+    size_t expected = 0;
+    auto expect = [&](K kind, int layer) {
+      const std::string name = tensor_name(kind, layer);
       const GgufTensor* t = f.find_tensor(name);
       ASSERT_NE(t, nullptr) << name;
-      EXPECT_EQ(t->dims, tensor_dims(kind, o.shape)) << name;
+      EXPECT_EQ(t->dims, tensor_dims(kind, shape)) << name;
       ++expected;
-    }
+    };
+    for (K kind : model_kinds) expect(kind, -1);
+    for (int l = 0; l < shape.n_layers; ++l)
+      for (K kind : layer_kinds) expect(kind, l);
+    EXPECT_EQ(f.tensors().size(), expected);
+    EXPECT_NO_THROW((void)Model::load(path));
   }
-  EXPECT_EQ(f.tensors().size(), expected);
+  EXPECT_EQ(tensor_dims(K::FfnUpWithGate, phi3), (std::vector<int64_t>{64, 96}));
+  EXPECT_EQ(tensor_name(K::FfnUpWithGate, 1), "blk.1.ffn_up.weight");
 }
 
 }  // namespace

@@ -31,6 +31,14 @@ ModelConfig qwen2_like() {
   c.rope_base = 1000000.0f;
   return c;
 }
+// Fused q|k|v and gate|up rows, LongRoPE (its long factors: contexts here exceed 64), GQA.
+ModelConfig phi3_like(int sliding_window = 4096) {
+  ModelConfig c = ModelConfig::new_model(Architecture::Phi3, 256, 2, 8, 4, 512, 300, 1024, false);
+  c.rope_orig_ctx = 64;
+  c.rope_attn_factor = 1.19f;
+  c.sliding_window = sliding_window;
+  return c;
+}
 ModelConfig k_quant_shape() { return ModelConfig::new_model(Architecture::Llama, 256, 2, 4, 2, 512, 300, 256, false); }
 
 std::shared_ptr<const Model> random_model(const ModelConfig& shape, TensorType type) {
@@ -242,10 +250,30 @@ const Case kCases[] = {
     {"llama_untied_F16", llama_untied(), TensorType::F16}, {"qwen2_F16", qwen2_like(), TensorType::F16},
     {"qwen2_Q8_0", qwen2_like(), TensorType::Q8_0},    {"kquant_Q4_K", k_quant_shape(), TensorType::Q4_K},
     {"kquant_Q5_K", k_quant_shape(), TensorType::Q5_K}, {"kquant_Q6_K", k_quant_shape(), TensorType::Q6_K},
+    {"phi3_F16", phi3_like(), TensorType::F16},         {"phi3_Q4_K", phi3_like(), TensorType::Q4_K},
 };
 
 INSTANTIATE_TEST_SUITE_P(Models, Forward, ::testing::ValuesIn(kCases),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
+
+// A context within a sliding-window model's window computes exactly what the model does; a longer
+// one would need the window in the mask, which aded does not have: the default is capped, a
+// longer request refused with the window named.
+TEST(ForwardErrors, ContextsLongerThanASlidingWindowAreRefused) {
+  RandomModelOptions o;
+  o.shape = phi3_like(100);
+  testing::TempDir dir;
+  write_random_model(o, (dir / "swa.gguf").string());
+  const auto model = Model::load((dir / "swa.gguf").string());
+  EXPECT_EQ(Context(model, {.n_threads = 1}).n_ctx(), 100);
+  EXPECT_EQ(Context(model, {.n_ctx = 100, .n_threads = 1}).n_ctx(), 100);
+  try {
+    Context ctx(model, {.n_ctx = 101, .n_threads = 1});
+    FAIL() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("sliding attention window (100 tokens)"), std::string::npos) << e.what();
+  }
+}
 
 TEST(ForwardErrors, FullContextAndBadTokensAreErrors) {
   const auto model = random_model(llama_gqa(), TensorType::F32);

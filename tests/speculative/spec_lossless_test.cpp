@@ -235,6 +235,31 @@ TEST(SpecLosslessGreedyOtherModels, IdenticalForEveryKvCacheType) {
   }
 }
 
+// Each architecture keeps the identity (Qwen2's biases and half-split RoPE; Phi-3's fused
+// projections and LongRoPE).
+TEST(SpecLosslessGreedyOtherModels, IdenticalForEveryArchitecture) {
+  testing::TempDir dir;
+  for (const char* shape : {"tiny-qwen2", "tiny-phi3"}) {
+    RandomModelOptions o;
+    o.shape = *named_model_shape(shape);
+    o.type = TensorType::Q8_0;
+    o.seed = 21;
+    const auto path = (dir / (std::string(shape) + ".gguf")).string();
+    write_random_model(o, path);
+    const auto model = Model::load(path);
+    Context ctx(model, {.n_ctx = 512, .n_threads = 2});
+    for (const auto& prompt : {random_prompt(12, 300, 5), repeating_prompt({40, 41, 42, 43}, 6)}) {
+      const auto plain = generate(ctx, greedy_params(), {}, prompt, 200).tokens;
+      for (int which = 0; which < 2; ++which) {
+        auto d = which == 0 ? make_prompt_lookup_drafter() : make_aded_drafter(nullptr, aded(AdedSearch::Mcts, true));
+        Speculation spec{.drafter = d.get(), .max_nodes = 24, .max_depth = 6, .adaptive_budget = true};
+        const auto r = generate(ctx, greedy_params(), spec, prompt, 200);
+        EXPECT_EQ(first_difference(r.tokens, plain), -1) << shape << " drafter " << d->name();
+      }
+    }
+  }
+}
+
 // ------------------------------------------------------------------------------ sampling
 
 struct SamplingCase {
