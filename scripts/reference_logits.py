@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Compares aded's forward pass with llama.cpp's on a random-weight model of a named shape, and
-writes what llama.cpp computed as a test fixture (tests/data/reference_logits), so CI checks aded
-against it without llama.cpp.
+"""Compares aded's forward pass with llama.cpp's (or scripts/reference_forward.py's, for
+architectures llama.cpp c392e50 lacks) on a random-weight model of a named shape, and writes what
+the reference computed as a test fixture (tests/data/reference_logits), so CI checks aded against
+it without the reference.
 
   scripts/reference_logits.py --aded build/release/bin/aded --logits /work/llamacpp/logits \
       --shape tiny-phi3 --type F32 [--seed 1] [--tokens 64] [--fixture tests/data/reference_logits/X.txt]
 
-The logits tool is ../shared/tools/llamacpp/logits (built by ../shared/tools/llamacpp/build.sh).
-Prints top-1 agreement over the positions and the largest |aded - llama.cpp| over the whole
-vocabulary, relative to the spread (standard deviation) of llama.cpp's logits at that position.
+--logits is ../shared/tools/llamacpp/logits (built by ../shared/tools/llamacpp/build.sh) or
+scripts/reference_forward.py (same command line).
+Prints top-1 agreement over the positions and the largest |aded - reference| over the whole
+vocabulary, relative to the spread (standard deviation) of the reference's logits at that position.
 Pure Python: the machines this runs on have no numpy.
 """
 import argparse
@@ -48,13 +50,13 @@ def run(cmd):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--aded", required=True)
-    ap.add_argument("--logits", required=True, help="llama.cpp's reference tool")
+    ap.add_argument("--logits", required=True, help="the reference: llama.cpp's logits tool or reference_forward.py")
     ap.add_argument("--shape", required=True)
     ap.add_argument("--type", default="F32")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--model", help="use this file instead of writing one (not for fixtures)")
-    ap.add_argument("--fixture", help="write llama.cpp's numbers here")
+    ap.add_argument("--fixture", help="write the reference's numbers here")
     a = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,25 +75,33 @@ def main():
         ref, ours = read_logits(ref_path, n_vocab), read_logits(ours_path, n_vocab)
 
     agree, worst = 0, 0.0
-    rows = []
+    rows, close_calls = [], []
     fixed = [int(i * (n_vocab - 1) / (FIXED_IDS - 1)) for i in range(FIXED_IDS)]
     for pos, (r, o) in enumerate(zip(ref, ours)):
         order = sorted(range(n_vocab), key=lambda i: -r[i])
         sd = spread(r)
-        agree += order[0] == max(range(n_vocab), key=lambda i: o[i])
+        ours_top = max(range(n_vocab), key=lambda i: o[i])
+        agree += order[0] == ours_top
+        if ours_top != order[0]:
+            close_calls.append((r[order[0]] - r[ours_top]) / sd)
         worst = max(worst, max(abs(x - y) for x, y in zip(r, o)) / sd)
         keep = order[:TOP_IDS] + [i for i in fixed if i not in order[:TOP_IDS]]
         rows.append(f"{pos} {order[0]} {r[order[0]] - r[order[1]]:.6g} {sd:.6g} " +
                     " ".join(f"{i}:{r[i]:.7g}" for i in keep))
+    reference = ("scripts/reference_forward.py (pure Python, double precision)"
+                 if os.path.basename(a.logits) == "reference_forward.py"
+                 else "llama.cpp c392e50 (../shared/tools/llamacpp/logits)")
     print(f"{a.shape} {a.type}: top-1 agreement {agree}/{len(ref)}, "
-          f"largest |aded - llama.cpp| / spread {worst:.2e}")
+          f"largest |aded - reference| / spread {worst:.2e}" +
+          (f"; where the top-1 differs, the reference's logits of the two differ by at most "
+           f"{max(close_calls):.2e} of the spread" if close_calls else ""))
 
     if a.fixture:
         with open(a.fixture, "w") as f:
-            f.write("# llama.cpp c392e50's logits (../shared/tools/llamacpp/logits) for a random-weight model, written by\n")
+            f.write(f"# The logits of {reference} for a random-weight model, written by\n")
             f.write(f"# scripts/reference_logits.py --shape {a.shape} --type {a.type} --seed {a.seed} --tokens {a.tokens}\n")
             f.write(f"# aded then: top-1 {agree}/{len(ref)}, largest difference / spread {worst:.2e}\n")
-            f.write("# per position: llama.cpp's top-1 id, its margin over the second, the logits' standard\n")
+            f.write("# per position: the reference's top-1 id, its margin over the second, the logits' standard\n")
             f.write("# deviation, then id:logit for its top ids and ids spread over the vocabulary\n")
             f.write(f"shape {a.shape}\ntype {a.type}\nseed {a.seed}\n")
             f.write("ids " + " ".join(map(str, ids)) + "\n")

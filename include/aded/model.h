@@ -15,8 +15,8 @@
 
 namespace aded {
 
-enum class Architecture { Llama, Qwen2, Phi3 };
-// "llama", "qwen2", "phi3": general.architecture, and the prefix of the architecture's metadata keys.
+enum class Architecture { Llama, Qwen2, Phi3, Qwen3 };
+// "llama", "qwen2", "phi3", "qwen3": general.architecture, and the prefix of its metadata keys.
 std::string_view architecture_name(Architecture arch);
 // nullopt for an architecture this engine does not run.
 std::optional<Architecture> architecture_from_name(std::string_view name);
@@ -59,6 +59,9 @@ struct ModelConfig {
   int qkv_dim() const { return q_dim() + 2 * kv_dim(); }
   // Phi-3 stores q|k|v as one matrix and gate|up as one (its "ffn_up").
   bool fused_projections() const { return arch == Architecture::Phi3; }
+  // Qwen3 normalizes each query and key head (RMSNorm over the head, one weight vector per layer
+  // for all query heads and one for all key heads) before RoPE.
+  bool qk_norm() const { return arch == Architecture::Qwen3; }
 
   // A model aded makes, of this shape; the rest by convention (fill_conventions).
   static ModelConfig new_model(Architecture arch, int dim, int n_layers, int n_heads,
@@ -95,6 +98,7 @@ struct LayerWeights {
   std::vector<float> attn_norm;
   Matrix wq, wk, wv, wo;
   std::vector<float> bq, bk, bv;  // empty unless config.qkv_bias
+  std::vector<float> q_norm, k_norm;  // [head_dim], empty unless config.qk_norm()
   std::vector<float> ffn_norm;
   Matrix w_gate, w_up, w_down;
 };

@@ -174,6 +174,10 @@ void ForwardPass::bias_rope_cache(size_t l, size_t i, Range qh, Range kh) {
     for (size_t j = k0; j < k1; ++j) ki[j] += w.bk[j];
     for (size_t j = k0; j < k1; ++j) vi[j] += w.bv[j];
   }
+  if (c_.qk_norm()) {
+    for (size_t h = qh.begin; h < qh.end; ++h) ops::rms_norm(qi + h * d_.head_dim, w.q_norm.data(), c_.head_dim, c_.norm_eps, qi + h * d_.head_dim);
+    for (size_t h = kh.begin; h < kh.end; ++h) ops::rms_norm(ki + h * d_.head_dim, w.k_norm.data(), c_.head_dim, c_.norm_eps, ki + h * d_.head_dim);
+  }
   const float* cs = act_.rope_cos.data() + i * d_.rope_pairs;
   const float* sn = act_.rope_sin.data() + i * d_.rope_pairs;
   ops::rope_apply(c_, qi + q0, static_cast<int>(qh.size()), cs, sn);

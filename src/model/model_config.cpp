@@ -13,12 +13,13 @@ std::string_view architecture_name(Architecture arch) {
     case Architecture::Llama: return "llama";
     case Architecture::Qwen2: return "qwen2";
     case Architecture::Phi3: return "phi3";
+    case Architecture::Qwen3: return "qwen3";
   }
   return "unknown";
 }
 
 std::optional<Architecture> architecture_from_name(std::string_view name) {
-  for (const Architecture arch : {Architecture::Llama, Architecture::Qwen2, Architecture::Phi3})
+  for (const Architecture arch : {Architecture::Llama, Architecture::Qwen2, Architecture::Phi3, Architecture::Qwen3})
     if (architecture_name(arch) == name) return arch;
   return std::nullopt;
 }
@@ -41,13 +42,13 @@ ModelConfig ModelConfig::new_model(Architecture arch, int dim, int n_layers, int
 }
 
 void ModelConfig::fill_conventions() {
-  const bool qwen2 = arch == Architecture::Qwen2;
+  const bool qwen = arch == Architecture::Qwen2 || arch == Architecture::Qwen3;
   arch_name = std::string(architecture_name(arch));
   head_dim = n_heads > 0 ? dim / n_heads : 0;
   rope_dim = head_dim;
   rope_layout = arch == Architecture::Llama ? RopeLayout::Adjacent : RopeLayout::HalfSplit;
-  norm_eps = qwen2 ? 1e-6f : 1e-5f;
-  qkv_bias = qwen2;
+  norm_eps = qwen ? 1e-6f : 1e-5f;
+  qkv_bias = arch == Architecture::Qwen2;
 }
 
 void ModelConfig::validate() const {
@@ -61,13 +62,15 @@ void ModelConfig::validate() const {
   in_range(hidden_dim, "the feed-forward size", 1 << 18);
   in_range(n_vocab, "the vocabulary size", 1 << 22);
   in_range(ctx_train, "the context length", 1 << 22);
-  if (dim % n_heads != 0)
+  // Heads are dim / n_heads by convention; Qwen3's files set their own size.
+  const bool own_head_size = arch == Architecture::Qwen3;
+  if (dim % n_heads != 0 && !own_head_size)
     fail("the head count {} does not divide the model dimension {}", n_heads, dim);
   if (n_heads % n_kv_heads != 0)
     fail("the kv-head count {} does not divide the head count {}", n_kv_heads, n_heads);
-  if (head_dim != dim / n_heads)
-    fail("the head size {} is not dim / heads = {} (fill_conventions sets it)", head_dim,
-         dim / n_heads);
+  in_range(head_dim, "the head size", 1 << 16);
+  if (!own_head_size && head_dim != dim / n_heads)
+    fail("the head size {} is not dim / heads = {} (fill_conventions sets it)", head_dim, dim / n_heads);
   if (head_dim % 2 != 0)
     fail("the head size dim / heads = {} must be even (RoPE rotates pairs of dimensions)",
          head_dim);
@@ -83,9 +86,10 @@ uint64_t ModelConfig::parameter_count() const {
              q = static_cast<uint64_t>(q_dim()), kv = static_cast<uint64_t>(kv_dim()),
              v = static_cast<uint64_t>(n_vocab);
   const uint64_t norms = 2 * d, attention = 2 * d * q + 2 * d * kv, ffn = 3 * d * f,
-                 biases = qkv_bias ? q + 2 * kv : 0;
+                 biases = qkv_bias ? q + 2 * kv : 0,
+                 head_norms = qk_norm() ? 2 * static_cast<uint64_t>(head_dim) : 0;
   return v * d * (tied_output ? 1 : 2) +
-         static_cast<uint64_t>(n_layers) * (norms + attention + ffn + biases) + d;
+         static_cast<uint64_t>(n_layers) * (norms + attention + ffn + biases + head_norms) + d;
 }
 
 std::string ModelConfig::describe() const {

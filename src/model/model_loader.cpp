@@ -149,6 +149,10 @@ class ModelLoader {
         l.bk = vector_of(TensorKind::AttnKBias);
         l.bv = vector_of(TensorKind::AttnVBias);
       }
+      if (c_.qk_norm()) {
+        l.q_norm = vector_of(TensorKind::AttnQNorm);
+        l.k_norm = vector_of(TensorKind::AttnKNorm);
+      }
       l.ffn_norm = vector_of(TensorKind::FfnNorm);
       if (c_.fused_projections()) {
         const Matrix gate_up = matrix_of(TensorKind::FfnUpWithGate);

@@ -10,12 +10,13 @@ namespace aded {
 namespace {
 
 // The sizes tensor dims are made of.
-enum class Size { None, Dim, QDim, KvDim, QkvDim, Hidden, TwoHidden, Vocab, HalfRopeDim };
+enum class Size { None, Dim, HeadDim, QDim, KvDim, QkvDim, Hidden, TwoHidden, Vocab, HalfRopeDim };
 
 int64_t size_of(Size s, const ModelConfig& c) {
   switch (s) {
     case Size::None: return 0;
     case Size::Dim: return c.dim;
+    case Size::HeadDim: return c.head_dim;
     case Size::QDim: return c.q_dim();
     case Size::KvDim: return c.kv_dim();
     case Size::QkvDim: return c.qkv_dim();
@@ -50,6 +51,8 @@ Entry entry(TensorKind kind) {
     case TensorKind::AttnQBias: return {"attn_q.bias", true, Size::QDim, Size::None};
     case TensorKind::AttnKBias: return {"attn_k.bias", true, Size::KvDim, Size::None};
     case TensorKind::AttnVBias: return {"attn_v.bias", true, Size::KvDim, Size::None};
+    case TensorKind::AttnQNorm: return {"attn_q_norm.weight", true, Size::HeadDim, Size::None};
+    case TensorKind::AttnKNorm: return {"attn_k_norm.weight", true, Size::HeadDim, Size::None};
     case TensorKind::AttnOutput: return {"attn_output.weight", true, Size::QDim, Size::Dim};
     case TensorKind::FfnNorm: return {"ffn_norm.weight", true, Size::Dim, Size::None};
     case TensorKind::FfnGate: return {"ffn_gate.weight", true, Size::Dim, Size::Hidden};
@@ -81,6 +84,7 @@ std::vector<TensorKind> layer_tensor_kinds(const ModelConfig& c) {
   if (c.fused_projections()) return {K::AttnNorm, K::AttnQkv, K::AttnOutput, K::FfnNorm, K::FfnUpWithGate, K::FfnDown};
   std::vector<TensorKind> kinds = {K::AttnNorm, K::AttnQ, K::AttnK, K::AttnV};
   if (c.qkv_bias) kinds.insert(kinds.end(), {K::AttnQBias, K::AttnKBias, K::AttnVBias});
+  if (c.qk_norm()) kinds.insert(kinds.end(), {K::AttnQNorm, K::AttnKNorm});
   kinds.insert(kinds.end(), {K::AttnOutput, K::FfnNorm, K::FfnGate, K::FfnUp, K::FfnDown});
   return kinds;
 }

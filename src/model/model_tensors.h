@@ -26,6 +26,8 @@ enum class TensorKind {
   AttnQBias,
   AttnKBias,
   AttnVBias,
+  AttnQNorm,  // Qwen3: RMSNorm weights of each query head
+  AttnKNorm,  // and of each key head
   AttnOutput,
   FfnNorm,
   FfnGate,

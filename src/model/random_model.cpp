@@ -26,6 +26,12 @@ ModelConfig named(Architecture arch, int dim, int n_layers, int n_heads, int n_k
   return c;
 }
 
+// Heads of their own size rather than dim / n_heads (Qwen3, Gemma 2).
+ModelConfig with_heads_of(ModelConfig c, int head_dim) {
+  c.head_dim = c.rope_dim = head_dim;
+  return c;
+}
+
 const std::map<std::string, ModelConfig>& shapes() {
   constexpr auto llama = Architecture::Llama, qwen2 = Architecture::Qwen2;
   // Phi-3.5-mini: 32 heads of 96, no GQA, LongRoPE from 4k to 128k, window wider than the context.
@@ -50,6 +56,9 @@ const std::map<std::string, ModelConfig>& shapes() {
       {"phi-3.5-mini", phi35},
       {"tiny-qwen2", named(qwen2, 128, 2, 4, 2, 256, 512, 1024, false, 1000000.0f)},
       {"tiny-phi3", tiny_phi3},
+      // Qwen3-0.6B: 16 query heads of 128 over a residual stream of 1024.
+      {"qwen3-0.6b", with_heads_of(named(Architecture::Qwen3, 1024, 28, 16, 8, 3072, 151936, 40960, true, 1000000.0f), 128)},
+      {"tiny-qwen3", with_heads_of(named(Architecture::Qwen3, 128, 2, 4, 2, 256, 512, 1024, false, 1000000.0f), 64)},
   };
   return m;
 }

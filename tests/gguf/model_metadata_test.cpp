@@ -87,6 +87,8 @@ TEST(ModelTensors, RandomModelsHoldTheTablesTensors) {
   ModelConfig phi3 = ModelConfig::new_model(Architecture::Phi3, 64, 2, 4, 2, 48, 300, 256, false);
   phi3.rope_orig_ctx = 64;
   phi3.sliding_window = 256;
+  ModelConfig qwen3 = ModelConfig::new_model(Architecture::Qwen3, 64, 2, 4, 2, 48, 300, 256, true);
+  qwen3.head_dim = qwen3.rope_dim = 32;  // q is 128 wide over a stream of 64
   const std::vector<std::tuple<ModelConfig, std::vector<K>, std::vector<K>>> cases = {
       {ModelConfig::new_model(Architecture::Qwen2, 32, 2, 4, 2, 48, 300, 64, false),
        {K::TokenEmbedding, K::OutputNorm, K::Output},
@@ -95,6 +97,10 @@ TEST(ModelTensors, RandomModelsHoldTheTablesTensors) {
       {phi3,
        {K::TokenEmbedding, K::OutputNorm, K::Output, K::RopeFactorsLong, K::RopeFactorsShort},
        {K::AttnNorm, K::AttnQkv, K::AttnOutput, K::FfnNorm, K::FfnUpWithGate, K::FfnDown}},
+      {qwen3,
+       {K::TokenEmbedding, K::OutputNorm},
+       {K::AttnNorm, K::AttnQ, K::AttnK, K::AttnV, K::AttnQNorm, K::AttnKNorm, K::AttnOutput, K::FfnNorm, K::FfnGate,
+        K::FfnUp, K::FfnDown}},
   };
   for (const auto& [shape, model_kinds, layer_kinds] : cases) {
     SCOPED_TRACE(shape.arch_name);
@@ -120,6 +126,9 @@ TEST(ModelTensors, RandomModelsHoldTheTablesTensors) {
   }
   EXPECT_EQ(tensor_dims(K::FfnUpWithGate, phi3), (std::vector<int64_t>{64, 96}));
   EXPECT_EQ(tensor_name(K::FfnUpWithGate, 1), "blk.1.ffn_up.weight");
+  EXPECT_EQ(tensor_dims(K::AttnQ, qwen3), (std::vector<int64_t>{64, 128}));
+  EXPECT_EQ(tensor_dims(K::AttnOutput, qwen3), (std::vector<int64_t>{128, 64}));
+  EXPECT_EQ(tensor_dims(K::AttnKNorm, qwen3), (std::vector<int64_t>{32}));
 }
 
 }  // namespace

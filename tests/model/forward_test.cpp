@@ -39,6 +39,13 @@ ModelConfig phi3_like(int sliding_window = 4096) {
   c.sliding_window = sliding_window;
   return c;
 }
+// Heads of 64 over a stream of 128 with 4 query heads (q is twice the stream), q/k head norms.
+ModelConfig qwen3_like() {
+  ModelConfig c = ModelConfig::new_model(Architecture::Qwen3, 128, 2, 4, 2, 256, 300, 1024, true);
+  c.head_dim = c.rope_dim = 64;
+  c.rope_base = 1000000.0f;
+  return c;
+}
 ModelConfig k_quant_shape() { return ModelConfig::new_model(Architecture::Llama, 256, 2, 4, 2, 512, 300, 256, false); }
 
 std::shared_ptr<const Model> random_model(const ModelConfig& shape, TensorType type) {
@@ -251,6 +258,7 @@ const Case kCases[] = {
     {"qwen2_Q8_0", qwen2_like(), TensorType::Q8_0},    {"kquant_Q4_K", k_quant_shape(), TensorType::Q4_K},
     {"kquant_Q5_K", k_quant_shape(), TensorType::Q5_K}, {"kquant_Q6_K", k_quant_shape(), TensorType::Q6_K},
     {"phi3_F16", phi3_like(), TensorType::F16},         {"phi3_Q4_K", phi3_like(), TensorType::Q4_K},
+    {"qwen3_F16", qwen3_like(), TensorType::F16},       {"qwen3_Q8_0", qwen3_like(), TensorType::Q8_0},
 };
 
 INSTANTIATE_TEST_SUITE_P(Models, Forward, ::testing::ValuesIn(kCases),

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""An independent reference forward pass, in double precision, for architectures llama.cpp c392e50
+does not have (Qwen3): written from the models' published descriptions (the Hugging Face
+transformers model code), sharing nothing with aded's C++. Same command line and output as
+../shared/tools/llamacpp/logits, so scripts/reference_logits.py can use either:
+
+  scripts/reference_forward.py MODEL.gguf IDS.txt OUT.f32 [N_CTX]
+
+Writes the logits of every position (float32, positions x vocabulary). Reads F32 and F16 tensors
+of the architectures llama, qwen2, phi3 and qwen3. N_CTX (default: ids + 8, as the logits tool)
+chooses LongRoPE's factors. Pure Python (no numpy here): fit for models of a few million weights.
+"""
+import math
+import operator
+import struct
+import sys
+
+GGUF_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+
+
+class Gguf:
+    def __init__(self, path):
+        self.data = open(path, "rb").read()
+        self.at = 0
+        if self.take(4) != b"GGUF":
+            sys.exit(f"{path}: not a GGUF file")
+        version, n_tensors, n_kv = self.unpack("<IQQ")
+        if version < 2:
+            sys.exit(f"{path}: GGUF version {version} is too old")
+        self.meta = {}
+        for _ in range(n_kv):
+            key = self.string()
+            (kind,) = self.unpack("<I")
+            self.meta[key] = self.value(kind)
+        infos = []
+        for _ in range(n_tensors):
+            name = self.string()
+            (n_dims,) = self.unpack("<I")
+            dims = self.unpack(f"<{n_dims}Q")
+            kind, offset = self.unpack("<IQ")
+            infos.append((name, dims, kind, offset))
+        align = self.meta.get("general.alignment", 32)
+        base = (self.at + align - 1) // align * align
+        self.tensors = {name: (dims, kind, base + offset) for name, dims, kind, offset in infos}
+
+    def take(self, n):
+        b = self.data[self.at:self.at + n]
+        self.at += n
+        return b
+
+    def unpack(self, fmt):
+        size = struct.calcsize(fmt)
+        v = struct.unpack_from(fmt, self.data, self.at)
+        self.at += size
+        return v
+
+    def string(self):
+        (n,) = self.unpack("<Q")
+        return self.take(n).decode("utf-8", "replace")
+
+    def value(self, kind):
+        if kind in GGUF_SCALARS:
+            return self.unpack("<" + GGUF_SCALARS[kind])[0]
+        if kind == 8:
+            return self.string()
+        if kind == 9:
+            inner, n = self.unpack("<IQ")
+            return [self.value(inner) for _ in range(n)]
+        sys.exit(f"unknown GGUF value type {kind}")
+
+    def rows(self, name):
+        """A tensor as a list of rows (ggml's first dim is the row length)."""
+        if name not in self.tensors:
+            return None
+        dims, kind, at = self.tensors[name]
+        n = math.prod(dims)
+        if kind == 0:
+            flat = struct.unpack_from(f"<{n}f", self.data, at)
+        elif kind == 1:
+            flat = struct.unpack_from(f"<{n}e", self.data, at)
+        else:
+            sys.exit(f"tensor {name}: type {kind}; the reference reads F32 and F16 only")
+        cols = dims[0]
+        return [flat[r * cols:(r + 1) * cols] for r in range(n // cols)]
+
+    def vector(self, name):
+        r = self.rows(name)
+        return None if r is None else r[0]
+
+
+def matvec(w, x):
+    return [sum(map(operator.mul, row, x)) for row in w]
+
+
+def rms_norm(x, weight, eps):
+    scale = 1.0 / math.sqrt(sum(v * v for v in x) / len(x) + eps)
+    return [w * v * scale for w, v in zip(weight, x)]
+
+
+def silu(v):
+    return v / (1.0 + math.exp(-v))
+
+
+class Model:
+    def __init__(self, path, n_ctx):
+        g = Gguf(path)
+        self.arch = arch = g.meta["general.architecture"]
+        if arch not in ("llama", "qwen2", "phi3", "qwen3"):
+            sys.exit(f"{path}: architecture {arch} is not in this reference")
+        m = lambda key, default=None: g.meta.get(f"{arch}.{key}", default)
+        self.dim = m("embedding_length")
+        self.n_layers = m("block_count")
+        self.n_heads = m("attention.head_count")
+        self.n_kv = m("attention.head_count_kv", self.n_heads)
+        self.head = m("attention.key_length", self.dim // self.n_heads)
+        self.eps = m("attention.layer_norm_rms_epsilon")
+        self.rope_dim = m("rope.dimension_count", self.head)
+        self.base = m("rope.freq_base", 10000.0)
+        self.window = m("attention.sliding_window", 0) if arch == "phi3" else 0
+        self.neox = arch != "llama"  # HF's rotate_half: pairs (i, i + d/2); Meta's Llama: (2i, 2i+1)
+        self.attn_factor = m("rope.scaling.attn_factor", 1.0)
+        self.factors = g.vector("rope_freqs.weight")
+        if g.vector("rope_factors_long.weight") is not None:
+            orig = m("rope.scaling.original_context_length", m("context_length"))
+            self.factors = g.vector("rope_factors_long.weight" if n_ctx > orig else "rope_factors_short.weight")
+        self.embd = g.rows("token_embd.weight")
+        self.out_norm = g.vector("output_norm.weight")
+        self.output = g.rows("output.weight") or self.embd
+        q_dim, kv_dim = self.n_heads * self.head, self.n_kv * self.head
+        self.layers = []
+        for l in range(self.n_layers):
+            t = lambda name: g.rows(f"blk.{l}.{name}")
+            v = lambda name: g.vector(f"blk.{l}.{name}")
+            L = {"attn_norm": v("attn_norm.weight"), "ffn_norm": v("ffn_norm.weight"),
+                 "wo": t("attn_output.weight"), "down": t("ffn_down.weight")}
+            if arch == "phi3":  # Phi3Attention.qkv_proj, Phi3MLP.gate_up_proj (gate first)
+                qkv, gate_up = t("attn_qkv.weight"), t("ffn_up.weight")
+                L["wq"], L["wk"], L["wv"] = qkv[:q_dim], qkv[q_dim:q_dim + kv_dim], qkv[q_dim + kv_dim:]
+                hidden = len(gate_up) // 2
+                L["gate"], L["up"] = gate_up[:hidden], gate_up[hidden:]
+            else:
+                L["wq"], L["wk"], L["wv"] = t("attn_q.weight"), t("attn_k.weight"), t("attn_v.weight")
+                L["gate"], L["up"] = t("ffn_gate.weight"), t("ffn_up.weight")
+            if arch == "qwen2":
+                L["bq"], L["bk"], L["bv"] = v("attn_q.bias"), v("attn_k.bias"), v("attn_v.bias")
+            if arch == "qwen3":  # Qwen3Attention.q_norm / k_norm: RMSNorm over each head
+                L["q_norm"], L["k_norm"] = v("attn_q_norm.weight"), v("attn_k_norm.weight")
+            self.layers.append(L)
+        self.cache = [([], []) for _ in range(self.n_layers)]
+
+    def rope(self, x, pos):
+        half = self.rope_dim // 2
+        out = list(x)
+        for i in range(half):
+            freq = self.base ** (-2.0 * i / self.rope_dim)
+            if self.factors is not None:
+                freq /= self.factors[i]
+            c, s = math.cos(pos * freq) * self.attn_factor, math.sin(pos * freq) * self.attn_factor
+            a, b = (i, i + half) if self.neox else (2 * i, 2 * i + 1)
+            out[a], out[b] = x[a] * c - x[b] * s, x[a] * s + x[b] * c
+        return out
+
+    def heads(self, x, n):
+        return [x[h * self.head:(h + 1) * self.head] for h in range(n)]
+
+    def step(self, token, pos):
+        x = list(self.embd[token])
+        group = self.n_heads // self.n_kv
+        for l, L in enumerate(self.layers):
+            h = rms_norm(x, L["attn_norm"], self.eps)
+            q, k, v = matvec(L["wq"], h), matvec(L["wk"], h), matvec(L["wv"], h)
+            if "bq" in L:
+                q = [a + b for a, b in zip(q, L["bq"])]
+                k = [a + b for a, b in zip(k, L["bk"])]
+                v = [a + b for a, b in zip(v, L["bv"])]
+            qh, kh = self.heads(q, self.n_heads), self.heads(k, self.n_kv)
+            if "q_norm" in L:
+                qh = [rms_norm(x_, L["q_norm"], self.eps) for x_ in qh]
+                kh = [rms_norm(x_, L["k_norm"], self.eps) for x_ in kh]
+            qh = [self.rope(x_, pos) for x_ in qh]
+            kh = [self.rope(x_, pos) for x_ in kh]
+            keys, values = self.cache[l]
+            keys.append(kh)
+            values.append(self.heads(v, self.n_kv))
+            first = max(0, pos - self.window + 1) if self.window else 0
+            att = []
+            for hq in range(self.n_heads):
+                kv = hq // group
+                scores = [sum(map(operator.mul, qh[hq], keys[p][kv])) / math.sqrt(self.head)
+                          for p in range(first, pos + 1)]
+                top = max(scores)
+                w = [math.exp(s - top) for s in scores]
+                total = sum(w)
+                out = [0.0] * self.head
+                for p, wp in zip(range(first, pos + 1), w):
+                    vp = values[p][kv]
+                    for d in range(self.head):
+                        out[d] += wp / total * vp[d]
+                att += out
+            x = [a + b for a, b in zip(x, matvec(L["wo"], att))]
+            h = rms_norm(x, L["ffn_norm"], self.eps)
+            act = [silu(g) * u for g, u in zip(matvec(L["gate"], h), matvec(L["up"], h))]
+            x = [a + b for a, b in zip(x, matvec(L["down"], act))]
+        return matvec(self.output, rms_norm(x, self.out_norm, self.eps))
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    ids = [int(t) for t in open(sys.argv[2]).read().split()]
+    n_ctx = int(sys.argv[4]) if len(sys.argv) > 4 else len(ids) + 8
+    model = Model(sys.argv[1], n_ctx)
+    with open(sys.argv[3], "wb") as out:
+        for pos, token in enumerate(ids):
+            logits = model.step(token, pos)
+            out.write(struct.pack(f"<{len(logits)}f", *logits))
+    print(f"{len(ids)} positions x {len(logits)} logits -> {sys.argv[3]}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
