@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """An independent reference forward pass, in double precision, for architectures llama.cpp c392e50
-does not have (Qwen3): written from the models' published descriptions (the Hugging Face
+does not have (Qwen3) or runs only at its members' sizes (Gemma 2): written from the models' published descriptions (the Hugging Face
 transformers model code), sharing nothing with aded's C++. Same command line and output as
 ../shared/tools/llamacpp/logits, so scripts/reference_logits.py can use either:
 
   scripts/reference_forward.py MODEL.gguf IDS.txt OUT.f32 [N_CTX]
 
 Writes the logits of every position (float32, positions x vocabulary). Reads F32 and F16 tensors
-of the architectures llama, qwen2, phi3 and qwen3. N_CTX (default: ids + 8, as the logits tool)
+of the architectures llama, qwen2, phi3, qwen3 and gemma2. N_CTX (default: ids + 8, as the logits tool)
 chooses LongRoPE's factors. Pure Python (no numpy here): fit for models of a few million weights.
 """
 import math
@@ -101,11 +101,19 @@ def silu(v):
     return v / (1.0 + math.exp(-v))
 
 
+def gelu_tanh(v):  # Gemma's hidden_activation, gelu_pytorch_tanh
+    return 0.5 * v * (1.0 + math.tanh(math.sqrt(2.0 / math.pi) * (v + 0.044715 * v ** 3)))
+
+
+def soft_cap(v, cap):
+    return cap * math.tanh(v / cap) if cap else v
+
+
 class Model:
     def __init__(self, path, n_ctx):
         g = Gguf(path)
         self.arch = arch = g.meta["general.architecture"]
-        if arch not in ("llama", "qwen2", "phi3", "qwen3"):
+        if arch not in ("llama", "qwen2", "phi3", "qwen3", "gemma2"):
             sys.exit(f"{path}: architecture {arch} is not in this reference")
         m = lambda key, default=None: g.meta.get(f"{arch}.{key}", default)
         self.dim = m("embedding_length")
@@ -117,6 +125,18 @@ class Model:
         self.rope_dim = m("rope.dimension_count", self.head)
         self.base = m("rope.freq_base", 10000.0)
         self.window = m("attention.sliding_window", 0) if arch == "phi3" else 0
+        self.gemma2 = arch == "gemma2"
+        # Gemma 2: HF's Gemma2RMSNorm multiplies by (1 + w); GGUF files store 1 + w already.
+        # Even layers see a window; scores are scaled by query_pre_attn_scalar ** -0.5 (the head
+        # size, but dim / heads for the 46-layer 27B) and soft-capped, as are the final logits.
+        self.score_scale = 1.0 / math.sqrt(self.head)
+        self.attn_cap = self.final_cap = 0.0
+        if self.gemma2:
+            self.window = m("attention.sliding_window", 4096)
+            self.attn_cap = m("attn_logit_softcapping", 50.0)
+            self.final_cap = m("final_logit_softcapping", 30.0)
+            if self.n_layers == 46:
+                self.score_scale = 1.0 / math.sqrt(self.dim // self.n_heads)
         self.neox = arch != "llama"  # HF's rotate_half: pairs (i, i + d/2); Meta's Llama: (2i, 2i+1)
         self.attn_factor = m("rope.scaling.attn_factor", 1.0)
         self.factors = g.vector("rope_freqs.weight")
@@ -145,6 +165,8 @@ class Model:
                 L["bq"], L["bk"], L["bv"] = v("attn_q.bias"), v("attn_k.bias"), v("attn_v.bias")
             if arch == "qwen3":  # Qwen3Attention.q_norm / k_norm: RMSNorm over each head
                 L["q_norm"], L["k_norm"] = v("attn_q_norm.weight"), v("attn_k_norm.weight")
+            if arch == "gemma2":  # post_attention_layernorm, post_feedforward_layernorm
+                L["post_attn"], L["post_ffn"] = v("post_attention_norm.weight"), v("post_ffw_norm.weight")
             self.layers.append(L)
         self.cache = [([], []) for _ in range(self.n_layers)]
 
@@ -165,6 +187,8 @@ class Model:
 
     def step(self, token, pos):
         x = list(self.embd[token])
+        if self.gemma2:
+            x = [v * math.sqrt(self.dim) for v in x]
         group = self.n_heads // self.n_kv
         for l, L in enumerate(self.layers):
             h = rms_norm(x, L["attn_norm"], self.eps)
@@ -182,11 +206,12 @@ class Model:
             keys, values = self.cache[l]
             keys.append(kh)
             values.append(self.heads(v, self.n_kv))
-            first = max(0, pos - self.window + 1) if self.window else 0
+            sliding = self.window and (not self.gemma2 or l % 2 == 0)
+            first = max(0, pos - self.window + 1) if sliding else 0
             att = []
             for hq in range(self.n_heads):
                 kv = hq // group
-                scores = [sum(map(operator.mul, qh[hq], keys[p][kv])) / math.sqrt(self.head)
+                scores = [soft_cap(sum(map(operator.mul, qh[hq], keys[p][kv])) * self.score_scale, self.attn_cap)
                           for p in range(first, pos + 1)]
                 top = max(scores)
                 w = [math.exp(s - top) for s in scores]
@@ -197,11 +222,19 @@ class Model:
                     for d in range(self.head):
                         out[d] += wp / total * vp[d]
                 att += out
-            x = [a + b for a, b in zip(x, matvec(L["wo"], att))]
+            o = matvec(L["wo"], att)
+            if self.gemma2:
+                o = rms_norm(o, L["post_attn"], self.eps)
+            x = [a + b for a, b in zip(x, o)]
             h = rms_norm(x, L["ffn_norm"], self.eps)
-            act = [silu(g) * u for g, u in zip(matvec(L["gate"], h), matvec(L["up"], h))]
-            x = [a + b for a, b in zip(x, matvec(L["down"], act))]
-        return matvec(self.output, rms_norm(x, self.out_norm, self.eps))
+            act_fn = gelu_tanh if self.gemma2 else silu
+            act = [act_fn(g) * u for g, u in zip(matvec(L["gate"], h), matvec(L["up"], h))]
+            o = matvec(L["down"], act)
+            if self.gemma2:
+                o = rms_norm(o, L["post_ffn"], self.eps)
+            x = [a + b for a, b in zip(x, o)]
+        logits = matvec(self.output, rms_norm(x, self.out_norm, self.eps))
+        return [soft_cap(v, self.final_cap) for v in logits]
 
 
 def main():

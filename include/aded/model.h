@@ -15,8 +15,9 @@
 
 namespace aded {
 
-enum class Architecture { Llama, Qwen2, Phi3, Qwen3 };
-// "llama", "qwen2", "phi3", "qwen3": general.architecture, and the prefix of its metadata keys.
+enum class Architecture { Llama, Qwen2, Phi3, Qwen3, Gemma2 };
+// "llama", "qwen2", "phi3", "qwen3", "gemma2": general.architecture, and the prefix of its
+// metadata keys.
 std::string_view architecture_name(Architecture arch);
 // nullopt for an architecture this engine does not run.
 std::optional<Architecture> architecture_from_name(std::string_view name);
@@ -52,6 +53,11 @@ struct ModelConfig {
   // before its extension (beyond it the file's long frequency factors apply, else the short ones).
   float rope_attn_factor = 1.0f;
   int rope_orig_ctx = 0;
+  // Gemma 2: attention scores and final logits pass through cap * tanh(x / cap) (0: not capped),
+  // and scores are divided by sqrt(attn_scale_dim) instead of sqrt(head_dim) (0: head_dim).
+  float attn_softcap = 0;
+  float final_softcap = 0;
+  int attn_scale_dim = 0;
 
   int q_dim() const { return n_heads * head_dim; }
   int kv_dim() const { return n_kv_heads * head_dim; }
@@ -62,6 +68,9 @@ struct ModelConfig {
   // Qwen3 normalizes each query and key head (RMSNorm over the head, one weight vector per layer
   // for all query heads and one for all key heads) before RoPE.
   bool qk_norm() const { return arch == Architecture::Qwen3; }
+  // Gemma 2: the embedding scaled by sqrt(dim), RMSNorm of each block's output before its
+  // residual add, and GELU (tanh form) instead of SiLU gating the feed-forward block.
+  bool gemma2() const { return arch == Architecture::Gemma2; }
 
   // A model aded makes, of this shape; the rest by convention (fill_conventions).
   static ModelConfig new_model(Architecture arch, int dim, int n_layers, int n_heads,
@@ -99,6 +108,7 @@ struct LayerWeights {
   Matrix wq, wk, wv, wo;
   std::vector<float> bq, bk, bv;  // empty unless config.qkv_bias
   std::vector<float> q_norm, k_norm;  // [head_dim], empty unless config.qk_norm()
+  std::vector<float> attn_post_norm, ffn_post_norm;  // empty unless config.gemma2()
   std::vector<float> ffn_norm;
   Matrix w_gate, w_up, w_down;
 };

@@ -9,6 +9,7 @@
 #include "model/forward.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/quant/quant.h"
@@ -64,6 +65,10 @@ void ForwardPass::embed() {
     const auto token = static_cast<size_t>(batch_.tokens[i]);
     quant::dequantize_row(embd.type, embd.data + token * embd.row_bytes, act_.x.data() + i * d_.dim, c_.dim);
   }
+  if (c_.gemma2()) {
+    const float scale = std::sqrt(static_cast<float>(c_.dim));
+    for (size_t k = 0; k < n_ * d_.dim; ++k) act_.x[k] *= scale;
+  }
   const std::vector<float>& factors = model_.rope_freq_factors(static_cast<int64_t>(act_.n_ctx()));
   for (size_t i = 0; i < n_; ++i)
     ops::rope_angles(c_, factors, batch_.positions[i], act_.rope_cos.data() + i * d_.rope_pairs,
@@ -105,8 +110,7 @@ void ForwardPass::attention_block(size_t l, Member& me) {
 
   me.own.input.reset(act_.att.data(), d_.q_dim, n_rows_, c_.q_dim());
   product(me, w.wo, act_.proj, d_.dim, me.share.columns);  // output projection
-  residual_add(me.share.columns);
-  me.barrier.arrive_and_wait();  // x complete
+  add_block_output(w.attn_post_norm, me);
 }
 
 void ForwardPass::ffn_block(size_t l, Member& me) {
@@ -114,12 +118,31 @@ void ForwardPass::ffn_block(size_t l, Member& me) {
   normalize(w.ffn_norm, me);
   product(me, w.w_gate, act_.gate, d_.hidden, me.share.hidden);
   product(me, w.w_up, act_.up, d_.hidden, me.share.hidden);
-  swiglu(me.share.hidden);
+  gate(me.share.hidden);
   me.barrier.arrive_and_wait();  // gate complete
 
   me.own.input.reset(act_.gate.data(), d_.hidden, n_rows_, c_.hidden_dim);
   product(me, w.w_down, act_.proj, d_.dim, me.share.columns);
-  residual_add(me.share.columns);
+  add_block_output(w.ffn_post_norm, me);
+}
+
+// x += the block's output (proj) in the member's columns; Gemma 2 normalizes it first, which needs
+// whole rows of proj: after a barrier, each member works out every row's scale (the same value in
+// each, the order being fixed) and applies it to its columns.
+void ForwardPass::add_block_output(const std::vector<float>& post_norm, Member& me) {
+  const Range columns = me.share.columns;
+  if (post_norm.empty()) {
+    residual_add(columns);
+  } else {
+    me.barrier.arrive_and_wait();  // proj complete
+    float* x = act_.x.data();
+    const float* proj = act_.proj.data();
+    for (size_t i = 0; i < n_ && !columns.empty(); ++i) {
+      const float* row = proj + i * d_.dim;
+      const float scale = ops::rms_scale(row, c_.dim, c_.norm_eps);
+      for (size_t j = columns.begin; j < columns.end; ++j) x[i * d_.dim + j] += post_norm[j] * (scale * row[j]);
+    }
+  }
   me.barrier.arrive_and_wait();  // x complete
 }
 
@@ -181,6 +204,11 @@ void ForwardPass::bias_rope_cache(size_t l, size_t i, Range qh, Range kh) {
   const float* cs = act_.rope_cos.data() + i * d_.rope_pairs;
   const float* sn = act_.rope_sin.data() + i * d_.rope_pairs;
   ops::rope_apply(c_, qi + q0, static_cast<int>(qh.size()), cs, sn);
+  // The kernels divide scores by sqrt(head_dim); a model dividing by another root scales q.
+  if (c_.attn_scale_dim > 0 && c_.attn_scale_dim != c_.head_dim) {
+    const float scale = std::sqrt(static_cast<float>(c_.head_dim) / static_cast<float>(c_.attn_scale_dim));
+    for (size_t j = q0; j < q1; ++j) qi[j] *= scale;
+  }
   ops::rope_apply(c_, ki + k0, static_cast<int>(kh.size()), cs, sn);
   cache_.store(l, n_past_ + i, k0, k1 - k0, ki + k0, vi + k0);
 }
@@ -211,17 +239,23 @@ void ForwardPass::attend(size_t l, const AttentionTask& task, float* scores) {
                       act_.att.data() + i * d_.q_dim + h * d_.head_dim,
                       cache_.key_type(),
                       cache_.value_type(),
-                      task.kv_head * d_.head_dim};
+                      task.kv_head * d_.head_dim,
+                      c_.attn_softcap};
   }
   kt_.attend_many(args, n_args);
 }
 
-// gate = silu(gate) * up for the hidden units of the range, every token.
-void ForwardPass::swiglu(Range units) {
+// gate = silu(gate) * up (GELU for Gemma 2) for the hidden units of the range, every token.
+void ForwardPass::gate(Range units) {
   if (units.empty()) return;
-  for (size_t i = 0; i < n_; ++i)
-    kt_.swiglu(act_.gate.data() + i * d_.hidden + units.begin, act_.up.data() + i * d_.hidden + units.begin,
-               static_cast<int64_t>(units.size()));
+  for (size_t i = 0; i < n_; ++i) {
+    float* g = act_.gate.data() + i * d_.hidden + units.begin;
+    const float* u = act_.up.data() + i * d_.hidden + units.begin;
+    if (c_.gemma2())
+      ops::gelu_gate(g, u, static_cast<int64_t>(units.size()));
+    else
+      kt_.swiglu(g, u, static_cast<int64_t>(units.size()));
+  }
 }
 
 // Rows [rows.begin, rows.end) of y = input · w^T (the member's prepared input), every token.

@@ -75,9 +75,10 @@ class ForwardPass {
   void qkv_and_attention_shared(size_t layer, const LayerWeights& w, Member& me);
   void bias_rope_cache(size_t layer, size_t token, Range q_heads, Range kv_heads);
   void attend(size_t layer, const AttentionTask& task, float* scores);
-  void swiglu(Range units);
+  void gate(Range units);
   void product(Member& me, const Matrix& w, std::vector<float>& y, size_t ldy, Range rows);
   void residual_add(Range columns);
+  void add_block_output(const std::vector<float>& post_norm, Member& me);
 
   const Model& model_;
   const ModelConfig& c_;

@@ -14,12 +14,14 @@ std::string_view architecture_name(Architecture arch) {
     case Architecture::Qwen2: return "qwen2";
     case Architecture::Phi3: return "phi3";
     case Architecture::Qwen3: return "qwen3";
+    case Architecture::Gemma2: return "gemma2";
   }
   return "unknown";
 }
 
 std::optional<Architecture> architecture_from_name(std::string_view name) {
-  for (const Architecture arch : {Architecture::Llama, Architecture::Qwen2, Architecture::Phi3, Architecture::Qwen3})
+  for (const Architecture arch : {Architecture::Llama, Architecture::Qwen2, Architecture::Phi3, Architecture::Qwen3,
+                                    Architecture::Gemma2})
     if (architecture_name(arch) == name) return arch;
   return std::nullopt;
 }
@@ -42,12 +44,17 @@ ModelConfig ModelConfig::new_model(Architecture arch, int dim, int n_layers, int
 }
 
 void ModelConfig::fill_conventions() {
-  const bool qwen = arch == Architecture::Qwen2 || arch == Architecture::Qwen3;
+  const bool eps6 = arch == Architecture::Qwen2 || arch == Architecture::Qwen3 || arch == Architecture::Gemma2;
   arch_name = std::string(architecture_name(arch));
   head_dim = n_heads > 0 ? dim / n_heads : 0;
   rope_dim = head_dim;
   rope_layout = arch == Architecture::Llama ? RopeLayout::Adjacent : RopeLayout::HalfSplit;
-  norm_eps = qwen ? 1e-6f : 1e-5f;
+  norm_eps = eps6 ? 1e-6f : 1e-5f;
+  if (gemma2()) {  // Gemma 2's published values (llama.cpp assumes them for files without the keys)
+    attn_softcap = 50.0f;
+    final_softcap = 30.0f;
+    sliding_window = 4096;
+  }
   qkv_bias = arch == Architecture::Qwen2;
 }
 
@@ -63,7 +70,7 @@ void ModelConfig::validate() const {
   in_range(n_vocab, "the vocabulary size", 1 << 22);
   in_range(ctx_train, "the context length", 1 << 22);
   // Heads are dim / n_heads by convention; Qwen3's files set their own size.
-  const bool own_head_size = arch == Architecture::Qwen3;
+  const bool own_head_size = arch == Architecture::Qwen3 || arch == Architecture::Gemma2;
   if (dim % n_heads != 0 && !own_head_size)
     fail("the head count {} does not divide the model dimension {}", n_heads, dim);
   if (n_heads % n_kv_heads != 0)
@@ -77,6 +84,8 @@ void ModelConfig::validate() const {
   if (rope_dim < 2 || rope_dim > head_dim || rope_dim % 2 != 0)
     fail("RoPE over {} dimensions does not fit the head size {}", rope_dim, head_dim);
   if (!(norm_eps > 0 && norm_eps < 1)) fail("the RMSNorm epsilon {} is out of range", norm_eps);
+  if (!(attn_softcap >= 0 && attn_softcap < 1e4) || !(final_softcap >= 0 && final_softcap < 1e4))
+    fail("the soft-capping values {} and {} are out of range (0 to 10000)", attn_softcap, final_softcap);
   if (!(rope_base > 1) || !std::isfinite(rope_base))
     fail("the RoPE base {} is out of range (a finite number > 1)", rope_base);
 }
@@ -87,9 +96,10 @@ uint64_t ModelConfig::parameter_count() const {
              v = static_cast<uint64_t>(n_vocab);
   const uint64_t norms = 2 * d, attention = 2 * d * q + 2 * d * kv, ffn = 3 * d * f,
                  biases = qkv_bias ? q + 2 * kv : 0,
-                 head_norms = qk_norm() ? 2 * static_cast<uint64_t>(head_dim) : 0;
+                 head_norms = qk_norm() ? 2 * static_cast<uint64_t>(head_dim) : 0,
+                 post_norms = gemma2() ? 2 * d : 0;
   return v * d * (tied_output ? 1 : 2) +
-         static_cast<uint64_t>(n_layers) * (norms + attention + ffn + biases + head_norms) + d;
+         static_cast<uint64_t>(n_layers) * (norms + attention + ffn + biases + head_norms + post_norms) + d;
 }
 
 std::string ModelConfig::describe() const {

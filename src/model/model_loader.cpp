@@ -144,6 +144,10 @@ class ModelLoader {
         l.wv = matrix_of(TensorKind::AttnV);
       }
       l.wo = matrix_of(TensorKind::AttnOutput);
+      if (c_.gemma2()) {
+        l.attn_post_norm = vector_of(TensorKind::AttnPostNorm);
+        l.ffn_post_norm = vector_of(TensorKind::FfnPostNorm);
+      }
       if (c_.qkv_bias) {
         l.bq = vector_of(TensorKind::AttnQBias);
         l.bk = vector_of(TensorKind::AttnKBias);

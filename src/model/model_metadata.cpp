@@ -28,6 +28,8 @@ constexpr std::string_view kRopeScaleLinear = "rope.scale_linear";  // older nam
 constexpr std::string_view kRopeAttnFactor = "rope.scaling.attn_factor";
 constexpr std::string_view kRopeOrigContext = "rope.scaling.original_context_length";
 constexpr std::string_view kSlidingWindow = "attention.sliding_window";
+constexpr std::string_view kAttnSoftcap = "attn_logit_softcapping";
+constexpr std::string_view kFinalSoftcap = "final_logit_softcapping";
 constexpr std::string_view kExpertCount = "expert_count";
 
 std::string arch_key(std::string_view arch, std::string_view suffix) {
@@ -62,6 +64,7 @@ class ConfigReader {
            c_.head_dim);
     read_rope_scaling();
     if (c_.arch == Architecture::Phi3) read_phi3();
+    if (c_.gemma2()) read_gemma2();
     return c_;
   }
 
@@ -81,7 +84,7 @@ class ConfigReader {
     c_.arch_name = std::string(f_.get_string(kArchitectureKey));
     const auto arch = architecture_from_name(c_.arch_name);
     if (!arch)
-      fail("{}: unsupported architecture '{}' (supported: llama, qwen2, phi3, qwen3)", f_.path(), c_.arch_name);
+      fail("{}: unsupported architecture '{}' (supported: llama, qwen2, phi3, qwen3, gemma2)", f_.path(), c_.arch_name);
     c_.arch = *arch;
     if (f_.find(key(kExpertCount)) && f_.uint_or(key(kExpertCount)).value_or(0) > 0)
       fail("{}: mixture-of-experts models are not supported", f_.path());
@@ -113,6 +116,20 @@ class ConfigReader {
     if (!(factor > 0 && factor < 1024))
       fail("{}: RoPE scaling factor {} is out of range", f_.path(), factor);
     c_.rope_scale = static_cast<float>(factor);
+  }
+
+  // Gemma 2: soft-capping and the window of its even layers (defaults: the published values, as
+  // llama.cpp assumes). Gemma-2-27B divides scores by sqrt(dim / heads), not sqrt(head size).
+  void read_gemma2() {
+    auto cap = [&](std::string_view suffix, float& value) {
+      const double v = f_.float_or(key(suffix)).value_or(value);
+      if (!(v >= 0 && v < 1e4)) fail("{}: {} = {} is out of range (0 to 10000)", f_.path(), key(suffix), v);
+      value = static_cast<float>(v);
+    };
+    cap(kAttnSoftcap, c_.attn_softcap);
+    cap(kFinalSoftcap, c_.final_softcap);
+    c_.sliding_window = positive(kSlidingWindow, static_cast<uint64_t>(c_.sliding_window));
+    if (c_.n_layers == 46) c_.attn_scale_dim = c_.dim / c_.n_heads;
   }
 
   // Phi-3's sliding window and LongRoPE. Files converted before the window was written get the
@@ -173,6 +190,11 @@ void write_model_config(GgufWriter& w, const ModelConfig& c, std::string_view na
   if (c.rope_scale != 1.0f) {
     w.set_string(arch_key(arch, kRopeScalingType), "linear");
     w.set_f32(arch_key(arch, kRopeScalingFactor), c.rope_scale);
+  }
+  if (c.gemma2()) {
+    u32(kSlidingWindow, c.sliding_window);
+    w.set_f32(arch_key(arch, kAttnSoftcap), c.attn_softcap);
+    w.set_f32(arch_key(arch, kFinalSoftcap), c.final_softcap);
   }
   if (c.arch == Architecture::Phi3) {
     u32(kSlidingWindow, c.sliding_window);

@@ -54,6 +54,8 @@ Entry entry(TensorKind kind) {
     case TensorKind::AttnQNorm: return {"attn_q_norm.weight", true, Size::HeadDim, Size::None};
     case TensorKind::AttnKNorm: return {"attn_k_norm.weight", true, Size::HeadDim, Size::None};
     case TensorKind::AttnOutput: return {"attn_output.weight", true, Size::QDim, Size::Dim};
+    case TensorKind::AttnPostNorm: return {"post_attention_norm.weight", true, Size::Dim, Size::None};
+    case TensorKind::FfnPostNorm: return {"post_ffw_norm.weight", true, Size::Dim, Size::None};
     case TensorKind::FfnNorm: return {"ffn_norm.weight", true, Size::Dim, Size::None};
     case TensorKind::FfnGate: return {"ffn_gate.weight", true, Size::Dim, Size::Hidden};
     case TensorKind::FfnUp: return {"ffn_up.weight", true, Size::Dim, Size::Hidden};
@@ -85,7 +87,10 @@ std::vector<TensorKind> layer_tensor_kinds(const ModelConfig& c) {
   std::vector<TensorKind> kinds = {K::AttnNorm, K::AttnQ, K::AttnK, K::AttnV};
   if (c.qkv_bias) kinds.insert(kinds.end(), {K::AttnQBias, K::AttnKBias, K::AttnVBias});
   if (c.qk_norm()) kinds.insert(kinds.end(), {K::AttnQNorm, K::AttnKNorm});
-  kinds.insert(kinds.end(), {K::AttnOutput, K::FfnNorm, K::FfnGate, K::FfnUp, K::FfnDown});
+  kinds.push_back(K::AttnOutput);
+  if (c.gemma2()) kinds.push_back(K::AttnPostNorm);
+  kinds.insert(kinds.end(), {K::FfnNorm, K::FfnGate, K::FfnUp, K::FfnDown});
+  if (c.gemma2()) kinds.push_back(K::FfnPostNorm);
   return kinds;
 }
 

@@ -29,10 +29,12 @@ enum class TensorKind {
   AttnQNorm,  // Qwen3: RMSNorm weights of each query head
   AttnKNorm,  // and of each key head
   AttnOutput,
+  AttnPostNorm,  // Gemma 2: RMSNorm of the attention block's output
   FfnNorm,
   FfnGate,
   FfnUp,
   FfnDown,
+  FfnPostNorm,  // Gemma 2: RMSNorm of the feed-forward block's output
   // Fused per-layer forms: Phi-3's files and the trainer's weights.
   AttnQkv,        // rows of q, then k, then v
   FfnUpWithGate,  // Phi-3's "ffn_up": rows of gate, then up

@@ -5,13 +5,29 @@
 
 namespace aded::ops {
 
-void rms_norm(const float* x, const float* weight, int n, float eps, float* out) {
+float rms_scale(const float* x, int n, float eps) {
   float ss = 0;
   for (int j = 0; j < n; ++j) ss += x[j] * x[j];
   ss /= static_cast<float>(n);
   ss += eps;
-  const float scale = 1.0f / std::sqrt(ss);
+  return 1.0f / std::sqrt(ss);
+}
+
+void rms_norm(const float* x, const float* weight, int n, float eps, float* out) {
+  const float scale = rms_scale(x, n, eps);
   for (int j = 0; j < n; ++j) out[j] = weight[j] * (scale * x[j]);
+}
+
+void gelu_gate(float* gate, const float* up, int64_t n) {
+  constexpr float kRoot2OverPi = 0.7978845608028654f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = 0.5f * g * (1.0f + std::tanh(kRoot2OverPi * g * (1.0f + 0.044715f * g * g))) * up[i];
+  }
+}
+
+void soft_cap(float* x, size_t n, float cap) {
+  for (size_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
 }
 
 void rms_norm_rows(const float* x, size_t ldx, const float* weight, int n, float eps, int rows, float* out, size_t ldo) {

@@ -12,6 +12,12 @@ namespace aded::ops {
 
 // out = weight * (x / rms(x)), as llama2.c: ss = sum(x^2)/n + eps; out[j] = w[j] * (x[j] / sqrt(ss)).
 void rms_norm(const float* x, const float* weight, int n, float eps, float* out);
+// The factor rms_norm multiplies x by (rms_norm(x)[j] = weight[j] * (rms_scale(x) * x[j])).
+float rms_scale(const float* x, int n, float eps);
+// gate = gelu(gate) * up, GELU in its tanh form (Gemma's gated feed-forward).
+void gelu_gate(float* gate, const float* up, int64_t n);
+// x = cap * tanh(x / cap) for each of n values (Gemma 2's soft-capping).
+void soft_cap(float* x, size_t n, float cap);
 
 // rms_norm of `rows` rows (strides ldx, ldo), each exactly as rms_norm computes it alone.
 void rms_norm_rows(const float* x, size_t ldx, const float* weight, int n, float eps, int rows, float* out, size_t ldo);

@@ -45,6 +45,10 @@ const std::map<std::string, ModelConfig>& shapes() {
   tiny_phi3.sliding_window = 2048;
   tiny_phi3.rope_orig_ctx = 32;
   tiny_phi3.rope_attn_factor = 1.19f;
+  // The gemma2 one with caps low enough to bind on random weights.
+  ModelConfig tiny_gemma2 = with_heads_of(named(Architecture::Gemma2, 128, 2, 4, 2, 256, 512, 1024, true, 10000.0f), 64);
+  tiny_gemma2.attn_softcap = 2.0f;
+  tiny_gemma2.final_softcap = 1.0f;
   static const std::map<std::string, ModelConfig> m = {
       {"tiny", named(llama, 64, 2, 4, 2, 160, 512, 256, true, 10000.0f)},
       // llama2.c's 110M: dim 768, 12 layers, 12 heads, hidden 2048, output tied to the embedding.
@@ -58,6 +62,9 @@ const std::map<std::string, ModelConfig>& shapes() {
       {"tiny-phi3", tiny_phi3},
       // Qwen3-0.6B: 16 query heads of 128 over a residual stream of 1024.
       {"qwen3-0.6b", with_heads_of(named(Architecture::Qwen3, 1024, 28, 16, 8, 3072, 151936, 40960, true, 1000000.0f), 128)},
+      // Gemma-2-2B: 8 query heads of 256 over a stream of 2304, tied output, window 4096.
+      {"gemma-2-2b", with_heads_of(named(Architecture::Gemma2, 2304, 26, 8, 4, 9216, 256000, 8192, true, 10000.0f), 256)},
+      {"tiny-gemma2", tiny_gemma2},
       {"tiny-qwen3", with_heads_of(named(Architecture::Qwen3, 128, 2, 4, 2, 256, 512, 1024, false, 1000000.0f), 64)},
   };
   return m;

@@ -319,6 +319,31 @@ TEST(Kernels, AttentionOverQ8_0CachesFollowsTheRule) {
   }
 }
 
+// Soft-capping (Gemma 2): the weights are the softmax of cap * tanh(score / cap).
+TEST(Kernels, SoftCappedAttentionWeighsByTheCappedScores) {
+  constexpr int kHead = 8;
+  const float q[kHead] = {3, -1, 2, 0.5f, 1, -2, 0, 4};
+  std::vector<float> k(3 * kHead), v(3 * kHead);
+  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<float>(static_cast<int>(i % 7) - 3);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i) * 0.25f;
+  const float cap = 3.0f;
+  double weights[3], total = 0;
+  for (int t = 0; t < 3; ++t) {
+    double dot = 0;
+    for (int i = 0; i < kHead; ++i) dot += q[i] * k[static_cast<size_t>(t * kHead + i)];
+    weights[t] = std::exp(cap * std::tanh(dot / std::sqrt(double{kHead}) / cap));
+    total += weights[t];
+  }
+  std::vector<float> scores(3), out(kHead);
+  scalar_kernels().attend({q, kHead, k.data(), v.data(), kHead, 3, nullptr, 0, scores.data(), out.data(),
+                           TensorType::F32, TensorType::F32, 0, cap});
+  for (int i = 0; i < kHead; ++i) {
+    double want = 0;
+    for (int t = 0; t < 3; ++t) want += weights[t] / total * v[static_cast<size_t>(t * kHead + i)];
+    EXPECT_NEAR(out[i], want, 1e-5) << i;
+  }
+}
+
 TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
   std::mt19937 rng(17);
   std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -365,21 +390,22 @@ TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
           for (size_t i = 0; i < k.size(); ++i) kh[i] = float_to_half(k[i]);
           for (size_t i = 0; i < v.size(); ++i) vh[i] = float_to_half(v[i]);
           for (auto [k_type, v_type] : {std::pair{TensorType::F32, TensorType::F32}, {TensorType::F16, TensorType::F16},
-                                        {TensorType::F16, TensorType::F32}, {TensorType::F32, TensorType::F16}}) {
+                                        {TensorType::F16, TensorType::F32}, {TensorType::F32, TensorType::F16}})
+          for (const float cap : {0.0f, 2.5f}) {  // Gemma 2's soft-capping, off and on
             const void* kp = k_type == TensorType::F16 ? static_cast<const void*>(kh.data()) : k.data();
             const void* vp = v_type == TensorType::F16 ? static_cast<const void*>(vh.data()) : v.data();
             std::vector<AttentionArgs> args;
             for (int i = 0; i < count; ++i)
               args.push_back({q.data() + i * head_dim, head_dim, kp, vp, stride, prefix,
                               own[static_cast<size_t>(i)].data(), own[static_cast<size_t>(i)].size(),
-                              scores.data() + i * (cells_total + 8), want.data() + i * head_dim, k_type, v_type});
+                              scores.data() + i * (cells_total + 8), want.data() + i * head_dim, k_type, v_type, 0, cap});
             for (const auto& a : args) scalar_kernels().attend(a);
             std::fill(got.begin(), got.end(), NAN);
             for (int i = 0; i < count; ++i) args[static_cast<size_t>(i)].out = got.data() + i * head_dim;
             kt->attend_many(args.data(), count);
             ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4))
                 << kt->name << " attend_many head_dim " << head_dim << " prefix " << prefix << " count " << count
-                << " types " << tensor_type_name(k_type) << "/" << tensor_type_name(v_type);
+                << " types " << tensor_type_name(k_type) << "/" << tensor_type_name(v_type) << " cap " << cap;
           }
         }
       }

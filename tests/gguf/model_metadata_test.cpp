@@ -42,6 +42,14 @@ TEST(ModelMetadata, WhatIsWrittenIsReadBack) {
   qwen2.rope_scale = 4.0f;
   qwen2.norm_eps = 1e-5f;
   EXPECT_EQ(round_trip(qwen2), qwen2);
+  // Each architecture's own keys: Phi-3's window and LongRoPE, Gemma 2's caps and window.
+  for (const char* shape : {"phi-3.5-mini", "tiny-phi3", "qwen3-0.6b", "gemma-2-2b", "tiny-gemma2"}) {
+    ModelConfig c = *named_model_shape(shape);
+    EXPECT_EQ(round_trip(c), c) << shape;
+    if (c.sliding_window > 0) c.sliding_window = 1000;  // the architectures that have one
+    c.attn_softcap = c.gemma2() ? 40.0f : 0.0f;
+    EXPECT_EQ(round_trip(c), c) << shape;
+  }
 }
 
 TEST(ModelMetadata, GeneralKeys) {
@@ -89,6 +97,7 @@ TEST(ModelTensors, RandomModelsHoldTheTablesTensors) {
   phi3.sliding_window = 256;
   ModelConfig qwen3 = ModelConfig::new_model(Architecture::Qwen3, 64, 2, 4, 2, 48, 300, 256, true);
   qwen3.head_dim = qwen3.rope_dim = 32;  // q is 128 wide over a stream of 64
+  ModelConfig gemma2 = ModelConfig::new_model(Architecture::Gemma2, 64, 2, 4, 2, 48, 300, 256, true);
   const std::vector<std::tuple<ModelConfig, std::vector<K>, std::vector<K>>> cases = {
       {ModelConfig::new_model(Architecture::Qwen2, 32, 2, 4, 2, 48, 300, 64, false),
        {K::TokenEmbedding, K::OutputNorm, K::Output},
@@ -101,6 +110,10 @@ TEST(ModelTensors, RandomModelsHoldTheTablesTensors) {
        {K::TokenEmbedding, K::OutputNorm},
        {K::AttnNorm, K::AttnQ, K::AttnK, K::AttnV, K::AttnQNorm, K::AttnKNorm, K::AttnOutput, K::FfnNorm, K::FfnGate,
         K::FfnUp, K::FfnDown}},
+      {gemma2,
+       {K::TokenEmbedding, K::OutputNorm},
+       {K::AttnNorm, K::AttnQ, K::AttnK, K::AttnV, K::AttnOutput, K::AttnPostNorm, K::FfnNorm, K::FfnGate, K::FfnUp,
+        K::FfnDown, K::FfnPostNorm}},
   };
   for (const auto& [shape, model_kinds, layer_kinds] : cases) {
     SCOPED_TRACE(shape.arch_name);

@@ -46,6 +46,15 @@ ModelConfig qwen3_like() {
   c.rope_base = 1000000.0f;
   return c;
 }
+// Embedding scale, post-norms, GELU gating, soft-capped scores and logits, heads of their own size
+// (the caps low enough to bind on random weights).
+ModelConfig gemma2_like() {
+  ModelConfig c = ModelConfig::new_model(Architecture::Gemma2, 128, 2, 4, 2, 256, 300, 1024, true);
+  c.head_dim = c.rope_dim = 64;
+  c.attn_softcap = 2.0f;
+  c.final_softcap = 1.5f;
+  return c;
+}
 ModelConfig k_quant_shape() { return ModelConfig::new_model(Architecture::Llama, 256, 2, 4, 2, 512, 300, 256, false); }
 
 std::shared_ptr<const Model> random_model(const ModelConfig& shape, TensorType type) {
@@ -259,6 +268,7 @@ const Case kCases[] = {
     {"kquant_Q5_K", k_quant_shape(), TensorType::Q5_K}, {"kquant_Q6_K", k_quant_shape(), TensorType::Q6_K},
     {"phi3_F16", phi3_like(), TensorType::F16},         {"phi3_Q4_K", phi3_like(), TensorType::Q4_K},
     {"qwen3_F16", qwen3_like(), TensorType::F16},       {"qwen3_Q8_0", qwen3_like(), TensorType::Q8_0},
+    {"gemma2_F16", gemma2_like(), TensorType::F16},     {"gemma2_Q4_0", gemma2_like(), TensorType::Q4_0},
 };
 
 INSTANTIATE_TEST_SUITE_P(Models, Forward, ::testing::ValuesIn(kCases),

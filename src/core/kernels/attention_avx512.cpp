@@ -150,6 +150,7 @@ void score_keys(const AttentionArgs* const* q, size_t t0, size_t t1, float root,
 // The scores become e_t = canonical_exp(s_t - max), in place.
 void exponentials(const AttentionArgs& a, size_t n_keys) {
   float* s = a.scores;
+  soft_cap_scores(s, n_keys, a.softcap);
   // The maximum in any order (only its value matters).
   __m512 m16 = _mm512_set1_ps(-INFINITY);
   size_t t = 0;

@@ -32,6 +32,7 @@
 // gives identical bits, and that a batched forward reproduces sequential decoding exactly.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -99,7 +100,16 @@ struct AttentionArgs {
   TensorType k_type = TensorType::F32;
   TensorType v_type = TensorType::F32;
   size_t offset = 0;  // the head's first element in a cell's row
+  float softcap = 0;  // scores become softcap * tanh(score / softcap) (Gemma 2); 0: as they are
 };
+
+// Gemma 2's soft-capping of a query's scores, one scalar std::tanh per score in every table (the
+// same call on the same float gives the same bits). The function is monotonic, so the maximum of
+// the capped scores is the capped maximum.
+inline void soft_cap_scores(float* scores, size_t n, float cap) {
+  if (cap <= 0) return;
+  for (size_t t = 0; t < n; ++t) scores[t] = cap * std::tanh(scores[t] / cap);
+}
 
 // Calls f.template operator()<K, V>() with the KV cache types as template arguments (F32, F16 or
 // Q8_0 each): the attention kernels are instantiated per pair.

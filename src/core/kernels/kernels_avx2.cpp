@@ -460,6 +460,7 @@ void score_keys(const AttentionArgs& a, size_t t0, size_t t1, float root) {
 
 // The softmax weights in place: exp(s - max), and their sum (in key order).
 float softmax_weights(const AttentionArgs& a, size_t n_keys) {
+  soft_cap_scores(a.scores, n_keys, a.softcap);
   // The maximum in any order (only its value matters; scores are never NaN for finite inputs).
   float max = -INFINITY;
   size_t t = 0;
@@ -528,10 +529,9 @@ void attend_many_avx2(const AttentionArgs* args, int count) {
       const size_t prefix = static_cast<size_t>(a.prefix), n_keys = prefix + a.n_cells;
       const auto cell = [&](size_t t) { return t < prefix ? t : static_cast<size_t>(a.cells[t - prefix]); };
       float max = -INFINITY;
-      for (size_t t = 0; t < n_keys; ++t) {
-        a.scores[t] = dot_avx2(a.q, keys + cell(t) * a.kv_stride, D) / root;
-        max = std::fmax(max, a.scores[t]);
-      }
+      for (size_t t = 0; t < n_keys; ++t) a.scores[t] = dot_avx2(a.q, keys + cell(t) * a.kv_stride, D) / root;
+      soft_cap_scores(a.scores, n_keys, a.softcap);
+      for (size_t t = 0; t < n_keys; ++t) max = std::fmax(max, a.scores[t]);
       float sum = 0;
       for (size_t t = 0; t < n_keys; ++t) {
         a.scores[t] = canonical_exp(a.scores[t] - max);

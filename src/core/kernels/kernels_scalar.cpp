@@ -222,8 +222,9 @@ void attend_scalar(const AttentionArgs& a) {
     for (int i = 0; i < a.head_dim; ++i)
       acc[i % 8] = std::fma(a.q[i], kv_element(a.k, a.k_type, row(t) + static_cast<size_t>(i)), acc[i % 8]);
     a.scores[t] = hsum8(acc) / root;
-    max = std::fmax(max, a.scores[t]);
   }
+  soft_cap_scores(a.scores, n_keys, a.softcap);
+  for (size_t t = 0; t < n_keys; ++t) max = std::fmax(max, a.scores[t]);
   float sum = 0;
   for (size_t t = 0; t < n_keys; ++t) {
     a.scores[t] = canonical_exp(a.scores[t] - max);
