@@ -7,7 +7,7 @@ transformers model code), sharing nothing with aded's C++. Same command line and
   scripts/reference_forward.py MODEL.gguf IDS.txt OUT.f32 [N_CTX]
 
 Writes the logits of every position (float32, positions x vocabulary). Reads F32 and F16 tensors
-of the architectures llama, qwen2, phi3, qwen3 and gemma2. N_CTX (default: ids + 8, as the logits tool)
+of the architectures llama, qwen2, phi3, qwen3, gemma2 and granite. N_CTX (default: ids + 8, as the logits tool)
 chooses LongRoPE's factors. Pure Python (no numpy here): fit for models of a few million weights.
 """
 import math
@@ -113,7 +113,7 @@ class Model:
     def __init__(self, path, n_ctx):
         g = Gguf(path)
         self.arch = arch = g.meta["general.architecture"]
-        if arch not in ("llama", "qwen2", "phi3", "qwen3", "gemma2"):
+        if arch not in ("llama", "qwen2", "phi3", "qwen3", "gemma2", "granite"):
             sys.exit(f"{path}: architecture {arch} is not in this reference")
         m = lambda key, default=None: g.meta.get(f"{arch}.{key}", default)
         self.dim = m("embedding_length")
@@ -131,13 +131,21 @@ class Model:
         # size, but dim / heads for the 46-layer 27B) and soft-capped, as are the final logits.
         self.score_scale = 1.0 / math.sqrt(self.head)
         self.attn_cap = self.final_cap = 0.0
+        # Granite: embedding_multiplier, residual_multiplier, attention_multiplier, logits_scaling.
+        self.embedding_scale, self.residual_scale, self.logit_scale = 1.0, 1.0, 1.0
+        if arch == "granite":
+            self.score_scale = m("attention.scale")
+            self.embedding_scale, self.residual_scale = m("embedding_scale"), m("residual_scale")
+            self.logit_scale = m("logit_scale")
         if self.gemma2:
             self.window = m("attention.sliding_window", 4096)
             self.attn_cap = m("attn_logit_softcapping", 50.0)
             self.final_cap = m("final_logit_softcapping", 30.0)
             if self.n_layers == 46:
                 self.score_scale = 1.0 / math.sqrt(self.dim // self.n_heads)
-        self.neox = arch != "llama"  # HF's rotate_half: pairs (i, i + d/2); Meta's Llama: (2i, 2i+1)
+        # HF's rotate_half pairs (i, i + d/2); Meta's Llama layout, which GGUF keeps for llama and
+        # granite (the converter permutes q and k), pairs (2i, 2i+1).
+        self.neox = arch not in ("llama", "granite")
         self.attn_factor = m("rope.scaling.attn_factor", 1.0)
         self.factors = g.vector("rope_freqs.weight")
         if g.vector("rope_factors_long.weight") is not None:
@@ -189,6 +197,7 @@ class Model:
         x = list(self.embd[token])
         if self.gemma2:
             x = [v * math.sqrt(self.dim) for v in x]
+        x = [v * self.embedding_scale for v in x]
         group = self.n_heads // self.n_kv
         for l, L in enumerate(self.layers):
             h = rms_norm(x, L["attn_norm"], self.eps)
@@ -225,16 +234,16 @@ class Model:
             o = matvec(L["wo"], att)
             if self.gemma2:
                 o = rms_norm(o, L["post_attn"], self.eps)
-            x = [a + b for a, b in zip(x, o)]
+            x = [a + b * self.residual_scale for a, b in zip(x, o)]
             h = rms_norm(x, L["ffn_norm"], self.eps)
             act_fn = gelu_tanh if self.gemma2 else silu
             act = [act_fn(g) * u for g, u in zip(matvec(L["gate"], h), matvec(L["up"], h))]
             o = matvec(L["down"], act)
             if self.gemma2:
                 o = rms_norm(o, L["post_ffn"], self.eps)
-            x = [a + b for a, b in zip(x, o)]
+            x = [a + b * self.residual_scale for a, b in zip(x, o)]
         logits = matvec(self.output, rms_norm(x, self.out_norm, self.eps))
-        return [soft_cap(v, self.final_cap) for v in logits]
+        return [soft_cap(v, self.final_cap) / self.logit_scale for v in logits]
 
 
 def main():

@@ -15,9 +15,9 @@
 
 namespace aded {
 
-enum class Architecture { Llama, Qwen2, Phi3, Qwen3, Gemma2 };
-// "llama", "qwen2", "phi3", "qwen3", "gemma2": general.architecture, and the prefix of its
-// metadata keys.
+enum class Architecture { Llama, Qwen2, Phi3, Qwen3, Gemma2, Granite };
+// "llama", "qwen2", "phi3", "qwen3", "gemma2", "granite": general.architecture, and the prefix of
+// its metadata keys.
 std::string_view architecture_name(Architecture arch);
 // nullopt for an architecture this engine does not run.
 std::optional<Architecture> architecture_from_name(std::string_view name);
@@ -53,11 +53,16 @@ struct ModelConfig {
   // before its extension (beyond it the file's long frequency factors apply, else the short ones).
   float rope_attn_factor = 1.0f;
   int rope_orig_ctx = 0;
-  // Gemma 2: attention scores and final logits pass through cap * tanh(x / cap) (0: not capped),
-  // and scores are divided by sqrt(attn_scale_dim) instead of sqrt(head_dim) (0: head_dim).
+  // Gemma 2: attention scores and final logits pass through cap * tanh(x / cap) (0: not capped).
   float attn_softcap = 0;
   float final_softcap = 0;
-  int attn_scale_dim = 0;
+  // Scores are q.k times this instead of 1 / sqrt(head_dim) (0) (Granite; Gemma-2-27B).
+  float attn_scale = 0;
+  // Granite: the embedding, each block's output before its residual add and the logits are
+  // multiplied by these (logits divided by logit_scale).
+  float embedding_scale = 1.0f;
+  float residual_scale = 1.0f;
+  float logit_scale = 1.0f;
 
   int q_dim() const { return n_heads * head_dim; }
   int kv_dim() const { return n_kv_heads * head_dim; }

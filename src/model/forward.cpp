@@ -65,10 +65,9 @@ void ForwardPass::embed() {
     const auto token = static_cast<size_t>(batch_.tokens[i]);
     quant::dequantize_row(embd.type, embd.data + token * embd.row_bytes, act_.x.data() + i * d_.dim, c_.dim);
   }
-  if (c_.gemma2()) {
-    const float scale = std::sqrt(static_cast<float>(c_.dim));
+  const float scale = c_.gemma2() ? std::sqrt(static_cast<float>(c_.dim)) : c_.embedding_scale;
+  if (scale != 1.0f)
     for (size_t k = 0; k < n_ * d_.dim; ++k) act_.x[k] *= scale;
-  }
   const std::vector<float>& factors = model_.rope_freq_factors(static_cast<int64_t>(act_.n_ctx()));
   for (size_t i = 0; i < n_; ++i)
     ops::rope_angles(c_, factors, batch_.positions[i], act_.rope_cos.data() + i * d_.rope_pairs,
@@ -131,7 +130,12 @@ void ForwardPass::ffn_block(size_t l, Member& me) {
 // each, the order being fixed) and applies it to its columns.
 void ForwardPass::add_block_output(const std::vector<float>& post_norm, Member& me) {
   const Range columns = me.share.columns;
-  if (post_norm.empty()) {
+  if (c_.residual_scale != 1.0f) {
+    float* x = act_.x.data();
+    const float* proj = act_.proj.data();
+    for (size_t i = 0; i < n_; ++i)
+      for (size_t j = columns.begin; j < columns.end; ++j) x[i * d_.dim + j] += proj[i * d_.dim + j] * c_.residual_scale;
+  } else if (post_norm.empty()) {
     residual_add(columns);
   } else {
     me.barrier.arrive_and_wait();  // proj complete
@@ -204,9 +208,9 @@ void ForwardPass::bias_rope_cache(size_t l, size_t i, Range qh, Range kh) {
   const float* cs = act_.rope_cos.data() + i * d_.rope_pairs;
   const float* sn = act_.rope_sin.data() + i * d_.rope_pairs;
   ops::rope_apply(c_, qi + q0, static_cast<int>(qh.size()), cs, sn);
-  // The kernels divide scores by sqrt(head_dim); a model dividing by another root scales q.
-  if (c_.attn_scale_dim > 0 && c_.attn_scale_dim != c_.head_dim) {
-    const float scale = std::sqrt(static_cast<float>(c_.head_dim) / static_cast<float>(c_.attn_scale_dim));
+  // The kernels divide scores by sqrt(head_dim); a model scaling them otherwise scales q.
+  if (c_.attn_scale > 0) {
+    const float scale = c_.attn_scale * std::sqrt(static_cast<float>(c_.head_dim));
     for (size_t j = q0; j < q1; ++j) qi[j] *= scale;
   }
   ops::rope_apply(c_, ki + k0, static_cast<int>(kh.size()), cs, sn);

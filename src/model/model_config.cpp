@@ -15,13 +15,14 @@ std::string_view architecture_name(Architecture arch) {
     case Architecture::Phi3: return "phi3";
     case Architecture::Qwen3: return "qwen3";
     case Architecture::Gemma2: return "gemma2";
+    case Architecture::Granite: return "granite";
   }
   return "unknown";
 }
 
 std::optional<Architecture> architecture_from_name(std::string_view name) {
   for (const Architecture arch : {Architecture::Llama, Architecture::Qwen2, Architecture::Phi3, Architecture::Qwen3,
-                                    Architecture::Gemma2})
+                                    Architecture::Gemma2, Architecture::Granite})
     if (architecture_name(arch) == name) return arch;
   return std::nullopt;
 }
@@ -48,7 +49,7 @@ void ModelConfig::fill_conventions() {
   arch_name = std::string(architecture_name(arch));
   head_dim = n_heads > 0 ? dim / n_heads : 0;
   rope_dim = head_dim;
-  rope_layout = arch == Architecture::Llama ? RopeLayout::Adjacent : RopeLayout::HalfSplit;
+  rope_layout = arch == Architecture::Llama || arch == Architecture::Granite ? RopeLayout::Adjacent : RopeLayout::HalfSplit;
   norm_eps = eps6 ? 1e-6f : 1e-5f;
   if (gemma2()) {  // Gemma 2's published values (llama.cpp assumes them for files without the keys)
     attn_softcap = 50.0f;
@@ -86,6 +87,10 @@ void ModelConfig::validate() const {
   if (!(norm_eps > 0 && norm_eps < 1)) fail("the RMSNorm epsilon {} is out of range", norm_eps);
   if (!(attn_softcap >= 0 && attn_softcap < 1e4) || !(final_softcap >= 0 && final_softcap < 1e4))
     fail("the soft-capping values {} and {} are out of range (0 to 10000)", attn_softcap, final_softcap);
+  for (const float scale : {attn_scale, embedding_scale, residual_scale, logit_scale})
+    if (!(scale >= 0 && scale < 1e6)) fail("the scale {} is out of range (0 to 1e6)", scale);
+  if (embedding_scale == 0 || residual_scale == 0 || logit_scale == 0)
+    fail("the embedding, residual and logit scales must not be 0");
   if (!(rope_base > 1) || !std::isfinite(rope_base))
     fail("the RoPE base {} is out of range (a finite number > 1)", rope_base);
 }

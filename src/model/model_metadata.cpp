@@ -29,6 +29,10 @@ constexpr std::string_view kRopeAttnFactor = "rope.scaling.attn_factor";
 constexpr std::string_view kRopeOrigContext = "rope.scaling.original_context_length";
 constexpr std::string_view kSlidingWindow = "attention.sliding_window";
 constexpr std::string_view kAttnSoftcap = "attn_logit_softcapping";
+constexpr std::string_view kAttentionScale = "attention.scale";
+constexpr std::string_view kEmbeddingScale = "embedding_scale";
+constexpr std::string_view kResidualScale = "residual_scale";
+constexpr std::string_view kLogitScale = "logit_scale";
 constexpr std::string_view kFinalSoftcap = "final_logit_softcapping";
 constexpr std::string_view kExpertCount = "expert_count";
 
@@ -65,6 +69,7 @@ class ConfigReader {
     read_rope_scaling();
     if (c_.arch == Architecture::Phi3) read_phi3();
     if (c_.gemma2()) read_gemma2();
+    if (c_.arch == Architecture::Granite) read_granite();
     return c_;
   }
 
@@ -84,7 +89,7 @@ class ConfigReader {
     c_.arch_name = std::string(f_.get_string(kArchitectureKey));
     const auto arch = architecture_from_name(c_.arch_name);
     if (!arch)
-      fail("{}: unsupported architecture '{}' (supported: llama, qwen2, phi3, qwen3, gemma2)", f_.path(), c_.arch_name);
+      fail("{}: unsupported architecture '{}' (supported: llama, qwen2, phi3, qwen3, gemma2, granite)", f_.path(), c_.arch_name);
     c_.arch = *arch;
     if (f_.find(key(kExpertCount)) && f_.uint_or(key(kExpertCount)).value_or(0) > 0)
       fail("{}: mixture-of-experts models are not supported", f_.path());
@@ -129,7 +134,21 @@ class ConfigReader {
     cap(kAttnSoftcap, c_.attn_softcap);
     cap(kFinalSoftcap, c_.final_softcap);
     c_.sliding_window = positive(kSlidingWindow, static_cast<uint64_t>(c_.sliding_window));
-    if (c_.n_layers == 46) c_.attn_scale_dim = c_.dim / c_.n_heads;
+    if (c_.n_layers == 46) c_.attn_scale = 1.0f / std::sqrt(static_cast<float>(c_.dim / c_.n_heads));
+  }
+
+  // Granite's four multipliers (llama.cpp requires them all).
+  void read_granite() {
+    auto scale = [&](std::string_view suffix, float& value) {
+      const auto v = f_.float_or(key(suffix));
+      if (!v) fail("{}: missing metadata '{}'", f_.path(), key(suffix));
+      if (!(*v > 0 && *v < 1e6)) fail("{}: {} = {} is out of range (0 to 1e6)", f_.path(), key(suffix), *v);
+      value = static_cast<float>(*v);
+    };
+    scale(kAttentionScale, c_.attn_scale);
+    scale(kEmbeddingScale, c_.embedding_scale);
+    scale(kResidualScale, c_.residual_scale);
+    scale(kLogitScale, c_.logit_scale);
   }
 
   // Phi-3's sliding window and LongRoPE. Files converted before the window was written get the
@@ -195,6 +214,12 @@ void write_model_config(GgufWriter& w, const ModelConfig& c, std::string_view na
     u32(kSlidingWindow, c.sliding_window);
     w.set_f32(arch_key(arch, kAttnSoftcap), c.attn_softcap);
     w.set_f32(arch_key(arch, kFinalSoftcap), c.final_softcap);
+  }
+  if (c.arch == Architecture::Granite) {
+    w.set_f32(arch_key(arch, kAttentionScale), c.attn_scale);
+    w.set_f32(arch_key(arch, kEmbeddingScale), c.embedding_scale);
+    w.set_f32(arch_key(arch, kResidualScale), c.residual_scale);
+    w.set_f32(arch_key(arch, kLogitScale), c.logit_scale);
   }
   if (c.arch == Architecture::Phi3) {
     u32(kSlidingWindow, c.sliding_window);

@@ -11,8 +11,10 @@ OutputHead::OutputHead(const Model& model, const ModelDims& dims, const kernels:
                        bool with_greedy_head)
     : model_(model), c_(model.config()), d_(dims), kt_(kt) {
   // Made here (~0.1 s for a 32000 x 288 matrix) rather than in the first step.
-  // Soft-capped logits (Gemma 2) keep their argmax but not the head's probability estimate.
-  if (with_greedy_head && c_.final_softcap == 0) greedy_head_ = GreedyHead::build(model_.output(), kt_);
+  // Soft-capped or scaled logits (Gemma 2, Granite) keep their argmax but not the head's
+  // probability estimate.
+  if (with_greedy_head && c_.final_softcap == 0 && c_.logit_scale == 1.0f)
+    greedy_head_ = GreedyHead::build(model_.output(), kt_);
 }
 
 void OutputHead::project(ThreadPool& pool, const float* x, const Batch& b) {
@@ -46,6 +48,10 @@ void OutputHead::project(ThreadPool& pool, const float* x, const Batch& b) {
   const MatMulJob logits[] = {{&model_.output(), logits_.data(), d_.n_vocab}};
   run_matmuls(pool, kt_, input_, logits);
   if (c_.final_softcap > 0) ops::soft_cap(logits_.data(), n_rows * d_.n_vocab, c_.final_softcap);
+  if (c_.logit_scale != 1.0f) {
+    const float inverse = 1.0f / c_.logit_scale;  // as llama.cpp scales them
+    for (float& l : logits_) l *= inverse;
+  }
 }
 
 void OutputHead::refuse_non_finite(const Batch& b) const {

@@ -45,6 +45,11 @@ const std::map<std::string, ModelConfig>& shapes() {
   tiny_phi3.sliding_window = 2048;
   tiny_phi3.rope_orig_ctx = 32;
   tiny_phi3.rope_attn_factor = 1.19f;
+  // Granite 3.1 2B: Llama with four multipliers.
+  const auto granite = [](ModelConfig c, float attention, float embedding, float residual, float logits) {
+    c.attn_scale = attention, c.embedding_scale = embedding, c.residual_scale = residual, c.logit_scale = logits;
+    return c;
+  };
   // The gemma2 one with caps low enough to bind on random weights.
   ModelConfig tiny_gemma2 = with_heads_of(named(Architecture::Gemma2, 128, 2, 4, 2, 256, 512, 1024, true, 10000.0f), 64);
   tiny_gemma2.attn_softcap = 2.0f;
@@ -65,6 +70,16 @@ const std::map<std::string, ModelConfig>& shapes() {
       // Gemma-2-2B: 8 query heads of 256 over a stream of 2304, tied output, window 4096.
       {"gemma-2-2b", with_heads_of(named(Architecture::Gemma2, 2304, 26, 8, 4, 9216, 256000, 8192, true, 10000.0f), 256)},
       {"tiny-gemma2", tiny_gemma2},
+      // Gemma-2-2B's 26 layers (llama.cpp runs gemma2 only at its members' layer counts) at tiny width.
+      {"tiny-gemma2-26l", [&] {
+         ModelConfig c = tiny_gemma2;
+         c.n_layers = 26;
+         return c;
+       }()},
+      {"granite-3.1-2b", granite(named(Architecture::Granite, 2048, 40, 32, 8, 8192, 49155, 131072, true, 5000000.0f),
+                                 0.015625f, 12.0f, 0.22f, 8.0f)},
+      {"tiny-granite", granite(named(Architecture::Granite, 128, 2, 4, 2, 256, 512, 1024, true, 10000.0f), 0.1f, 12.0f,
+                               0.22f, 8.0f)},
       {"tiny-qwen3", with_heads_of(named(Architecture::Qwen3, 128, 2, 4, 2, 256, 512, 1024, false, 1000000.0f), 64)},
   };
   return m;

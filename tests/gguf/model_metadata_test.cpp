@@ -42,8 +42,9 @@ TEST(ModelMetadata, WhatIsWrittenIsReadBack) {
   qwen2.rope_scale = 4.0f;
   qwen2.norm_eps = 1e-5f;
   EXPECT_EQ(round_trip(qwen2), qwen2);
-  // Each architecture's own keys: Phi-3's window and LongRoPE, Gemma 2's caps and window.
-  for (const char* shape : {"phi-3.5-mini", "tiny-phi3", "qwen3-0.6b", "gemma-2-2b", "tiny-gemma2"}) {
+  // Each architecture's own keys: Phi-3's window and LongRoPE, Gemma 2's caps and window, Granite's
+  // multipliers.
+  for (const char* shape : {"phi-3.5-mini", "tiny-phi3", "qwen3-0.6b", "gemma-2-2b", "tiny-gemma2", "granite-3.1-2b"}) {
     ModelConfig c = *named_model_shape(shape);
     EXPECT_EQ(round_trip(c), c) << shape;
     if (c.sliding_window > 0) c.sliding_window = 1000;  // the architectures that have one

@@ -55,6 +55,12 @@ ModelConfig gemma2_like() {
   c.final_softcap = 1.5f;
   return c;
 }
+// Llama with scaled embeddings, scores, block outputs and logits.
+ModelConfig granite_like() {
+  ModelConfig c = ModelConfig::new_model(Architecture::Granite, 64, 2, 4, 2, 160, 300, 1024, true);
+  c.attn_scale = 0.1f, c.embedding_scale = 12.0f, c.residual_scale = 0.22f, c.logit_scale = 8.0f;
+  return c;
+}
 ModelConfig k_quant_shape() { return ModelConfig::new_model(Architecture::Llama, 256, 2, 4, 2, 512, 300, 256, false); }
 
 std::shared_ptr<const Model> random_model(const ModelConfig& shape, TensorType type) {
@@ -269,6 +275,7 @@ const Case kCases[] = {
     {"phi3_F16", phi3_like(), TensorType::F16},         {"phi3_Q4_K", phi3_like(), TensorType::Q4_K},
     {"qwen3_F16", qwen3_like(), TensorType::F16},       {"qwen3_Q8_0", qwen3_like(), TensorType::Q8_0},
     {"gemma2_F16", gemma2_like(), TensorType::F16},     {"gemma2_Q4_0", gemma2_like(), TensorType::Q4_0},
+    {"granite_Q8_0", granite_like(), TensorType::Q8_0},
 };
 
 INSTANTIATE_TEST_SUITE_P(Models, Forward, ::testing::ValuesIn(kCases),
