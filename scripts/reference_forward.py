@@ -7,7 +7,7 @@ transformers model code), sharing nothing with aded's C++. Same command line and
   scripts/reference_forward.py MODEL.gguf IDS.txt OUT.f32 [N_CTX]
 
 Writes the logits of every position (float32, positions x vocabulary). Reads F32 and F16 tensors
-of the architectures llama, qwen2, phi3, qwen3, gemma2 and granite. N_CTX (default: ids + 8, as the logits tool)
+of the architectures llama, qwen2, phi3, qwen3, gemma2, granite and olmo2. N_CTX (default: ids + 8, as the logits tool)
 chooses LongRoPE's factors. Pure Python (no numpy here): fit for models of a few million weights.
 """
 import math
@@ -113,7 +113,7 @@ class Model:
     def __init__(self, path, n_ctx):
         g = Gguf(path)
         self.arch = arch = g.meta["general.architecture"]
-        if arch not in ("llama", "qwen2", "phi3", "qwen3", "gemma2", "granite"):
+        if arch not in ("llama", "qwen2", "phi3", "qwen3", "gemma2", "granite", "olmo2"):
             sys.exit(f"{path}: architecture {arch} is not in this reference")
         m = lambda key, default=None: g.meta.get(f"{arch}.{key}", default)
         self.dim = m("embedding_length")
@@ -173,7 +173,9 @@ class Model:
                 L["bq"], L["bk"], L["bv"] = v("attn_q.bias"), v("attn_k.bias"), v("attn_v.bias")
             if arch == "qwen3":  # Qwen3Attention.q_norm / k_norm: RMSNorm over each head
                 L["q_norm"], L["k_norm"] = v("attn_q_norm.weight"), v("attn_k_norm.weight")
-            if arch == "gemma2":  # post_attention_layernorm, post_feedforward_layernorm
+            if arch == "olmo2":  # Olmo2Attention.q_norm / k_norm: RMSNorm over the whole projections
+                L["q_norm_all"], L["k_norm_all"] = v("attn_q_norm.weight"), v("attn_k_norm.weight")
+            if arch in ("gemma2", "olmo2"):  # post_attention_layernorm, post_feedforward_layernorm
                 L["post_attn"], L["post_ffn"] = v("post_attention_norm.weight"), v("post_ffw_norm.weight")
             self.layers.append(L)
         self.cache = [([], []) for _ in range(self.n_layers)]
@@ -200,8 +202,11 @@ class Model:
         x = [v * self.embedding_scale for v in x]
         group = self.n_heads // self.n_kv
         for l, L in enumerate(self.layers):
-            h = rms_norm(x, L["attn_norm"], self.eps)
+            # OLMo 2 has no norm before its blocks: they read the stream itself.
+            h = rms_norm(x, L["attn_norm"], self.eps) if L["attn_norm"] is not None else x
             q, k, v = matvec(L["wq"], h), matvec(L["wk"], h), matvec(L["wv"], h)
+            if "q_norm_all" in L:
+                q, k = rms_norm(q, L["q_norm_all"], self.eps), rms_norm(k, L["k_norm_all"], self.eps)
             if "bq" in L:
                 q = [a + b for a, b in zip(q, L["bq"])]
                 k = [a + b for a, b in zip(k, L["bk"])]
@@ -232,14 +237,14 @@ class Model:
                         out[d] += wp / total * vp[d]
                 att += out
             o = matvec(L["wo"], att)
-            if self.gemma2:
+            if "post_attn" in L:
                 o = rms_norm(o, L["post_attn"], self.eps)
             x = [a + b * self.residual_scale for a, b in zip(x, o)]
-            h = rms_norm(x, L["ffn_norm"], self.eps)
+            h = rms_norm(x, L["ffn_norm"], self.eps) if L["ffn_norm"] is not None else x
             act_fn = gelu_tanh if self.gemma2 else silu
             act = [act_fn(g) * u for g, u in zip(matvec(L["gate"], h), matvec(L["up"], h))]
             o = matvec(L["down"], act)
-            if self.gemma2:
+            if "post_ffn" in L:
                 o = rms_norm(o, L["post_ffn"], self.eps)
             x = [a + b * self.residual_scale for a, b in zip(x, o)]
         logits = matvec(self.output, rms_norm(x, self.out_norm, self.eps))

@@ -15,9 +15,9 @@
 
 namespace aded {
 
-enum class Architecture { Llama, Qwen2, Phi3, Qwen3, Gemma2, Granite };
-// "llama", "qwen2", "phi3", "qwen3", "gemma2", "granite": general.architecture, and the prefix of
-// its metadata keys.
+enum class Architecture { Llama, Qwen2, Phi3, Qwen3, Gemma2, Granite, Olmo2 };
+// "llama", "qwen2", "phi3", "qwen3", "gemma2", "granite", "olmo2": general.architecture, and the
+// prefix of its metadata keys.
 std::string_view architecture_name(Architecture arch);
 // nullopt for an architecture this engine does not run.
 std::optional<Architecture> architecture_from_name(std::string_view name);
@@ -76,6 +76,11 @@ struct ModelConfig {
   // Gemma 2: the embedding scaled by sqrt(dim), RMSNorm of each block's output before its
   // residual add, and GELU (tanh form) instead of SiLU gating the feed-forward block.
   bool gemma2() const { return arch == Architecture::Gemma2; }
+  // OLMo 2: no norm before the blocks; RMSNorm of the whole q and k projections (all heads at
+  // once) before RoPE, and of each block's output before its residual add.
+  bool pre_norms() const { return arch != Architecture::Olmo2; }
+  bool qk_norm_whole() const { return arch == Architecture::Olmo2; }
+  bool post_norms() const { return gemma2() || arch == Architecture::Olmo2; }
 
   // A model aded makes, of this shape; the rest by convention (fill_conventions).
   static ModelConfig new_model(Architecture arch, int dim, int n_layers, int n_heads,
@@ -109,11 +114,11 @@ struct Matrix {
 };
 
 struct LayerWeights {
-  std::vector<float> attn_norm;
+  std::vector<float> attn_norm;  // empty without pre_norms()
   Matrix wq, wk, wv, wo;
   std::vector<float> bq, bk, bv;  // empty unless config.qkv_bias
-  std::vector<float> q_norm, k_norm;  // [head_dim], empty unless config.qk_norm()
-  std::vector<float> attn_post_norm, ffn_post_norm;  // empty unless config.gemma2()
+  std::vector<float> q_norm, k_norm;  // [head_dim] with qk_norm(), [q_dim], [kv_dim] with qk_norm_whole()
+  std::vector<float> attn_post_norm, ffn_post_norm;  // empty unless config.post_norms()
   std::vector<float> ffn_norm;
   Matrix w_gate, w_up, w_down;
 };

@@ -155,6 +155,10 @@ void ForwardPass::add_block_output(const std::vector<float>& post_norm, Member& 
 // The member's own copy of rms_norm(x) · weight, the input of the block's first products. Every
 // member normalizes the whole stream: that costs little and keeps each one writing only its lines.
 void ForwardPass::normalize(const std::vector<float>& weight, Member& me) {
+  if (weight.empty()) {  // a model without norms before its blocks (OLMo 2) reads the stream itself
+    me.own.input.reset(act_.x.data(), d_.dim, n_rows_, c_.dim);
+    return;
+  }
   float* xn = me.own.xn.data();
   ops::rms_norm_rows(act_.x.data(), d_.dim, weight.data(), c_.dim, c_.norm_eps, n_rows_, xn, d_.dim);
   me.own.input.reset(xn, d_.dim, n_rows_, c_.dim);
@@ -200,6 +204,10 @@ void ForwardPass::bias_rope_cache(size_t l, size_t i, Range qh, Range kh) {
     for (size_t j = q0; j < q1; ++j) qi[j] += w.bq[j];
     for (size_t j = k0; j < k1; ++j) ki[j] += w.bk[j];
     for (size_t j = k0; j < k1; ++j) vi[j] += w.bv[j];
+  }
+  if (c_.qk_norm_whole()) {  // the member has the token's every head (TeamPartition: no own heads)
+    ops::rms_norm(qi, w.q_norm.data(), c_.q_dim(), c_.norm_eps, qi);
+    ops::rms_norm(ki, w.k_norm.data(), c_.kv_dim(), c_.norm_eps, ki);
   }
   if (c_.qk_norm()) {
     for (size_t h = qh.begin; h < qh.end; ++h) ops::rms_norm(qi + h * d_.head_dim, w.q_norm.data(), c_.head_dim, c_.norm_eps, qi + h * d_.head_dim);

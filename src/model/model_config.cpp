@@ -16,13 +16,14 @@ std::string_view architecture_name(Architecture arch) {
     case Architecture::Qwen3: return "qwen3";
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Granite: return "granite";
+    case Architecture::Olmo2: return "olmo2";
   }
   return "unknown";
 }
 
 std::optional<Architecture> architecture_from_name(std::string_view name) {
   for (const Architecture arch : {Architecture::Llama, Architecture::Qwen2, Architecture::Phi3, Architecture::Qwen3,
-                                    Architecture::Gemma2, Architecture::Granite})
+                                    Architecture::Gemma2, Architecture::Granite, Architecture::Olmo2})
     if (architecture_name(arch) == name) return arch;
   return std::nullopt;
 }
@@ -45,7 +46,8 @@ ModelConfig ModelConfig::new_model(Architecture arch, int dim, int n_layers, int
 }
 
 void ModelConfig::fill_conventions() {
-  const bool eps6 = arch == Architecture::Qwen2 || arch == Architecture::Qwen3 || arch == Architecture::Gemma2;
+  const bool eps6 = arch == Architecture::Qwen2 || arch == Architecture::Qwen3 || arch == Architecture::Gemma2 ||
+                    arch == Architecture::Olmo2;
   arch_name = std::string(architecture_name(arch));
   head_dim = n_heads > 0 ? dim / n_heads : 0;
   rope_dim = head_dim;
@@ -99,12 +101,12 @@ uint64_t ModelConfig::parameter_count() const {
   const auto d = static_cast<uint64_t>(dim), f = static_cast<uint64_t>(hidden_dim),
              q = static_cast<uint64_t>(q_dim()), kv = static_cast<uint64_t>(kv_dim()),
              v = static_cast<uint64_t>(n_vocab);
-  const uint64_t norms = 2 * d, attention = 2 * d * q + 2 * d * kv, ffn = 3 * d * f,
+  const uint64_t norms = pre_norms() ? 2 * d : 0, attention = 2 * d * q + 2 * d * kv, ffn = 3 * d * f,
                  biases = qkv_bias ? q + 2 * kv : 0,
-                 head_norms = qk_norm() ? 2 * static_cast<uint64_t>(head_dim) : 0,
-                 post_norms = gemma2() ? 2 * d : 0;
+                 head_norms = qk_norm() ? 2 * static_cast<uint64_t>(head_dim) : qk_norm_whole() ? q + kv : 0,
+                 output_norms = post_norms() ? 2 * d : 0;
   return v * d * (tied_output ? 1 : 2) +
-         static_cast<uint64_t>(n_layers) * (norms + attention + ffn + biases + head_norms + post_norms) + d;
+         static_cast<uint64_t>(n_layers) * (norms + attention + ffn + biases + head_norms + output_norms) + d;
 }
 
 std::string ModelConfig::describe() const {

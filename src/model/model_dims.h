@@ -21,7 +21,8 @@ struct ModelDims {
         group(to_size(c.n_heads / c.n_kv_heads)),
         n_layers(to_size(c.n_layers)),
         rope_pairs(to_size(c.rope_dim / 2)),
-        n_vocab(to_size(c.n_vocab)) {}
+        n_vocab(to_size(c.n_vocab)),
+        whole_row_qk_norm(c.qk_norm_whole()) {}
 
   size_t dim;         // the residual stream
   size_t q_dim;       // n_heads * head_dim
@@ -34,6 +35,7 @@ struct ModelDims {
   size_t n_layers;
   size_t rope_pairs;  // rotated pairs per head: rope_dim / 2 (a position's cos/sin row)
   size_t n_vocab;
+  bool whole_row_qk_norm;  // q and k are normalized across all heads (a team splits tokens, not heads)
 
   // Multiply-adds of one layer's matrix products for one token.
   uint64_t layer_macs() const { return dim * (q_dim + 2 * kv_dim) + q_dim * dim + 3 * dim * hidden; }

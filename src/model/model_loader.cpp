@@ -132,7 +132,7 @@ class ModelLoader {
       auto matrix_of = [&](TensorKind kind) { return matrix(tensor_name(kind, i), kind); };
       auto vector_of = [&](TensorKind kind) { return vector(tensor_name(kind, i), kind); };
       LayerWeights& l = m_.layers_.emplace_back();
-      l.attn_norm = vector_of(TensorKind::AttnNorm);
+      if (c_.pre_norms()) l.attn_norm = vector_of(TensorKind::AttnNorm);
       if (c_.fused_projections()) {
         const Matrix qkv = matrix_of(TensorKind::AttnQkv);
         l.wq = rows_of(qkv, 0, c_.q_dim());
@@ -144,7 +144,7 @@ class ModelLoader {
         l.wv = matrix_of(TensorKind::AttnV);
       }
       l.wo = matrix_of(TensorKind::AttnOutput);
-      if (c_.gemma2()) {
+      if (c_.post_norms()) {
         l.attn_post_norm = vector_of(TensorKind::AttnPostNorm);
         l.ffn_post_norm = vector_of(TensorKind::FfnPostNorm);
       }
@@ -157,7 +157,11 @@ class ModelLoader {
         l.q_norm = vector_of(TensorKind::AttnQNorm);
         l.k_norm = vector_of(TensorKind::AttnKNorm);
       }
-      l.ffn_norm = vector_of(TensorKind::FfnNorm);
+      if (c_.qk_norm_whole()) {
+        l.q_norm = vector_of(TensorKind::AttnQNormWhole);
+        l.k_norm = vector_of(TensorKind::AttnKNormWhole);
+      }
+      if (c_.pre_norms()) l.ffn_norm = vector_of(TensorKind::FfnNorm);
       if (c_.fused_projections()) {
         const Matrix gate_up = matrix_of(TensorKind::FfnUpWithGate);
         l.w_gate = rows_of(gate_up, 0, c_.hidden_dim);

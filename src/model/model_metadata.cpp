@@ -89,7 +89,7 @@ class ConfigReader {
     c_.arch_name = std::string(f_.get_string(kArchitectureKey));
     const auto arch = architecture_from_name(c_.arch_name);
     if (!arch)
-      fail("{}: unsupported architecture '{}' (supported: llama, qwen2, phi3, qwen3, gemma2, granite)", f_.path(), c_.arch_name);
+      fail("{}: unsupported architecture '{}' (supported: llama, qwen2, phi3, qwen3, gemma2, granite, olmo2)", f_.path(), c_.arch_name);
     c_.arch = *arch;
     if (f_.find(key(kExpertCount)) && f_.uint_or(key(kExpertCount)).value_or(0) > 0)
       fail("{}: mixture-of-experts models are not supported", f_.path());

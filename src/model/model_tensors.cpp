@@ -1,5 +1,6 @@
 #include "model/model_tensors.h"
 
+#include <initializer_list>
 #include <stdexcept>
 #include <string_view>
 
@@ -53,6 +54,8 @@ Entry entry(TensorKind kind) {
     case TensorKind::AttnVBias: return {"attn_v.bias", true, Size::KvDim, Size::None};
     case TensorKind::AttnQNorm: return {"attn_q_norm.weight", true, Size::HeadDim, Size::None};
     case TensorKind::AttnKNorm: return {"attn_k_norm.weight", true, Size::HeadDim, Size::None};
+    case TensorKind::AttnQNormWhole: return {"attn_q_norm.weight", true, Size::QDim, Size::None};
+    case TensorKind::AttnKNormWhole: return {"attn_k_norm.weight", true, Size::KvDim, Size::None};
     case TensorKind::AttnOutput: return {"attn_output.weight", true, Size::QDim, Size::Dim};
     case TensorKind::AttnPostNorm: return {"post_attention_norm.weight", true, Size::Dim, Size::None};
     case TensorKind::FfnPostNorm: return {"post_ffw_norm.weight", true, Size::Dim, Size::None};
@@ -84,13 +87,22 @@ std::string tensor_name(TensorKind kind, int layer) {
 std::vector<TensorKind> layer_tensor_kinds(const ModelConfig& c) {
   using K = TensorKind;
   if (c.fused_projections()) return {K::AttnNorm, K::AttnQkv, K::AttnOutput, K::FfnNorm, K::FfnUpWithGate, K::FfnDown};
-  std::vector<TensorKind> kinds = {K::AttnNorm, K::AttnQ, K::AttnK, K::AttnV};
-  if (c.qkv_bias) kinds.insert(kinds.end(), {K::AttnQBias, K::AttnKBias, K::AttnVBias});
-  if (c.qk_norm()) kinds.insert(kinds.end(), {K::AttnQNorm, K::AttnKNorm});
-  kinds.push_back(K::AttnOutput);
-  if (c.gemma2()) kinds.push_back(K::AttnPostNorm);
-  kinds.insert(kinds.end(), {K::FfnNorm, K::FfnGate, K::FfnUp, K::FfnDown});
-  if (c.gemma2()) kinds.push_back(K::FfnPostNorm);
+  std::vector<TensorKind> kinds;
+  // push_back, not insert of a list: GCC 12 warns wrongly (-Warray-bounds) about the latter.
+  const auto add = [&kinds](bool when, std::initializer_list<TensorKind> these) {
+    if (when)
+      for (TensorKind k : these) kinds.push_back(k);
+  };
+  add(c.pre_norms(), {K::AttnNorm});
+  add(true, {K::AttnQ, K::AttnK, K::AttnV});
+  add(c.qkv_bias, {K::AttnQBias, K::AttnKBias, K::AttnVBias});
+  add(c.qk_norm(), {K::AttnQNorm, K::AttnKNorm});
+  add(c.qk_norm_whole(), {K::AttnQNormWhole, K::AttnKNormWhole});
+  add(true, {K::AttnOutput});
+  add(c.post_norms(), {K::AttnPostNorm});
+  add(c.pre_norms(), {K::FfnNorm});
+  add(true, {K::FfnGate, K::FfnUp, K::FfnDown});
+  add(c.post_norms(), {K::FfnPostNorm});
   return kinds;
 }
 

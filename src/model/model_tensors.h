@@ -28,6 +28,8 @@ enum class TensorKind {
   AttnVBias,
   AttnQNorm,  // Qwen3: RMSNorm weights of each query head
   AttnKNorm,  // and of each key head
+  AttnQNormWhole,  // OLMo 2: RMSNorm weights of the whole q projection
+  AttnKNormWhole,  // and of the whole k projection
   AttnOutput,
   AttnPostNorm,  // Gemma 2: RMSNorm of the attention block's output
   FfnNorm,

@@ -80,6 +80,9 @@ const std::map<std::string, ModelConfig>& shapes() {
                                  0.015625f, 12.0f, 0.22f, 8.0f)},
       {"tiny-granite", granite(named(Architecture::Granite, 128, 2, 4, 2, 256, 512, 1024, true, 10000.0f), 0.1f, 12.0f,
                                0.22f, 8.0f)},
+      // OLMo-2-0425-1B: no pre-norms, whole-projection q/k norms, post-norms.
+      {"olmo-2-1b", named(Architecture::Olmo2, 2048, 16, 16, 16, 8192, 100352, 4096, false, 500000.0f)},
+      {"tiny-olmo2", named(Architecture::Olmo2, 128, 2, 4, 4, 256, 512, 1024, false, 500000.0f)},  // no GQA, as OLMo 2 (and llama.cpp with it)
       {"tiny-qwen3", with_heads_of(named(Architecture::Qwen3, 128, 2, 4, 2, 256, 512, 1024, false, 1000000.0f), 64)},
   };
   return m;

@@ -27,7 +27,7 @@ TeamPartition::TeamPartition(const ModelDims& d, size_t n_tokens, int team)
     : d_(d),
       n_tokens_(n_tokens),
       team_(team),
-      own_heads_(d.n_kv_heads >= static_cast<size_t>(team)),
+      own_heads_(d.n_kv_heads >= static_cast<size_t>(team) && !d.whole_row_qk_norm),
       query_groups_((n_tokens + kQueryGroupTokens - 1) / kQueryGroupTokens) {
   constexpr auto kMaxQueries = static_cast<size_t>(kernels::kMaxAttentionQueries);
   const size_t tokens = std::max<size_t>(1, std::min(n_tokens, kQueryGroupTokens));

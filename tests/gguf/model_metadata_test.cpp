@@ -44,7 +44,8 @@ TEST(ModelMetadata, WhatIsWrittenIsReadBack) {
   EXPECT_EQ(round_trip(qwen2), qwen2);
   // Each architecture's own keys: Phi-3's window and LongRoPE, Gemma 2's caps and window, Granite's
   // multipliers.
-  for (const char* shape : {"phi-3.5-mini", "tiny-phi3", "qwen3-0.6b", "gemma-2-2b", "tiny-gemma2", "granite-3.1-2b"}) {
+  for (const char* shape : {"phi-3.5-mini", "tiny-phi3", "qwen3-0.6b", "gemma-2-2b", "tiny-gemma2", "granite-3.1-2b",
+                            "olmo-2-1b"}) {
     ModelConfig c = *named_model_shape(shape);
     EXPECT_EQ(round_trip(c), c) << shape;
     if (c.sliding_window > 0) c.sliding_window = 1000;  // the architectures that have one
@@ -99,6 +100,7 @@ TEST(ModelTensors, RandomModelsHoldTheTablesTensors) {
   ModelConfig qwen3 = ModelConfig::new_model(Architecture::Qwen3, 64, 2, 4, 2, 48, 300, 256, true);
   qwen3.head_dim = qwen3.rope_dim = 32;  // q is 128 wide over a stream of 64
   ModelConfig gemma2 = ModelConfig::new_model(Architecture::Gemma2, 64, 2, 4, 2, 48, 300, 256, true);
+  const ModelConfig olmo2 = ModelConfig::new_model(Architecture::Olmo2, 64, 2, 4, 2, 48, 300, 256, false);
   const std::vector<std::tuple<ModelConfig, std::vector<K>, std::vector<K>>> cases = {
       {ModelConfig::new_model(Architecture::Qwen2, 32, 2, 4, 2, 48, 300, 64, false),
        {K::TokenEmbedding, K::OutputNorm, K::Output},
@@ -115,6 +117,10 @@ TEST(ModelTensors, RandomModelsHoldTheTablesTensors) {
        {K::TokenEmbedding, K::OutputNorm},
        {K::AttnNorm, K::AttnQ, K::AttnK, K::AttnV, K::AttnOutput, K::AttnPostNorm, K::FfnNorm, K::FfnGate, K::FfnUp,
         K::FfnDown, K::FfnPostNorm}},
+      {olmo2,
+       {K::TokenEmbedding, K::OutputNorm, K::Output},
+       {K::AttnQ, K::AttnK, K::AttnV, K::AttnQNormWhole, K::AttnKNormWhole, K::AttnOutput, K::AttnPostNorm, K::FfnGate,
+        K::FfnUp, K::FfnDown, K::FfnPostNorm}},
   };
   for (const auto& [shape, model_kinds, layer_kinds] : cases) {
     SCOPED_TRACE(shape.arch_name);
@@ -143,6 +149,8 @@ TEST(ModelTensors, RandomModelsHoldTheTablesTensors) {
   EXPECT_EQ(tensor_dims(K::AttnQ, qwen3), (std::vector<int64_t>{64, 128}));
   EXPECT_EQ(tensor_dims(K::AttnOutput, qwen3), (std::vector<int64_t>{128, 64}));
   EXPECT_EQ(tensor_dims(K::AttnKNorm, qwen3), (std::vector<int64_t>{32}));
+  EXPECT_EQ(tensor_dims(K::AttnKNormWhole, olmo2), (std::vector<int64_t>{32}));  // 2 kv heads of 16
+  EXPECT_EQ(tensor_name(K::AttnKNormWhole, 0), tensor_name(K::AttnKNorm, 0));
 }
 
 }  // namespace

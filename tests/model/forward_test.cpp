@@ -61,6 +61,8 @@ ModelConfig granite_like() {
   c.attn_scale = 0.1f, c.embedding_scale = 12.0f, c.residual_scale = 0.22f, c.logit_scale = 8.0f;
   return c;
 }
+// No pre-norms, q/k normalized across all heads (the team splits tokens then), post-norms.
+ModelConfig olmo2_like() { return ModelConfig::new_model(Architecture::Olmo2, 128, 2, 4, 2, 256, 300, 1024, false); }
 ModelConfig k_quant_shape() { return ModelConfig::new_model(Architecture::Llama, 256, 2, 4, 2, 512, 300, 256, false); }
 
 std::shared_ptr<const Model> random_model(const ModelConfig& shape, TensorType type) {
@@ -275,7 +277,8 @@ const Case kCases[] = {
     {"phi3_F16", phi3_like(), TensorType::F16},         {"phi3_Q4_K", phi3_like(), TensorType::Q4_K},
     {"qwen3_F16", qwen3_like(), TensorType::F16},       {"qwen3_Q8_0", qwen3_like(), TensorType::Q8_0},
     {"gemma2_F16", gemma2_like(), TensorType::F16},     {"gemma2_Q4_0", gemma2_like(), TensorType::Q4_0},
-    {"granite_Q8_0", granite_like(), TensorType::Q8_0},
+    {"granite_Q8_0", granite_like(), TensorType::Q8_0}, {"olmo2_F16", olmo2_like(), TensorType::F16},
+    {"olmo2_Q5_0", olmo2_like(), TensorType::Q5_0},
 };
 
 INSTANTIATE_TEST_SUITE_P(Models, Forward, ::testing::ValuesIn(kCases),

@@ -237,10 +237,10 @@ TEST(SpecLosslessGreedyOtherModels, IdenticalForEveryKvCacheType) {
 
 // Each architecture keeps the identity (Qwen2's biases and half-split RoPE; Phi-3's fused
 // projections and LongRoPE; Qwen3's head norms and heads wider than dim / heads; Gemma 2's
-// post-norms, GELU and soft-capping; Granite's multipliers).
+// post-norms, GELU and soft-capping; Granite's multipliers; OLMo 2's whole-row q/k norms).
 TEST(SpecLosslessGreedyOtherModels, IdenticalForEveryArchitecture) {
   testing::TempDir dir;
-  for (const char* shape : {"tiny-qwen2", "tiny-phi3", "tiny-qwen3", "tiny-gemma2", "tiny-granite"}) {
+  for (const char* shape : {"tiny-qwen2", "tiny-phi3", "tiny-qwen3", "tiny-gemma2", "tiny-granite", "tiny-olmo2"}) {
     RandomModelOptions o;
     o.shape = *named_model_shape(shape);
     o.type = TensorType::Q8_0;
