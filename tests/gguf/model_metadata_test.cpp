@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <functional>
 #include <stdexcept>
 #include <tuple>
 
@@ -52,6 +54,36 @@ TEST(ModelMetadata, WhatIsWrittenIsReadBack) {
     c.attn_softcap = c.gemma2() ? 40.0f : 0.0f;
     EXPECT_EQ(round_trip(c), c) << shape;
   }
+}
+
+// The architectures' own keys with values no model has are refused, naming the key.
+TEST(ModelMetadata, BadArchitectureKeysAreRefused) {
+  const auto rejection = [](const ModelConfig& c, const std::function<void(GgufWriter&)>& edit) {
+    GgufWriter w;
+    write_model_config(w, c, "bad", TensorType::F32);
+    edit(w);
+    try {
+      (void)read_model_config(parse(w));
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  const ModelConfig phi3 = *named_model_shape("tiny-phi3"), gemma2 = *named_model_shape("tiny-gemma2"),
+                    granite = *named_model_shape("tiny-granite");
+  EXPECT_NE(rejection(phi3, [](GgufWriter& w) { w.set_f32("phi3.rope.scaling.attn_factor", -1.0f); })
+                .find("phi3.rope.scaling.attn_factor = -1 is out of range"),
+            std::string::npos);
+  EXPECT_NE(rejection(phi3, [](GgufWriter& w) { w.set_u32("phi3.attention.sliding_window", 0xFFFFFFFFu); })
+                .find("phi3.attention.sliding_window"),
+            std::string::npos);
+  EXPECT_NE(rejection(gemma2, [](GgufWriter& w) { w.set_f32("gemma2.final_logit_softcapping", NAN); })
+                .find("gemma2.final_logit_softcapping"),
+            std::string::npos);
+  EXPECT_NE(rejection(granite, [](GgufWriter& w) { w.set_f32("granite.logit_scale", 0.0f); })
+                .find("granite.logit_scale = 0 is out of range"),
+            std::string::npos);
+  EXPECT_EQ(rejection(granite, [](GgufWriter&) {}), "accepted");
 }
 
 TEST(ModelMetadata, GeneralKeys) {

@@ -212,6 +212,19 @@ TEST(SpecLosslessGreedyOtherModels, IdenticalForOtherWeightsAndTypes) {
   }
 }
 
+// Greedy pld and ADED give the plain tokens on two prompts (random, repeating) of 200 tokens.
+void expect_pld_and_aded_lossless(Context& ctx, std::string_view label) {
+  for (const auto& prompt : {random_prompt(12, 300, 5), repeating_prompt({40, 41, 42, 43}, 6)}) {
+    const auto plain = generate(ctx, greedy_params(), {}, prompt, 200).tokens;
+    for (int which = 0; which < 2; ++which) {
+      auto d = which == 0 ? make_prompt_lookup_drafter() : make_aded_drafter(nullptr, aded(AdedSearch::Mcts, true));
+      Speculation spec{.drafter = d.get(), .max_nodes = 24, .max_depth = 6, .adaptive_budget = true};
+      const auto r = generate(ctx, greedy_params(), spec, prompt, 200);
+      EXPECT_EQ(first_difference(r.tokens, plain), -1) << label << " drafter " << d->name();
+    }
+  }
+}
+
 // Every KV cache type keeps the identity: its rounding is the same whichever forward stores and
 // reads a token (a shape with heads of 32 elements, so Q8_0 is allowed).
 TEST(SpecLosslessGreedyOtherModels, IdenticalForEveryKvCacheType) {
@@ -223,15 +236,7 @@ TEST(SpecLosslessGreedyOtherModels, IdenticalForEveryKvCacheType) {
   const auto model = Model::load((dir / "heads32.gguf").string());
   for (const TensorType kv : {TensorType::F32, TensorType::F16, TensorType::Q8_0}) {
     Context ctx(model, {.n_ctx = 512, .n_threads = 2, .cache_type_k = kv, .cache_type_v = kv});
-    for (const auto& prompt : {random_prompt(12, 300, 5), repeating_prompt({40, 41, 42, 43}, 6)}) {
-      const auto plain = generate(ctx, greedy_params(), {}, prompt, 200).tokens;
-      for (int which = 0; which < 2; ++which) {
-        auto d = which == 0 ? make_prompt_lookup_drafter() : make_aded_drafter(nullptr, aded(AdedSearch::Mcts, true));
-        Speculation spec{.drafter = d.get(), .max_nodes = 24, .max_depth = 6, .adaptive_budget = true};
-        const auto r = generate(ctx, greedy_params(), spec, prompt, 200);
-        EXPECT_EQ(first_difference(r.tokens, plain), -1) << tensor_type_name(kv) << " drafter " << d->name();
-      }
-    }
+    expect_pld_and_aded_lossless(ctx, tensor_type_name(kv));
   }
 }
 
@@ -249,15 +254,7 @@ TEST(SpecLosslessGreedyOtherModels, IdenticalForEveryArchitecture) {
     write_random_model(o, path);
     const auto model = Model::load(path);
     Context ctx(model, {.n_ctx = 512, .n_threads = 2});
-    for (const auto& prompt : {random_prompt(12, 300, 5), repeating_prompt({40, 41, 42, 43}, 6)}) {
-      const auto plain = generate(ctx, greedy_params(), {}, prompt, 200).tokens;
-      for (int which = 0; which < 2; ++which) {
-        auto d = which == 0 ? make_prompt_lookup_drafter() : make_aded_drafter(nullptr, aded(AdedSearch::Mcts, true));
-        Speculation spec{.drafter = d.get(), .max_nodes = 24, .max_depth = 6, .adaptive_budget = true};
-        const auto r = generate(ctx, greedy_params(), spec, prompt, 200);
-        EXPECT_EQ(first_difference(r.tokens, plain), -1) << shape << " drafter " << d->name();
-      }
-    }
+    expect_pld_and_aded_lossless(ctx, shape);
   }
 }
 
