@@ -81,6 +81,9 @@ struct ModelConfig {
   bool pre_norms() const { return arch != Architecture::Olmo2; }
   bool qk_norm_whole() const { return arch == Architecture::Olmo2; }
   bool post_norms() const { return gemma2() || arch == Architecture::Olmo2; }
+  // Whether a layer's queries see only the keys of the last sliding_window positions: every
+  // layer of a windowed Phi-3, the even layers of Gemma 2 (the odd ones see all).
+  bool sliding_layer(int layer) const { return sliding_window > 0 && (!gemma2() || layer % 2 == 0); }
 
   // A model aded makes, of this shape; the rest by convention (fill_conventions).
   static ModelConfig new_model(Architecture arch, int dim, int n_layers, int n_heads,

@@ -72,6 +72,39 @@ void check_plan(const LayerPlan& plan, int n_layers) {
 
 }  // namespace
 
+namespace {
+
+int32_t cell_position(const Batch& b, int32_t n_past, int32_t cell) {
+  return cell < n_past ? cell : b.positions[static_cast<size_t>(cell - n_past)];
+}
+
+// The oldest position query i sees in a window.
+int64_t window_start(const Batch& b, size_t i, int window) { return int64_t{b.positions[i]} - window + 1; }
+
+// Each query's cells in a sliding-window layer: the keys out of its window must come first (so
+// that the attention kernels can start at the first visible one). Causal chunks and draft trees,
+// whose positions grow along each query's cells, always pass.
+void check_window_order(const Batch& b, int32_t n_past, int window) {
+  const AttentionMask& m = b.mask;
+  const int32_t committed = std::min(m.prefix, n_past);  // cells 0.. hold positions 0..
+  for (size_t i = 0; i < b.tokens.size(); ++i) {
+    const int64_t start = window_start(b, i, window);
+    bool seen = committed > 0 && committed - 1 >= start;
+    const auto visit = [&](int32_t cell) {
+      const bool visible = cell_position(b, n_past, cell) >= start;
+      if (seen && !visible)
+        throw Error(fmt::format("forward: query {} of the batch sees a cell that its sliding window ({} positions) "
+                                "hides after one it shows; such a model needs each query's cells in position order",
+                                i, window));
+      seen = seen || visible;
+    };
+    for (int32_t cell = committed; cell < m.prefix; ++cell) visit(cell);
+    for (int32_t k = m.offsets[i]; k < m.offsets[i + 1]; ++k) visit(m.cells[static_cast<size_t>(k)]);
+  }
+}
+
+}  // namespace
+
 void check_batch(const Batch& b, int32_t n_past, int32_t n_ctx, const ModelConfig& config) {
   const auto n = static_cast<int32_t>(b.tokens.size());
   if (n == 0) throw Error("forward: empty batch");
@@ -93,9 +126,32 @@ void check_batch(const Batch& b, int32_t n_past, int32_t n_ctx, const ModelConfi
     if (b.mask.offsets[i] > b.mask.offsets[i + 1] || b.mask.offsets[i + 1] > static_cast<int32_t>(b.mask.cells.size()))
       throw Error("forward: malformed mask offsets");
   check_plan(b.plan, config.n_layers);
+  if (config.sliding_window > 0) check_window_order(b, n_past, config.sliding_window);
   if (b.weights && !(b.weights->config() == config))
     throw Error(fmt::format("forward: the batch's weights ({}) are not of the context's model ({})",
                             b.weights->config().describe(), config.describe()));
+}
+
+void window_starts(const Batch& b, int32_t n_past, int window, std::span<const int32_t> shared, int group_size,
+                   std::vector<int32_t>& first, std::vector<int32_t>& skip) {
+  const AttentionMask& m = b.mask;
+  const size_t n = b.tokens.size();
+  first.assign(n, 0);
+  skip.assign(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t start = window_start(b, i, window);
+    const int32_t end = shared[i / static_cast<size_t>(group_size)];
+    const int32_t committed = std::min(end, n_past);
+    auto f = static_cast<int32_t>(std::clamp<int64_t>(start, 0, committed));
+    if (f == committed)
+      while (f < end && cell_position(b, n_past, f) < start) ++f;
+    first[i] = f;
+    if (f < end) continue;
+    // The cells after the shared end: the query's own, from offsets[i] + (end - prefix).
+    int32_t k = m.offsets[i] + end - m.prefix;
+    while (k < m.offsets[i + 1] && cell_position(b, n_past, m.cells[static_cast<size_t>(k)]) < start) ++k;
+    skip[i] = k - (m.offsets[i] + end - m.prefix);
+  }
 }
 
 void shared_prefixes(const AttentionMask& mask, int group_size, std::vector<int32_t>& out) {

@@ -65,15 +65,7 @@ int32_t context_size(const ContextOptions& o, const ModelConfig& c) {
     const int64_t floor = std::min<int64_t>(n_ctx, 4096);
     const double memory = physical_memory();
     while (n_ctx > floor && memory > 0 && kv_cache_size(c, n_ctx, o.cache_type_k, o.cache_type_v) > memory / 2) n_ctx = std::max(floor, n_ctx / 2);
-    if (c.sliding_window > 0) n_ctx = std::min<int64_t>(n_ctx, c.sliding_window);
   }
-  // Within its window a sliding-window model attends to every earlier token: a context no longer
-  // than the window computes exactly what the model does. Longer ones would need the window in
-  // the attention mask, which aded does not have yet.
-  if (c.sliding_window > 0 && n_ctx > c.sliding_window)
-    fail("a context of {} tokens is longer than this model's sliding attention window ({} tokens), which aded does "
-         "not implement yet; use -c {} or less",
-         n_ctx, c.sliding_window, c.sliding_window);
   if (n_ctx < 1 || n_ctx > (1 << 22)) fail("context size {} is out of range", n_ctx);
   return static_cast<int32_t>(n_ctx);
 }

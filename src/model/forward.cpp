@@ -57,6 +57,9 @@ ForwardPass::ForwardPass(const Model& model, const ModelDims& dims, const kernel
   act_.reserve(d_, n_);
   act_.reserve_scores(n_past_ + n_);
   shared_prefixes(batch_.mask, static_cast<int>(kQueryGroupTokens), act_.group_prefixes);
+  if (c_.sliding_window > 0)
+    window_starts(batch_, n_past, c_.sliding_window, act_.group_prefixes, static_cast<int>(kQueryGroupTokens),
+                  act_.window_first, act_.window_skip);
 }
 
 void ForwardPass::embed() {
@@ -233,10 +236,12 @@ void ForwardPass::attend(size_t l, const AttentionTask& task, float* scores) {
   const int32_t shared = act_.group_prefixes[i0 / kQueryGroupTokens];
   const void* keys = cache_.keys(l);
   const void* values = cache_.values(l);
+  const bool window = c_.sliding_layer(static_cast<int>(l));
   kernels::AttentionArgs args[kernels::kMaxAttentionQueries];
   int n_args = 0;
   for (size_t i = i0; i < i0 + count; ++i) {
-    const auto lo = static_cast<size_t>(mask.offsets[i] + shared - mask.prefix);
+    const int32_t first = window ? act_.window_first[i] : 0;
+    const auto lo = static_cast<size_t>(mask.offsets[i] + shared - mask.prefix + (window ? act_.window_skip[i] : 0));
     const auto hi = static_cast<size_t>(mask.offsets[i + 1]);
     for (size_t h = task.head_begin; h < task.head_end; ++h, ++n_args)
       args[n_args] = {act_.q.data() + i * d_.q_dim + h * d_.head_dim,
@@ -252,7 +257,8 @@ void ForwardPass::attend(size_t l, const AttentionTask& task, float* scores) {
                       cache_.key_type(),
                       cache_.value_type(),
                       task.kv_head * d_.head_dim,
-                      c_.attn_softcap};
+                      c_.attn_softcap,
+                      first};
   }
   kt_.attend_many(args, n_args);
 }

@@ -28,6 +28,7 @@ struct Activations {
   std::vector<float> gate, up;            // [n][hidden]
   std::vector<float> rope_cos, rope_sin;  // [n][rope_pairs]
   std::vector<int32_t> group_prefixes;    // per attention query group (shared_prefixes)
+  std::vector<int32_t> window_first, window_skip;  // per query of a sliding-window model (window_starts)
   // What each member of the forward's team keeps to itself: its normalized copy of the residual
   // stream, the matrix products' input, and attention scores, [query of a task][scores_stride].
   struct alignas(64) Own {  // a cache line of its own: each member writes its input's fields

@@ -40,9 +40,10 @@ const std::map<std::string, ModelConfig>& shapes() {
   phi35.rope_orig_ctx = 4096;
   phi35.rope_attn_factor = 1.1902380714238083f;
   // Small members of each architecture with its features on, for reference checks in CI: the
-  // phi3 one with GQA and LongRoPE's long factors (its original context is short).
+  // phi3 one with GQA, LongRoPE's long factors (its original context is short) and a sliding
+  // window shorter than the checks' 64 tokens.
   ModelConfig tiny_phi3 = named(Architecture::Phi3, 128, 2, 4, 2, 256, 512, 1024, false, 10000.0f);
-  tiny_phi3.sliding_window = 2048;
+  tiny_phi3.sliding_window = 24;
   tiny_phi3.rope_orig_ctx = 32;
   tiny_phi3.rope_attn_factor = 1.19f;
   // Granite 3.1 2B: Llama with four multipliers.
@@ -50,8 +51,9 @@ const std::map<std::string, ModelConfig>& shapes() {
     c.attn_scale = attention, c.embedding_scale = embedding, c.residual_scale = residual, c.logit_scale = logits;
     return c;
   };
-  // The gemma2 one with caps low enough to bind on random weights.
+  // The gemma2 one with caps low enough to bind on random weights, its even layers' window short.
   ModelConfig tiny_gemma2 = with_heads_of(named(Architecture::Gemma2, 128, 2, 4, 2, 256, 512, 1024, true, 10000.0f), 64);
+  tiny_gemma2.sliding_window = 24;
   tiny_gemma2.attn_softcap = 2.0f;
   tiny_gemma2.final_softcap = 1.0f;
   static const std::map<std::string, ModelConfig> m = {

@@ -344,6 +344,40 @@ TEST(Kernels, SoftCappedAttentionWeighsByTheCappedScores) {
   }
 }
 
+// A query that starts at key `first` of the prefix (a sliding window) gets, in every table, bitwise
+// what it gets when given only the keys it sees, as its own cells; and not what it gets from all.
+TEST(Kernels, SlidingWindowAttendsToTheVisibleKeysOnly) {
+  std::mt19937 rng(29);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (const KernelTable* kt : available_kernels()) {
+    for (int head_dim : {8, 12, 64, 96, 256}) {
+      const int prefix = 150, own = 3, total = prefix + own;
+      const auto stride = static_cast<size_t>(head_dim);
+      std::vector<float> q(stride), k(stride * total), v(stride * total);
+      for (auto* vec : {&q, &k, &v})
+        for (auto& x : *vec) x = dist(rng);
+      const std::vector<int32_t> own_cells = {prefix, prefix + 2, prefix + 1};
+      for (const int first : {1, 64, 97, prefix}) {
+        std::vector<int32_t> visible;
+        for (int c = first; c < prefix; ++c) visible.push_back(c);
+        for (int32_t c : own_cells) visible.push_back(c);
+        std::vector<float> scores(static_cast<size_t>(total)), windowed(stride), alone(stride), all(stride);
+        for (const float cap : {0.0f, 1.5f}) {
+          kt->attend({q.data(), head_dim, k.data(), v.data(), stride, prefix, own_cells.data(), own_cells.size(),
+                      scores.data(), windowed.data(), TensorType::F32, TensorType::F32, 0, cap, first});
+          kt->attend({q.data(), head_dim, k.data(), v.data(), stride, 0, visible.data(), visible.size(), scores.data(),
+                      alone.data(), TensorType::F32, TensorType::F32, 0, cap});
+          kt->attend({q.data(), head_dim, k.data(), v.data(), stride, prefix, own_cells.data(), own_cells.size(),
+                      scores.data(), all.data(), TensorType::F32, TensorType::F32, 0, cap});
+          EXPECT_EQ(0, std::memcmp(windowed.data(), alone.data(), stride * 4))
+              << kt->name << " head_dim " << head_dim << " first " << first << " cap " << cap;
+          EXPECT_NE(0, std::memcmp(windowed.data(), all.data(), stride * 4)) << kt->name << " first " << first;
+        }
+      }
+    }
+  }
+}
+
 TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
   std::mt19937 rng(17);
   std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -391,6 +425,7 @@ TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
           for (size_t i = 0; i < v.size(); ++i) vh[i] = float_to_half(v[i]);
           for (auto [k_type, v_type] : {std::pair{TensorType::F32, TensorType::F32}, {TensorType::F16, TensorType::F16},
                                         {TensorType::F16, TensorType::F32}, {TensorType::F32, TensorType::F16}})
+          for (const bool window : {false, true})  // each query from its own first key (sliding windows)
           for (const float cap : {0.0f, 2.5f}) {  // Gemma 2's soft-capping, off and on
             const void* kp = k_type == TensorType::F16 ? static_cast<const void*>(kh.data()) : k.data();
             const void* vp = v_type == TensorType::F16 ? static_cast<const void*>(vh.data()) : v.data();
@@ -398,14 +433,16 @@ TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
             for (int i = 0; i < count; ++i)
               args.push_back({q.data() + i * head_dim, head_dim, kp, vp, stride, prefix,
                               own[static_cast<size_t>(i)].data(), own[static_cast<size_t>(i)].size(),
-                              scores.data() + i * (cells_total + 8), want.data() + i * head_dim, k_type, v_type, 0, cap});
+                              scores.data() + i * (cells_total + 8), want.data() + i * head_dim, k_type, v_type, 0, cap,
+                              window ? (i * 37 + 11) % (prefix + 1) : 0});
             for (const auto& a : args) scalar_kernels().attend(a);
             std::fill(got.begin(), got.end(), NAN);
             for (int i = 0; i < count; ++i) args[static_cast<size_t>(i)].out = got.data() + i * head_dim;
             kt->attend_many(args.data(), count);
             ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4))
                 << kt->name << " attend_many head_dim " << head_dim << " prefix " << prefix << " count " << count
-                << " types " << tensor_type_name(k_type) << "/" << tensor_type_name(v_type) << " cap " << cap;
+                << " types " << tensor_type_name(k_type) << "/" << tensor_type_name(v_type) << " cap " << cap
+                << " window " << window;
           }
         }
       }

@@ -31,8 +31,9 @@ ModelConfig qwen2_like() {
   c.rope_base = 1000000.0f;
   return c;
 }
-// Fused q|k|v and gate|up rows, LongRoPE (its long factors: contexts here exceed 64), GQA.
-ModelConfig phi3_like(int sliding_window = 4096) {
+// Fused q|k|v and gate|up rows, LongRoPE (its long factors: contexts here exceed 64), GQA, a
+// sliding window shorter than the tests' sequences.
+ModelConfig phi3_like(int sliding_window = 12) {
   ModelConfig c = ModelConfig::new_model(Architecture::Phi3, 256, 2, 8, 4, 512, 300, 1024, false);
   c.rope_orig_ctx = 64;
   c.rope_attn_factor = 1.19f;
@@ -47,10 +48,12 @@ ModelConfig qwen3_like() {
   return c;
 }
 // Embedding scale, post-norms, GELU gating, soft-capped scores and logits, heads of their own size
-// (the caps low enough to bind on random weights).
+// (the caps low enough to bind on random weights), a window on the even layers shorter than the
+// tests' sequences.
 ModelConfig gemma2_like() {
   ModelConfig c = ModelConfig::new_model(Architecture::Gemma2, 128, 2, 4, 2, 256, 300, 1024, true);
   c.head_dim = c.rope_dim = 64;
+  c.sliding_window = 12;
   c.attn_softcap = 2.0f;
   c.final_softcap = 1.5f;
   return c;
@@ -284,23 +287,31 @@ const Case kCases[] = {
 INSTANTIATE_TEST_SUITE_P(Models, Forward, ::testing::ValuesIn(kCases),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
 
-// A context within a sliding-window model's window computes exactly what the model does; a longer
-// one would need the window in the mask, which aded does not have: the default is capped, a
-// longer request refused with the window named.
-TEST(ForwardErrors, ContextsLongerThanASlidingWindowAreRefused) {
+// A sliding window hides what is older than the model's reach (layers x (window - 1) positions):
+// tokens beyond it change nothing, bitwise, while one within it does. Contexts longer than the
+// window are the default.
+TEST(ForwardSlidingWindow, TokensBeyondTheWindowsReachChangeNothing) {
   RandomModelOptions o;
-  o.shape = phi3_like(100);
+  o.shape = phi3_like(10);
   testing::TempDir dir;
   write_random_model(o, (dir / "swa.gguf").string());
   const auto model = Model::load((dir / "swa.gguf").string());
-  EXPECT_EQ(Context(model, {.n_threads = 1}).n_ctx(), 100);
-  EXPECT_EQ(Context(model, {.n_ctx = 100, .n_threads = 1}).n_ctx(), 100);
-  try {
-    Context ctx(model, {.n_ctx = 101, .n_threads = 1});
-    FAIL() << "accepted";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("sliding attention window (100 tokens)"), std::string::npos) << e.what();
-  }
+  const int reach = model->config().n_layers * (10 - 1);  // 18
+  Context ctx(model, {.n_threads = 2});
+  EXPECT_EQ(ctx.n_ctx(), model->config().ctx_train);
+  const auto last_logits = [&](const std::vector<int32_t>& tokens) {
+    ctx.truncate(0);
+    ctx.forward(Batch::sequence(tokens, 0, false));
+    const auto l = ctx.logits(static_cast<int>(tokens.size()) - 1);
+    return std::vector<float>(l.begin(), l.end());
+  };
+  const auto tokens = random_tokens(60, model->config().n_vocab, 21);
+  const auto base = last_logits(tokens);
+  auto old_changed = tokens, recent_changed = tokens;
+  for (int i = 1; i < 59 - reach; ++i) old_changed[static_cast<size_t>(i)] = (tokens[static_cast<size_t>(i)] + 1) % 300;
+  recent_changed[static_cast<size_t>(59 - reach)] = (tokens[static_cast<size_t>(59 - reach)] + 1) % 300;
+  EXPECT_TRUE(same_bits(last_logits(old_changed), base));
+  EXPECT_FALSE(same_bits(last_logits(recent_changed), base));
 }
 
 TEST(ForwardErrors, FullContextAndBadTokensAreErrors) {

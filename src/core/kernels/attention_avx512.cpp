@@ -14,6 +14,7 @@
 // Head sizes that are not a multiple of 8 use the AVX2 code.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -73,10 +74,11 @@ inline __m512 load16(const void* base, size_t i) {
 
 // Where keys (values) are read: element (t - first) * stride + offset of base for the prefix key
 // t (the cache: first = 0; or a block of it converted to floats), cell * stride + offset for a
-// query's own cells.
+// query's own cells. Sums of values start from 0 at key `from` (the first any query reads).
 struct KvSource {
   const void* base;
   size_t stride, first, offset;
+  size_t from = 0;
 };
 
 // The scores of eight keys from their eight-lane accumulators, two keys per vector (acc[p] holds
@@ -147,13 +149,16 @@ void score_keys(const AttentionArgs* const* q, size_t t0, size_t t1, float root,
   }
 }
 
-// The scores become e_t = canonical_exp(s_t - max), in place.
-void exponentials(const AttentionArgs& a, size_t n_keys) {
+// The scores of the keys [lo, n_keys) become e_t = canonical_exp(s_t - max), in place; those
+// before the query's first key (computed with the other queries') become exactly 0.
+void exponentials(const AttentionArgs& a, size_t lo, size_t n_keys) {
   float* s = a.scores;
-  soft_cap_scores(s, n_keys, a.softcap);
+  const auto first = static_cast<size_t>(a.first);
+  soft_cap_scores(s + lo, n_keys - lo, a.softcap);
+  for (size_t t = lo; t < first; ++t) s[t] = -INFINITY;
   // The maximum in any order (only its value matters).
   __m512 m16 = _mm512_set1_ps(-INFINITY);
-  size_t t = 0;
+  size_t t = lo;
   for (; t + 16 <= n_keys; t += 16) m16 = _mm512_max_ps(m16, _mm512_loadu_ps(s + t));
   alignas(64) float lanes[16];
   _mm512_store_ps(lanes, m16);
@@ -161,32 +166,33 @@ void exponentials(const AttentionArgs& a, size_t n_keys) {
   for (float v : lanes) max = std::fmax(max, v);
   for (; t < n_keys; ++t) max = std::fmax(max, s[t]);
   const __m512 m = _mm512_set1_ps(max);
-  for (t = 0; t + 16 <= n_keys; t += 16) _mm512_storeu_ps(s + t, exp16(_mm512_sub_ps(_mm512_loadu_ps(s + t), m)));
+  for (t = lo; t + 16 <= n_keys; t += 16) _mm512_storeu_ps(s + t, exp16(_mm512_sub_ps(_mm512_loadu_ps(s + t), m)));
   for (; t < n_keys; ++t) s[t] = canonical_exp(s[t] - max);
 }
 
-// sums[i] += e_t of query i for t in [0, n), in key order: one chain of additions per query,
+// sums[i] += e_t of query i for t in [lo, n), in key order: one chain of additions per query,
 // Q chains side by side (a single chain waits on the adder's latency at every key).
 template <int Q>
-void add_in_order(const AttentionArgs* const* q, size_t n, float* sums) {
+void add_in_order(const AttentionArgs* const* q, size_t lo, size_t n, float* sums) {
   float acc[Q];
   for (int i = 0; i < Q; ++i) acc[i] = sums[i];
-  for (size_t t = 0; t < n; ++t)
+  for (size_t t = lo; t < n; ++t)
     for (int i = 0; i < Q; ++i) acc[i] += q[i]->scores[t];
   for (int i = 0; i < Q; ++i) sums[i] = acc[i];
 }
 
-// The exponentials become the weights e_t / sum.
-void normalize(const AttentionArgs& a, size_t n_keys, float sum) {
+// The exponentials of the keys [lo, n_keys) become the weights e_t / sum.
+void normalize(const AttentionArgs& a, size_t lo, size_t n_keys, float sum) {
   float* s = a.scores;
   const __m512 sv = _mm512_set1_ps(sum);
-  size_t t = 0;
+  size_t t = lo;
   for (; t + 16 <= n_keys; t += 16) _mm512_storeu_ps(s + t, _mm512_div_ps(_mm512_loadu_ps(s + t), sv));
   for (; t < n_keys; ++t) s[t] = s[t] / sum;
 }
 
 // For Q queries: out[c0 .. c0 + 16 CN) += p_t v_t over the keys t in [t0, t1), in order, from 0
-// when t0 == 0; with HALF the last vector has only its low eight elements (head sizes 8 mod 16).
+// when t0 == src.from; with HALF the last vector has only its low eight elements (head sizes 8
+// mod 16).
 template <TensorType V, int CN, bool HALF, int Q>
 void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, KvSource src) {
   // A masked load in the key loop (GCC 12) and loads through q inside it both make the compiler
@@ -210,7 +216,7 @@ void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int 
   const size_t prefix = static_cast<size_t>(q[0]->prefix);
   __m512 o[Q][CN];
   for (int i = 0; i < Q; ++i)
-    for (int c = 0; c < CN; ++c) o[i][c] = t0 == 0 ? _mm512_setzero_ps() : load_out(out[i], c);
+    for (int c = 0; c < CN; ++c) o[i][c] = t0 == src.from ? _mm512_setzero_ps() : load_out(out[i], c);
   for (size_t t = t0; t < t1; ++t) {
     const size_t v = (t < prefix ? t - src.first : static_cast<size_t>(cells[t - prefix])) * src.stride + src.offset +
                      static_cast<size_t>(c0);
@@ -296,12 +302,15 @@ void attend_many_typed(const AttentionArgs* args, int count) {
   const size_t prefix = static_cast<size_t>(args[0].prefix), stride = args[0].kv_stride, offset = args[0].offset;
   const AttentionArgs* all[kMaxAttentionQueries];
   for (int i = 0; i < count; ++i) all[i] = &args[i];
+  // Keys from the first any query sees (sliding windows); each query's earlier ones weigh 0.
+  size_t lo = prefix;
+  for (int i = 0; i < count; ++i) lo = std::min(lo, static_cast<size_t>(args[i].first));
   // With many passes of queries over a block (a verification: 16 tokens x the heads of a group),
   // an F16 or Q8_0 block is converted once, not per pass; for one token's heads (up to 8, two
   // passes) converting as they load is faster (1.1B F16 at depth 4096: 25.0 against 27-29 ms).
   const bool convert = count > 8 && D <= kMaxConvertedHead;
   alignas(64) float block[kBlock * kMaxConvertedHead];
-  for (size_t t0 = 0; t0 < prefix; t0 += kBlock) {
+  for (size_t t0 = lo; t0 < prefix; t0 += kBlock) {
     const size_t t1 = t0 + kBlock < prefix ? t0 + kBlock : prefix;
     const auto run = [&]<TensorType T>(KvSource src) {
       int i = 0;
@@ -319,35 +328,35 @@ void attend_many_typed(const AttentionArgs* args, int count) {
   for (int i = 0; i < count; ++i) {
     const AttentionArgs& a = args[i];
     score_keys<K, 1, true>(all + i, prefix, prefix + a.n_cells, root, {a.k, stride, 0, offset});
-    exponentials(a, prefix + a.n_cells);
+    exponentials(a, lo, prefix + a.n_cells);
   }
   // The sums: the shared prefix for several queries at once, then each query's own keys.
   float sums[kMaxAttentionQueries] = {};
   int i = 0;
-  for (; i + 8 <= count; i += 8) add_in_order<8>(all + i, prefix, sums + i);
-  for (; i + 4 <= count; i += 4) add_in_order<4>(all + i, prefix, sums + i);
-  for (; i < count; ++i) add_in_order<1>(all + i, prefix, sums + i);
+  for (; i + 8 <= count; i += 8) add_in_order<8>(all + i, lo, prefix, sums + i);
+  for (; i + 4 <= count; i += 4) add_in_order<4>(all + i, lo, prefix, sums + i);
+  for (; i < count; ++i) add_in_order<1>(all + i, lo, prefix, sums + i);
   for (i = 0; i < count; ++i) {
     const AttentionArgs& a = args[i];
     for (size_t t = prefix; t < prefix + a.n_cells; ++t) sums[i] += a.scores[t];
-    normalize(a, prefix + a.n_cells, sums[i]);
+    normalize(a, lo, prefix + a.n_cells, sums[i]);
   }
-  for (size_t t0 = 0; t0 < prefix; t0 += kBlock) {
+  for (size_t t0 = lo; t0 < prefix; t0 += kBlock) {
     const size_t t1 = t0 + kBlock < prefix ? t0 + kBlock : prefix;
     if (V != TensorType::F32 && convert) {
       convert_block<V>(args[0].v, stride, offset, t0, t1, D, block);
-      accumulate_all_values<TensorType::F32>(all, count, t0, t1, {block, static_cast<size_t>(D), t0, 0});
+      accumulate_all_values<TensorType::F32>(all, count, t0, t1, {block, static_cast<size_t>(D), t0, 0, lo});
     } else {
-      accumulate_all_values<V>(all, count, t0, t1, {args[0].v, stride, 0, offset});
+      accumulate_all_values<V>(all, count, t0, t1, {args[0].v, stride, 0, offset, lo});
     }
   }
   for (i = 0; i < count; ++i) {
     const AttentionArgs& a = args[i];
-    if (prefix + a.n_cells == 0) {
+    if (prefix + a.n_cells == static_cast<size_t>(a.first)) {  // no key to see
       for (int d = 0; d < D; ++d) a.out[d] = 0;
       continue;
     }
-    accumulate_all_values<V>(all + i, 1, prefix, prefix + a.n_cells, {a.v, stride, 0, offset});
+    accumulate_all_values<V>(all + i, 1, prefix, prefix + a.n_cells, {a.v, stride, 0, offset, lo});
   }
 }
 

@@ -85,7 +85,9 @@ struct MatMulArgs {
 // One attention query: the keys and values of cell c are head_dim elements from element
 // c * kv_stride + offset of k and v, each of its type (the KV cache's: F32, F16, or Q8_0 in
 // 32-element blocks of the row, which then starts at a block and holds heads of a multiple of 32
-// elements); the query sees cells [0, prefix), then cells[0 .. n_cells), in that order.
+// elements); the query sees cells [first, prefix), then cells[0 .. n_cells), in that order (a
+// sliding window starts at `first`; the keys before it weigh exactly nothing, so the result is
+// bitwise the one over the visible keys alone, whatever a table computes for the others).
 struct AttentionArgs {
   const float* q;
   int head_dim;
@@ -101,6 +103,7 @@ struct AttentionArgs {
   TensorType v_type = TensorType::F32;
   size_t offset = 0;  // the head's first element in a cell's row
   float softcap = 0;  // scores become softcap * tanh(score / softcap) (Gemma 2); 0: as they are
+  int32_t first = 0;  // <= prefix
 };
 
 // Gemma 2's soft-capping of a query's scores, one scalar std::tanh per score in every table (the
@@ -154,7 +157,8 @@ struct KernelTable {
   // out = softmax(q . k / sqrt(d)) . v by the attention rule above.
   void (*attend)(const AttentionArgs& args);
   // The same for `count` queries of one head that share k, v, kv_stride, head_dim and prefix
-  // (the tokens of one batch): each key of the shared prefix is read once for all of them.
+  // (the tokens of one batch; each its own first): each key of the shared prefix is read once for
+  // all of them.
   void (*attend_many)(const AttentionArgs* args, int count);
   // gate[i] = silu(gate[i]) * up[i] by the swiglu rule above.
   void (*swiglu)(float* gate, const float* up, int64_t n);

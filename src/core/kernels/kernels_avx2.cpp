@@ -401,12 +401,13 @@ void axpy_avx2(float a, const float* x, float* y, int64_t n) {
 namespace {
 
 // out[8c0 .. 8c0 + 8CN) += p_t v_t for the keys t in [t0, t1), in order, with the CN vectors in
-// registers; from 0 when t0 == 0, else continuing the values out holds.
+// registers; from 0 when t0 is the query's first key, else continuing the values out holds.
 template <TensorType V, int CN>
 void accumulate_values(const AttentionArgs& a, size_t t0, size_t t1, float sum, int c0) {
   const size_t prefix = static_cast<size_t>(a.prefix);
   __m256 o[CN];
-  for (int c = 0; c < CN; ++c) o[c] = t0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(a.out + 8 * (c0 + c));
+  const bool fresh = t0 == static_cast<size_t>(a.first);
+  for (int c = 0; c < CN; ++c) o[c] = fresh ? _mm256_setzero_ps() : _mm256_loadu_ps(a.out + 8 * (c0 + c));
   for (size_t t = t0; t < t1; ++t) {
     const size_t cell = t < prefix ? t : static_cast<size_t>(a.cells[t - prefix]);
     const size_t v = cell * a.kv_stride + a.offset + 8 * static_cast<size_t>(c0);
@@ -458,12 +459,14 @@ void score_keys(const AttentionArgs& a, size_t t0, size_t t1, float root) {
   }
 }
 
-// The softmax weights in place: exp(s - max), and their sum (in key order).
+// The softmax weights of the keys [first, n_keys) in place: exp(s - max), and their sum (in key
+// order).
 float softmax_weights(const AttentionArgs& a, size_t n_keys) {
-  soft_cap_scores(a.scores, n_keys, a.softcap);
+  const auto first = static_cast<size_t>(a.first);
+  soft_cap_scores(a.scores + first, n_keys - first, a.softcap);
   // The maximum in any order (only its value matters; scores are never NaN for finite inputs).
   float max = -INFINITY;
-  size_t t = 0;
+  size_t t = first;
   __m256 m8 = _mm256_set1_ps(-INFINITY);
   for (; t + 8 <= n_keys; t += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(a.scores + t));
   float lanes[8];
@@ -471,10 +474,10 @@ float softmax_weights(const AttentionArgs& a, size_t n_keys) {
   for (float v : lanes) max = std::fmax(max, v);
   for (; t < n_keys; ++t) max = std::fmax(max, a.scores[t]);
   const __m256 m = _mm256_set1_ps(max);
-  for (t = 0; t + 8 <= n_keys; t += 8) _mm256_storeu_ps(a.scores + t, exp8(_mm256_sub_ps(_mm256_loadu_ps(a.scores + t), m)));
+  for (t = first; t + 8 <= n_keys; t += 8) _mm256_storeu_ps(a.scores + t, exp8(_mm256_sub_ps(_mm256_loadu_ps(a.scores + t), m)));
   for (; t < n_keys; ++t) a.scores[t] = canonical_exp(a.scores[t] - max);
   float sum = 0;
-  for (t = 0; t < n_keys; ++t) sum += a.scores[t];
+  for (t = first; t < n_keys; ++t) sum += a.scores[t];
   return sum;
 }
 
@@ -493,19 +496,30 @@ void attend_many_typed(const AttentionArgs* args, int count) {
   // own keys after it. Per query the order of every operation is that of attend alone.
   constexpr size_t kBlock = 64;
   const size_t prefix = static_cast<size_t>(args[0].prefix);
-  for (size_t t0 = 0; t0 < prefix; t0 += kBlock)
-    for (int i = 0; i < count; ++i) score_keys<K>(args[i], t0, std::min(prefix, t0 + kBlock), root);
+  // Each query from its own first key (a sliding window); blocks before every query's are skipped.
+  const auto start = [&](const AttentionArgs& a, size_t t0) { return std::max(t0, static_cast<size_t>(a.first)); };
+  size_t lo = prefix;
+  for (int i = 0; i < count; ++i) lo = std::min(lo, static_cast<size_t>(args[i].first));
+  lo = lo / kBlock * kBlock;
+  for (size_t t0 = lo; t0 < prefix; t0 += kBlock)
+    for (int i = 0; i < count; ++i) {
+      const size_t t1 = std::min(prefix, t0 + kBlock);
+      if (start(args[i], t0) < t1) score_keys<K>(args[i], start(args[i], t0), t1, root);
+    }
   float sums[kMaxAttentionQueries];
   for (int i = 0; i < count; ++i) {
     const AttentionArgs& a = args[i];
     score_keys<K>(a, prefix, prefix + a.n_cells, root);
     sums[i] = softmax_weights(a, prefix + a.n_cells);
   }
-  for (size_t t0 = 0; t0 < prefix; t0 += kBlock)
-    for (int i = 0; i < count; ++i) accumulate_all_values<V>(args[i], t0, std::min(prefix, t0 + kBlock), sums[i]);
+  for (size_t t0 = lo; t0 < prefix; t0 += kBlock)
+    for (int i = 0; i < count; ++i) {
+      const size_t t1 = std::min(prefix, t0 + kBlock);
+      if (start(args[i], t0) < t1) accumulate_all_values<V>(args[i], start(args[i], t0), t1, sums[i]);
+    }
   for (int i = 0; i < count; ++i) {
     const AttentionArgs& a = args[i];
-    if (prefix + a.n_cells == 0) {
+    if (prefix + a.n_cells == static_cast<size_t>(a.first)) {
       for (int d = 0; d < a.head_dim; ++d) a.out[d] = 0;
       continue;
     }
@@ -527,18 +541,19 @@ void attend_many_avx2(const AttentionArgs* args, int count) {
       const auto* keys = static_cast<const float*>(a.k) + a.offset;
       const auto* values = static_cast<const float*>(a.v) + a.offset;
       const size_t prefix = static_cast<size_t>(a.prefix), n_keys = prefix + a.n_cells;
+      const auto first = static_cast<size_t>(a.first);
       const auto cell = [&](size_t t) { return t < prefix ? t : static_cast<size_t>(a.cells[t - prefix]); };
       float max = -INFINITY;
-      for (size_t t = 0; t < n_keys; ++t) a.scores[t] = dot_avx2(a.q, keys + cell(t) * a.kv_stride, D) / root;
-      soft_cap_scores(a.scores, n_keys, a.softcap);
-      for (size_t t = 0; t < n_keys; ++t) max = std::fmax(max, a.scores[t]);
+      for (size_t t = first; t < n_keys; ++t) a.scores[t] = dot_avx2(a.q, keys + cell(t) * a.kv_stride, D) / root;
+      soft_cap_scores(a.scores + first, n_keys - first, a.softcap);
+      for (size_t t = first; t < n_keys; ++t) max = std::fmax(max, a.scores[t]);
       float sum = 0;
-      for (size_t t = 0; t < n_keys; ++t) {
+      for (size_t t = first; t < n_keys; ++t) {
         a.scores[t] = canonical_exp(a.scores[t] - max);
         sum += a.scores[t];
       }
       for (int d = 0; d < D; ++d) a.out[d] = 0;
-      for (size_t t = 0; t < n_keys; ++t) axpy_avx2(a.scores[t] / sum, values + cell(t) * a.kv_stride, a.out, D);
+      for (size_t t = first; t < n_keys; ++t) axpy_avx2(a.scores[t] / sum, values + cell(t) * a.kv_stride, a.out, D);
     }
     return;
   }

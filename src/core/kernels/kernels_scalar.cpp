@@ -213,25 +213,26 @@ float kv_element(const void* base, TensorType type, size_t i) {
 void attend_scalar(const AttentionArgs& a) {
   const float root = std::sqrt(static_cast<float>(a.head_dim));
   const size_t prefix = static_cast<size_t>(a.prefix), n_keys = prefix + a.n_cells;
+  const auto first = static_cast<size_t>(a.first);
   const auto row = [&](size_t t) {
     return (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride + a.offset;
   };
   float max = -INFINITY;
-  for (size_t t = 0; t < n_keys; ++t) {
+  for (size_t t = first; t < n_keys; ++t) {
     float acc[8] = {};  // the dot rule
     for (int i = 0; i < a.head_dim; ++i)
       acc[i % 8] = std::fma(a.q[i], kv_element(a.k, a.k_type, row(t) + static_cast<size_t>(i)), acc[i % 8]);
     a.scores[t] = hsum8(acc) / root;
   }
-  soft_cap_scores(a.scores, n_keys, a.softcap);
-  for (size_t t = 0; t < n_keys; ++t) max = std::fmax(max, a.scores[t]);
+  soft_cap_scores(a.scores + first, n_keys - first, a.softcap);
+  for (size_t t = first; t < n_keys; ++t) max = std::fmax(max, a.scores[t]);
   float sum = 0;
-  for (size_t t = 0; t < n_keys; ++t) {
+  for (size_t t = first; t < n_keys; ++t) {
     a.scores[t] = canonical_exp(a.scores[t] - max);
     sum += a.scores[t];
   }
   for (int i = 0; i < a.head_dim; ++i) a.out[i] = 0;
-  for (size_t t = 0; t < n_keys; ++t) {
+  for (size_t t = first; t < n_keys; ++t) {
     const float p = a.scores[t] / sum;
     for (int i = 0; i < a.head_dim; ++i)
       a.out[i] = std::fma(p, kv_element(a.v, a.v_type, row(t) + static_cast<size_t>(i)), a.out[i]);
