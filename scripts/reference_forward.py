@@ -97,6 +97,13 @@ def rms_norm(x, weight, eps):
     return [w * v * scale for w, v in zip(weight, x)]
 
 
+def layer_norm(x, w, b, eps):  # StarCoder2's nn.LayerNorm
+    mean = sum(x) / len(x)
+    var = sum((v - mean) ** 2 for v in x) / len(x)
+    scale = 1.0 / math.sqrt(var + eps)
+    return [(v - mean) * scale * wi + bi for v, wi, bi in zip(x, w, b)]
+
+
 def silu(v):
     return v / (1.0 + math.exp(-v))
 
@@ -113,7 +120,7 @@ class Model:
     def __init__(self, path, n_ctx):
         g = Gguf(path)
         self.arch = arch = g.meta["general.architecture"]
-        if arch not in ("llama", "qwen2", "phi3", "qwen3", "gemma2", "granite", "olmo2"):
+        if arch not in ("llama", "qwen2", "phi3", "qwen3", "gemma2", "granite", "olmo2", "starcoder2"):
             sys.exit(f"{path}: architecture {arch} is not in this reference")
         m = lambda key, default=None: g.meta.get(f"{arch}.{key}", default)
         self.dim = m("embedding_length")
@@ -121,7 +128,8 @@ class Model:
         self.n_heads = m("attention.head_count")
         self.n_kv = m("attention.head_count_kv", self.n_heads)
         self.head = m("attention.key_length", self.dim // self.n_heads)
-        self.eps = m("attention.layer_norm_rms_epsilon")
+        self.starcoder2 = arch == "starcoder2"
+        self.eps = m("attention.layer_norm_epsilon" if self.starcoder2 else "attention.layer_norm_rms_epsilon")
         self.rope_dim = m("rope.dimension_count", self.head)
         self.base = m("rope.freq_base", 10000.0)
         self.window = m("attention.sliding_window", 0) if arch == "phi3" else 0
@@ -153,6 +161,7 @@ class Model:
             self.factors = g.vector("rope_factors_long.weight" if n_ctx > orig else "rope_factors_short.weight")
         self.embd = g.rows("token_embd.weight")
         self.out_norm = g.vector("output_norm.weight")
+        self.out_norm_b = g.vector("output_norm.bias")
         self.output = g.rows("output.weight") or self.embd
         q_dim, kv_dim = self.n_heads * self.head, self.n_kv * self.head
         self.layers = []
@@ -169,16 +178,24 @@ class Model:
             else:
                 L["wq"], L["wk"], L["wv"] = t("attn_q.weight"), t("attn_k.weight"), t("attn_v.weight")
                 L["gate"], L["up"] = t("ffn_gate.weight"), t("ffn_up.weight")
-            if arch == "qwen2":
+            if arch in ("qwen2", "starcoder2"):
                 L["bq"], L["bk"], L["bv"] = v("attn_q.bias"), v("attn_k.bias"), v("attn_v.bias")
             if arch == "qwen3":  # Qwen3Attention.q_norm / k_norm: RMSNorm over each head
                 L["q_norm"], L["k_norm"] = v("attn_q_norm.weight"), v("attn_k_norm.weight")
             if arch == "olmo2":  # Olmo2Attention.q_norm / k_norm: RMSNorm over the whole projections
                 L["q_norm_all"], L["k_norm_all"] = v("attn_q_norm.weight"), v("attn_k_norm.weight")
+            if arch == "starcoder2":  # LayerNorm biases; o_proj, c_fc, c_proj biases
+                L["attn_norm_b"], L["ffn_norm_b"] = v("attn_norm.bias"), v("ffn_norm.bias")
+                L["bo"], L["b_up"], L["b_down"] = v("attn_output.bias"), v("ffn_up.bias"), v("ffn_down.bias")
             if arch in ("gemma2", "olmo2"):  # post_attention_layernorm, post_feedforward_layernorm
                 L["post_attn"], L["post_ffn"] = v("post_attention_norm.weight"), v("post_ffw_norm.weight")
             self.layers.append(L)
         self.cache = [([], []) for _ in range(self.n_layers)]
+
+    def norm(self, x, w, b):
+        if w is None:  # OLMo 2 has no norm before its blocks: they read the stream itself
+            return x
+        return layer_norm(x, w, b, self.eps) if self.starcoder2 else rms_norm(x, w, self.eps)
 
     def rope(self, x, pos):
         half = self.rope_dim // 2
@@ -203,7 +220,7 @@ class Model:
         group = self.n_heads // self.n_kv
         for l, L in enumerate(self.layers):
             # OLMo 2 has no norm before its blocks: they read the stream itself.
-            h = rms_norm(x, L["attn_norm"], self.eps) if L["attn_norm"] is not None else x
+            h = self.norm(x, L["attn_norm"], L.get("attn_norm_b"))
             q, k, v = matvec(L["wq"], h), matvec(L["wk"], h), matvec(L["wv"], h)
             if "q_norm_all" in L:
                 q, k = rms_norm(q, L["q_norm_all"], self.eps), rms_norm(k, L["k_norm_all"], self.eps)
@@ -237,17 +254,23 @@ class Model:
                         out[d] += wp / total * vp[d]
                 att += out
             o = matvec(L["wo"], att)
+            if "bo" in L:
+                o = [a + b for a, b in zip(o, L["bo"])]
             if "post_attn" in L:
                 o = rms_norm(o, L["post_attn"], self.eps)
             x = [a + b * self.residual_scale for a, b in zip(x, o)]
-            h = rms_norm(x, L["ffn_norm"], self.eps) if L["ffn_norm"] is not None else x
-            act_fn = gelu_tanh if self.gemma2 else silu
-            act = [act_fn(g) * u for g, u in zip(matvec(L["gate"], h), matvec(L["up"], h))]
-            o = matvec(L["down"], act)
+            h = self.norm(x, L["ffn_norm"], L.get("ffn_norm_b"))
+            if self.starcoder2:  # Starcoder2MLP: c_proj(gelu_tanh(c_fc(h)))
+                act = [gelu_tanh(u + b) for u, b in zip(matvec(L["up"], h), L["b_up"])]
+                o = [a + b for a, b in zip(matvec(L["down"], act), L["b_down"])]
+            else:
+                act_fn = gelu_tanh if self.gemma2 else silu
+                act = [act_fn(g) * u for g, u in zip(matvec(L["gate"], h), matvec(L["up"], h))]
+                o = matvec(L["down"], act)
             if "post_ffn" in L:
                 o = rms_norm(o, L["post_ffn"], self.eps)
             x = [a + b * self.residual_scale for a, b in zip(x, o)]
-        logits = matvec(self.output, rms_norm(x, self.out_norm, self.eps))
+        logits = matvec(self.output, self.norm(x, self.out_norm, self.out_norm_b))
         return [soft_cap(v, self.final_cap) / self.logit_scale for v in logits]
 
 

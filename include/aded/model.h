@@ -15,8 +15,8 @@
 
 namespace aded {
 
-enum class Architecture { Llama, Qwen2, Phi3, Qwen3, Gemma2, Granite, Olmo2 };
-// "llama", "qwen2", "phi3", "qwen3", "gemma2", "granite", "olmo2": general.architecture, and the
+enum class Architecture { Llama, Qwen2, Phi3, Qwen3, Gemma2, Granite, Olmo2, Starcoder2 };
+// "llama", "qwen2", "phi3", "qwen3", "gemma2", "granite", "olmo2", "starcoder2": general.architecture, and the
 // prefix of its metadata keys.
 std::string_view architecture_name(Architecture arch);
 // nullopt for an architecture this engine does not run.
@@ -81,6 +81,12 @@ struct ModelConfig {
   bool pre_norms() const { return arch != Architecture::Olmo2; }
   bool qk_norm_whole() const { return arch == Architecture::Olmo2; }
   bool post_norms() const { return gemma2() || arch == Architecture::Olmo2; }
+  // StarCoder2: LayerNorm (mean removed, then weight and bias) where the others use RMSNorm; a
+  // feed-forward block of one GELU (tanh form) between two matrices, no gate; biases on every
+  // projection (with qkv_bias).
+  bool layer_norm() const { return arch == Architecture::Starcoder2; }
+  bool gated_ffn() const { return arch != Architecture::Starcoder2; }
+  bool block_biases() const { return arch == Architecture::Starcoder2; }
   // Whether a layer's queries see only the keys of the last sliding_window positions: every
   // layer of a windowed Phi-3, the even layers of Gemma 2 (the odd ones see all).
   bool sliding_layer(int layer) const { return sliding_window > 0 && (!gemma2() || layer % 2 == 0); }
@@ -118,12 +124,14 @@ struct Matrix {
 
 struct LayerWeights {
   std::vector<float> attn_norm;  // empty without pre_norms()
+  std::vector<float> attn_norm_b, ffn_norm_b;  // LayerNorm biases, empty unless config.layer_norm()
+  std::vector<float> bo, b_up, b_down;         // empty unless config.block_biases()
   Matrix wq, wk, wv, wo;
   std::vector<float> bq, bk, bv;  // empty unless config.qkv_bias
   std::vector<float> q_norm, k_norm;  // [head_dim] with qk_norm(), [q_dim], [kv_dim] with qk_norm_whole()
   std::vector<float> attn_post_norm, ffn_post_norm;  // empty unless config.post_norms()
   std::vector<float> ffn_norm;
-  Matrix w_gate, w_up, w_down;
+  Matrix w_gate, w_up, w_down;  // w_gate empty (no rows) without gated_ffn()
 };
 
 class Model {
@@ -144,6 +152,7 @@ class Model {
   const Matrix& token_embedding() const { return token_embd_; }
   const Matrix& output() const { return output_; }
   const std::vector<float>& output_norm() const { return output_norm_; }
+  const std::vector<float>& output_norm_bias() const { return output_norm_b_; }  // empty without layer_norm()
   const std::vector<LayerWeights>& layers() const { return layers_; }
   // Per-dimension RoPE frequency divisors from a rope_freqs tensor (Llama 3.1), or empty.
   const std::vector<float>& rope_freq_factors() const { return rope_freqs_; }
@@ -164,6 +173,7 @@ class Model {
   std::unique_ptr<Tokenizer> tokenizer_;
   Matrix token_embd_, output_;
   std::vector<float> output_norm_;
+  std::vector<float> output_norm_b_;
   std::vector<LayerWeights> layers_;
   std::vector<float> rope_freqs_, rope_factors_long_, rope_factors_short_;
   struct Packed;

@@ -103,7 +103,7 @@ void ForwardPass::run_layers(ThreadPool& pool) {
 
 void ForwardPass::attention_block(size_t l, Member& me) {
   const LayerWeights& w = model_.layers()[l];
-  normalize(w.attn_norm, me);
+  normalize(w.attn_norm, w.attn_norm_b, me);
   if (partition_->own_heads())
     qkv_and_attention_own_heads(l, w, me);
   else
@@ -112,20 +112,42 @@ void ForwardPass::attention_block(size_t l, Member& me) {
 
   me.own.input.reset(act_.att.data(), d_.q_dim, n_rows_, c_.q_dim());
   product(me, w.wo, act_.proj, d_.dim, me.share.columns);  // output projection
+  add_bias(w.bo, act_.proj, d_.dim, me.share.columns);
   add_block_output(w.attn_post_norm, me);
 }
 
 void ForwardPass::ffn_block(size_t l, Member& me) {
   const LayerWeights& w = model_.layers()[l];
-  normalize(w.ffn_norm, me);
-  product(me, w.w_gate, act_.gate, d_.hidden, me.share.hidden);
-  product(me, w.w_up, act_.up, d_.hidden, me.share.hidden);
-  gate(me.share.hidden);
+  normalize(w.ffn_norm, w.ffn_norm_b, me);
+  if (c_.gated_ffn()) {
+    product(me, w.w_gate, act_.gate, d_.hidden, me.share.hidden);
+    product(me, w.w_up, act_.up, d_.hidden, me.share.hidden);
+    gate(me.share.hidden);
+  } else {  // gelu(xn · w_up + b_up), written where the gated form leaves its product
+    product(me, w.w_up, act_.gate, d_.hidden, me.share.hidden);
+    activate_biased(w.b_up, me.share.hidden);
+  }
   me.barrier.arrive_and_wait();  // gate complete
 
   me.own.input.reset(act_.gate.data(), d_.hidden, n_rows_, c_.hidden_dim);
   product(me, w.w_down, act_.proj, d_.dim, me.share.columns);
+  add_bias(w.b_down, act_.proj, d_.dim, me.share.columns);
   add_block_output(w.ffn_post_norm, me);
+}
+
+// y[i][j] += bias[j] for the columns of the range, every token (nothing without a bias).
+void ForwardPass::add_bias(const std::vector<float>& bias, std::vector<float>& y, size_t ldy, Range columns) {
+  if (bias.empty()) return;
+  for (size_t i = 0; i < n_; ++i)
+    for (size_t j = columns.begin; j < columns.end; ++j) y[i * ldy + j] += bias[j];
+}
+
+// gate = gelu(gate + b_up) for the hidden units of the range, every token (StarCoder2).
+void ForwardPass::activate_biased(const std::vector<float>& bias, Range units) {
+  if (units.empty()) return;
+  for (size_t i = 0; i < n_; ++i)
+    ops::gelu_biased(act_.gate.data() + i * d_.hidden + units.begin, bias.empty() ? nullptr : bias.data() + units.begin,
+                     static_cast<int64_t>(units.size()));
 }
 
 // x += the block's output (proj) in the member's columns; Gemma 2 normalizes it first, which needs
@@ -155,15 +177,16 @@ void ForwardPass::add_block_output(const std::vector<float>& post_norm, Member& 
 
 // ------------------------------------------------------------------------------------- steps
 
-// The member's own copy of rms_norm(x) · weight, the input of the block's first products. Every
-// member normalizes the whole stream: that costs little and keeps each one writing only its lines.
-void ForwardPass::normalize(const std::vector<float>& weight, Member& me) {
+// The member's own copy of rms_norm(x) · weight (LayerNorm with its bias for StarCoder2), the
+// input of the block's first products. Every member normalizes the whole stream: that costs little
+// and keeps each one writing only its lines.
+void ForwardPass::normalize(const std::vector<float>& weight, const std::vector<float>& bias, Member& me) {
   if (weight.empty()) {  // a model without norms before its blocks (OLMo 2) reads the stream itself
     me.own.input.reset(act_.x.data(), d_.dim, n_rows_, c_.dim);
     return;
   }
   float* xn = me.own.xn.data();
-  ops::rms_norm_rows(act_.x.data(), d_.dim, weight.data(), c_.dim, c_.norm_eps, n_rows_, xn, d_.dim);
+  ops::model_norm_rows(c_, act_.x.data(), d_.dim, weight.data(), bias.data(), n_rows_, xn, d_.dim);
   me.own.input.reset(xn, d_.dim, n_rows_, c_.dim);
 }
 

@@ -67,16 +67,19 @@ class ForwardPass {
   struct Member;
   // x += wo · attention(q, k, v), where q, k, v = rms_norm(x) · wq, wk, wv (+ bias), RoPE on q, k.
   void attention_block(size_t layer, Member& me);
-  // x += w_down · (silu(xn · w_gate) * (xn · w_up)), where xn = rms_norm(x).
+  // x += w_down · (silu(xn · w_gate) * (xn · w_up)), where xn = rms_norm(x); StarCoder2:
+  // x += w_down · gelu(xn · w_up + b_up) + b_down, xn its LayerNorm.
   void ffn_block(size_t layer, Member& me);
 
   // The steps of the blocks.
-  void normalize(const std::vector<float>& weight, Member& me);
+  void normalize(const std::vector<float>& weight, const std::vector<float>& bias, Member& me);
   void qkv_and_attention_own_heads(size_t layer, const LayerWeights& w, Member& me);
   void qkv_and_attention_shared(size_t layer, const LayerWeights& w, Member& me);
   void bias_rope_cache(size_t layer, size_t token, Range q_heads, Range kv_heads);
   void attend(size_t layer, const AttentionTask& task, float* scores);
   void gate(Range units);
+  void activate_biased(const std::vector<float>& bias, Range units);
+  void add_bias(const std::vector<float>& bias, std::vector<float>& y, size_t ldy, Range columns);
   void product(Member& me, const Matrix& w, std::vector<float>& y, size_t ldy, Range rows);
   void residual_add(Range columns);
   void add_block_output(const std::vector<float>& post_norm, Member& me);

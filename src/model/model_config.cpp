@@ -17,13 +17,15 @@ std::string_view architecture_name(Architecture arch) {
     case Architecture::Gemma2: return "gemma2";
     case Architecture::Granite: return "granite";
     case Architecture::Olmo2: return "olmo2";
+    case Architecture::Starcoder2: return "starcoder2";
   }
   return "unknown";
 }
 
 std::optional<Architecture> architecture_from_name(std::string_view name) {
   for (const Architecture arch : {Architecture::Llama, Architecture::Qwen2, Architecture::Phi3, Architecture::Qwen3,
-                                    Architecture::Gemma2, Architecture::Granite, Architecture::Olmo2})
+                                    Architecture::Gemma2, Architecture::Granite, Architecture::Olmo2,
+                                    Architecture::Starcoder2})
     if (architecture_name(arch) == name) return arch;
   return std::nullopt;
 }
@@ -58,7 +60,7 @@ void ModelConfig::fill_conventions() {
     final_softcap = 30.0f;
     sliding_window = 4096;
   }
-  qkv_bias = arch == Architecture::Qwen2;
+  qkv_bias = arch == Architecture::Qwen2 || arch == Architecture::Starcoder2;
 }
 
 void ModelConfig::validate() const {
@@ -101,12 +103,14 @@ uint64_t ModelConfig::parameter_count() const {
   const auto d = static_cast<uint64_t>(dim), f = static_cast<uint64_t>(hidden_dim),
              q = static_cast<uint64_t>(q_dim()), kv = static_cast<uint64_t>(kv_dim()),
              v = static_cast<uint64_t>(n_vocab);
-  const uint64_t norms = pre_norms() ? 2 * d : 0, attention = 2 * d * q + 2 * d * kv, ffn = 3 * d * f,
-                 biases = qkv_bias ? q + 2 * kv : 0,
+  const uint64_t norm = layer_norm() ? 2 * d : d;  // weight (and LayerNorm's bias)
+  const uint64_t norms = pre_norms() ? 2 * norm : 0, attention = 2 * d * q + 2 * d * kv,
+                 ffn = (gated_ffn() ? 3 : 2) * d * f,
+                 biases = (qkv_bias ? q + 2 * kv : 0) + (block_biases() ? 2 * d + f : 0),
                  head_norms = qk_norm() ? 2 * static_cast<uint64_t>(head_dim) : qk_norm_whole() ? q + kv : 0,
                  output_norms = post_norms() ? 2 * d : 0;
   return v * d * (tied_output ? 1 : 2) +
-         static_cast<uint64_t>(n_layers) * (norms + attention + ffn + biases + head_norms + output_norms) + d;
+         static_cast<uint64_t>(n_layers) * (norms + attention + ffn + biases + head_norms + output_norms) + norm;
 }
 
 std::string ModelConfig::describe() const {

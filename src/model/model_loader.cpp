@@ -113,6 +113,7 @@ class ModelLoader {
     m_.token_embd_ = matrix(embd_name, TensorKind::TokenEmbedding);
     const std::string norm_name = tensor_name(TensorKind::OutputNorm);
     m_.output_norm_ = vector(norm_name, TensorKind::OutputNorm);
+    if (c_.layer_norm()) m_.output_norm_b_ = vector(tensor_name(TensorKind::OutputNormBias), TensorKind::OutputNormBias);
     // An output norm of zeros makes every logit 0, whatever the text: greedy decoding would write
     // token 0 (often "<unk>") for ever.
     if (std::all_of(m_.output_norm_.begin(), m_.output_norm_.end(), [](float v) { return v == 0; }))
@@ -133,6 +134,15 @@ class ModelLoader {
       auto vector_of = [&](TensorKind kind) { return vector(tensor_name(kind, i), kind); };
       LayerWeights& l = m_.layers_.emplace_back();
       if (c_.pre_norms()) l.attn_norm = vector_of(TensorKind::AttnNorm);
+      if (c_.layer_norm()) {
+        l.attn_norm_b = vector_of(TensorKind::AttnNormBias);
+        l.ffn_norm_b = vector_of(TensorKind::FfnNormBias);
+      }
+      if (c_.block_biases()) {
+        l.bo = vector_of(TensorKind::AttnOutputBias);
+        l.b_up = vector_of(TensorKind::FfnUpBias);
+        l.b_down = vector_of(TensorKind::FfnDownBias);
+      }
       if (c_.fused_projections()) {
         const Matrix qkv = matrix_of(TensorKind::AttnQkv);
         l.wq = rows_of(qkv, 0, c_.q_dim());
@@ -167,7 +177,7 @@ class ModelLoader {
         l.w_gate = rows_of(gate_up, 0, c_.hidden_dim);
         l.w_up = rows_of(gate_up, c_.hidden_dim, c_.hidden_dim);
       } else {
-        l.w_gate = matrix_of(TensorKind::FfnGate);
+        if (c_.gated_ffn()) l.w_gate = matrix_of(TensorKind::FfnGate);
         l.w_up = matrix_of(TensorKind::FfnUp);
       }
       l.w_down = matrix_of(TensorKind::FfnDown);
@@ -218,7 +228,7 @@ const std::vector<float>& Model::rope_freq_factors(int64_t n_ctx) const {
 }
 
 TensorType Model::main_type() const {
-  return layers_.empty() ? token_embd_.type : layers_[0].w_gate.type;
+  return layers_.empty() ? token_embd_.type : layers_[0].w_up.type;
 }
 
 uint64_t Model::weight_bytes_per_token() const {

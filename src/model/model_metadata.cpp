@@ -20,6 +20,7 @@ constexpr std::string_view kHeadCountKv = "attention.head_count_kv";
 constexpr std::string_view kKeyLength = "attention.key_length";
 constexpr std::string_view kValueLength = "attention.value_length";
 constexpr std::string_view kRmsEpsilon = "attention.layer_norm_rms_epsilon";
+constexpr std::string_view kLayerNormEpsilon = "attention.layer_norm_epsilon";
 constexpr std::string_view kRopeFreqBase = "rope.freq_base";
 constexpr std::string_view kRopeDimensionCount = "rope.dimension_count";
 constexpr std::string_view kRopeScalingType = "rope.scaling.type";
@@ -54,9 +55,10 @@ class ConfigReader {
     c_.fill_conventions();  // the defaults of what follows
     read_heads();
     c_.ctx_train = positive(kContextLength, 2048);
-    c_.norm_eps = static_cast<float>(f_.float_or(key(kRmsEpsilon)).value_or(c_.norm_eps));
+    const std::string_view eps_key = c_.layer_norm() ? kLayerNormEpsilon : kRmsEpsilon;
+    c_.norm_eps = static_cast<float>(f_.float_or(key(eps_key)).value_or(c_.norm_eps));
     if (!(c_.norm_eps > 0 && c_.norm_eps < 1))
-      fail("{}: {} = {} is out of range (0 to 1)", f_.path(), key(kRmsEpsilon), c_.norm_eps);
+      fail("{}: {} = {} is out of range (0 to 1)", f_.path(), key(eps_key), c_.norm_eps);
     c_.rope_base = static_cast<float>(f_.float_or(key(kRopeFreqBase)).value_or(c_.rope_base));
     // An infinite base leaves every pair but the first unrotated (base^-x = 0): no positions.
     if (!(c_.rope_base > 1) || !std::isfinite(c_.rope_base))
@@ -89,7 +91,7 @@ class ConfigReader {
     c_.arch_name = std::string(f_.get_string(kArchitectureKey));
     const auto arch = architecture_from_name(c_.arch_name);
     if (!arch)
-      fail("{}: unsupported architecture '{}' (supported: llama, qwen2, phi3, qwen3, gemma2, granite, olmo2)", f_.path(), c_.arch_name);
+      fail("{}: unsupported architecture '{}' (supported: llama, qwen2, phi3, qwen3, gemma2, granite, olmo2, starcoder2)", f_.path(), c_.arch_name);
     c_.arch = *arch;
     if (f_.find(key(kExpertCount)) && f_.uint_or(key(kExpertCount)).value_or(0) > 0)
       fail("{}: mixture-of-experts models are not supported", f_.path());
@@ -203,7 +205,7 @@ void write_model_config(GgufWriter& w, const ModelConfig& c, std::string_view na
     u32(kKeyLength, c.head_dim);
     u32(kValueLength, c.head_dim);
   }
-  w.set_f32(arch_key(arch, kRmsEpsilon), c.norm_eps);
+  w.set_f32(arch_key(arch, c.layer_norm() ? kLayerNormEpsilon : kRmsEpsilon), c.norm_eps);
   u32(kRopeDimensionCount, c.rope_dim);
   w.set_f32(arch_key(arch, kRopeFreqBase), c.rope_base);
   if (c.rope_scale != 1.0f) {

@@ -63,6 +63,12 @@ Entry entry(TensorKind kind) {
     case TensorKind::FfnGate: return {"ffn_gate.weight", true, Size::Dim, Size::Hidden};
     case TensorKind::FfnUp: return {"ffn_up.weight", true, Size::Dim, Size::Hidden};
     case TensorKind::FfnDown: return {"ffn_down.weight", true, Size::Hidden, Size::Dim};
+    case TensorKind::OutputNormBias: return {"output_norm.bias", false, Size::Dim, Size::None};
+    case TensorKind::AttnNormBias: return {"attn_norm.bias", true, Size::Dim, Size::None};
+    case TensorKind::AttnOutputBias: return {"attn_output.bias", true, Size::Dim, Size::None};
+    case TensorKind::FfnNormBias: return {"ffn_norm.bias", true, Size::Dim, Size::None};
+    case TensorKind::FfnUpBias: return {"ffn_up.bias", true, Size::Hidden, Size::None};
+    case TensorKind::FfnDownBias: return {"ffn_down.bias", true, Size::Dim, Size::None};
     case TensorKind::AttnQkv: return {"attn_qkv.weight", true, Size::Dim, Size::QkvDim};
     case TensorKind::FfnUpWithGate: return {"ffn_up.weight", true, Size::Dim, Size::TwoHidden};
     case TensorKind::FfnGateUp: return {"ffn_gate_up.weight", true, Size::Dim, Size::TwoHidden};
@@ -94,14 +100,19 @@ std::vector<TensorKind> layer_tensor_kinds(const ModelConfig& c) {
       for (TensorKind k : these) kinds.push_back(k);
   };
   add(c.pre_norms(), {K::AttnNorm});
+  add(c.layer_norm(), {K::AttnNormBias});
   add(true, {K::AttnQ, K::AttnK, K::AttnV});
   add(c.qkv_bias, {K::AttnQBias, K::AttnKBias, K::AttnVBias});
   add(c.qk_norm(), {K::AttnQNorm, K::AttnKNorm});
   add(c.qk_norm_whole(), {K::AttnQNormWhole, K::AttnKNormWhole});
   add(true, {K::AttnOutput});
+  add(c.block_biases(), {K::AttnOutputBias});
   add(c.post_norms(), {K::AttnPostNorm});
   add(c.pre_norms(), {K::FfnNorm});
-  add(true, {K::FfnGate, K::FfnUp, K::FfnDown});
+  add(c.layer_norm(), {K::FfnNormBias});
+  add(c.gated_ffn(), {K::FfnGate});
+  add(true, {K::FfnUp, K::FfnDown});
+  add(c.block_biases(), {K::FfnUpBias, K::FfnDownBias});
   add(c.post_norms(), {K::FfnPostNorm});
   return kinds;
 }

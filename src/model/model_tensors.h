@@ -37,6 +37,13 @@ enum class TensorKind {
   FfnUp,
   FfnDown,
   FfnPostNorm,  // Gemma 2: RMSNorm of the feed-forward block's output
+  // StarCoder2's LayerNorm biases and projection biases.
+  OutputNormBias,
+  AttnNormBias,
+  AttnOutputBias,
+  FfnNormBias,
+  FfnUpBias,
+  FfnDownBias,
   // Fused per-layer forms: Phi-3's files and the trainer's weights.
   AttnQkv,        // rows of q, then k, then v
   FfnUpWithGate,  // Phi-3's "ffn_up": rows of gate, then up

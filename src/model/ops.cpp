@@ -18,12 +18,29 @@ void rms_norm(const float* x, const float* weight, int n, float eps, float* out)
   for (int j = 0; j < n; ++j) out[j] = weight[j] * (scale * x[j]);
 }
 
-void gelu_gate(float* gate, const float* up, int64_t n) {
+void layer_norm(const float* x, const float* weight, const float* bias, int n, float eps, float* out) {
+  float sum = 0;
+  for (int j = 0; j < n; ++j) sum += x[j];
+  const float mean = sum / static_cast<float>(n);
+  float ss = 0;
+  for (int j = 0; j < n; ++j) ss += (x[j] - mean) * (x[j] - mean);
+  const float scale = 1.0f / std::sqrt(ss / static_cast<float>(n) + eps);
+  for (int j = 0; j < n; ++j) out[j] = weight[j] * ((x[j] - mean) * scale) + bias[j];
+}
+
+namespace {
+inline float gelu_tanh(float g) {
   constexpr float kRoot2OverPi = 0.7978845608028654f;
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    gate[i] = 0.5f * g * (1.0f + std::tanh(kRoot2OverPi * g * (1.0f + 0.044715f * g * g))) * up[i];
-  }
+  return 0.5f * g * (1.0f + std::tanh(kRoot2OverPi * g * (1.0f + 0.044715f * g * g)));
+}
+}  // namespace
+
+void gelu_gate(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) gate[i] = gelu_tanh(gate[i]) * up[i];
+}
+
+void gelu_biased(float* x, const float* bias, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(bias ? x[i] + bias[i] : x[i]);
 }
 
 void soft_cap(float* x, size_t n, float cap) {
@@ -50,6 +67,13 @@ void rms_norm_rows(const float* x, size_t ldx, const float* weight, int n, float
     }
   }
   for (; r < rows; ++r) rms_norm(x + static_cast<size_t>(r) * ldx, weight, n, eps, out + static_cast<size_t>(r) * ldo);
+}
+
+void model_norm_rows(const ModelConfig& c, const float* x, size_t ldx, const float* weight, const float* bias, int rows,
+                     float* out, size_t ldo) {
+  if (!c.layer_norm()) return rms_norm_rows(x, ldx, weight, c.dim, c.norm_eps, rows, out, ldo);
+  for (int r = 0; r < rows; ++r)
+    layer_norm(x + static_cast<size_t>(r) * ldx, weight, bias, c.dim, c.norm_eps, out + static_cast<size_t>(r) * ldo);
 }
 
 void rope_angles(const ModelConfig& c, std::span<const float> freq_factors, int32_t position,

@@ -31,8 +31,8 @@ void OutputHead::project(ThreadPool& pool, const float* x, const Batch& b) {
   for (size_t i = 0; i < n; ++i) {
     const int32_t r = logit_row_[i];
     if (r >= 0)
-      ops::rms_norm(x + i * d_.dim, model_.output_norm().data(), c_.dim, c_.norm_eps,
-                    final_x_.data() + static_cast<size_t>(r) * d_.dim);
+      ops::model_norm_rows(c_, x + i * d_.dim, d_.dim, model_.output_norm().data(),
+                           model_.output_norm_bias().data(), 1, final_x_.data() + static_cast<size_t>(r) * d_.dim, d_.dim);
   }
   if (rows == 0) return;
   // The output projection.

@@ -84,6 +84,9 @@ const std::map<std::string, ModelConfig>& shapes() {
                                0.22f, 8.0f)},
       // OLMo-2-0425-1B: no pre-norms, whole-projection q/k norms, post-norms.
       {"olmo-2-1b", named(Architecture::Olmo2, 2048, 16, 16, 16, 8192, 100352, 4096, false, 500000.0f)},
+      // StarCoder2-3B: 24 query heads of 128 over 2 kv heads, LayerNorm, a GELU MLP, biases.
+      {"starcoder2-3b", named(Architecture::Starcoder2, 3072, 30, 24, 2, 12288, 49152, 16384, true, 999999.4f)},
+      {"tiny-starcoder2", named(Architecture::Starcoder2, 128, 2, 4, 2, 256, 512, 1024, false, 100000.0f)},
       {"tiny-olmo2", named(Architecture::Olmo2, 128, 2, 4, 4, 256, 512, 1024, false, 500000.0f)},  // no GQA, as OLMo 2 (and llama.cpp with it)
       {"tiny-qwen3", with_heads_of(named(Architecture::Qwen3, 128, 2, 4, 2, 256, 512, 1024, false, 1000000.0f), 64)},
   };
@@ -176,6 +179,7 @@ uint64_t write_random_model(const RandomModelOptions& o, const std::string& path
   for (int l = 0; l < c.n_layers; ++l)
     for (TensorKind kind : layer_kinds) specs.push_back({kind, l});
   specs.push_back({TensorKind::OutputNorm, -1});
+  if (c.layer_norm()) specs.push_back({TensorKind::OutputNormBias, -1});
   if (!c.tied_output) specs.push_back({TensorKind::Output, -1});
   // LongRoPE's divisors, shaped like Phi-3.5's: near 1 within the original context, growing
   // with the pair's wavelength beyond it.
@@ -189,8 +193,10 @@ uint64_t write_random_model(const RandomModelOptions& o, const std::string& path
     const std::string name = tensor_name(spec.kind, spec.layer);
     const std::vector<int64_t> dims = tensor_dims(spec.kind, c);
     const bool matrix = dims.size() == 2;
-    const bool is_bias = spec.kind == TensorKind::AttnQBias || spec.kind == TensorKind::AttnKBias ||
-                         spec.kind == TensorKind::AttnVBias;
+    using K = TensorKind;
+    const bool is_bias = spec.kind == K::AttnQBias || spec.kind == K::AttnKBias || spec.kind == K::AttnVBias ||
+                         spec.kind == K::AttnNormBias || spec.kind == K::AttnOutputBias || spec.kind == K::FfnNormBias ||
+                         spec.kind == K::FfnUpBias || spec.kind == K::FfnDownBias || spec.kind == K::OutputNormBias;
     const bool is_rope = spec.kind == TensorKind::RopeFactorsLong || spec.kind == TensorKind::RopeFactorsShort;
     const TensorType type = matrix && row_bytes(o.type, dims[0]) ? o.type : TensorType::F32;
     const int64_t cols = dims[0];

@@ -41,6 +41,7 @@ void Model::pack_weights() const {
     // of the weights, written once under call_once before any reader sees them.
     Model& self = const_cast<Model&>(*this);
     const auto pack = [&](Matrix& m) {
+      if (m.rows == 0) return;  // a matrix this architecture lacks (StarCoder2's gate)
       check_finite(m, file_.path());
       if (kernels::pack_format(m.type) == kernels::PackFormat::None) return;
       auto p = std::make_unique<kernels::PackedWeights>(m.type, m.data, m.row_bytes, m.rows, m.cols);

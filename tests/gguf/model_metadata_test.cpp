@@ -47,7 +47,7 @@ TEST(ModelMetadata, WhatIsWrittenIsReadBack) {
   // Each architecture's own keys: Phi-3's window and LongRoPE, Gemma 2's caps and window, Granite's
   // multipliers.
   for (const char* shape : {"phi-3.5-mini", "tiny-phi3", "qwen3-0.6b", "gemma-2-2b", "tiny-gemma2", "granite-3.1-2b",
-                            "olmo-2-1b"}) {
+                            "olmo-2-1b", "starcoder2-3b"}) {
     ModelConfig c = *named_model_shape(shape);
     EXPECT_EQ(round_trip(c), c) << shape;
     if (c.sliding_window > 0) c.sliding_window = 1000;  // the architectures that have one
@@ -133,6 +133,7 @@ TEST(ModelTensors, RandomModelsHoldTheTablesTensors) {
   qwen3.head_dim = qwen3.rope_dim = 32;  // q is 128 wide over a stream of 64
   ModelConfig gemma2 = ModelConfig::new_model(Architecture::Gemma2, 64, 2, 4, 2, 48, 300, 256, true);
   const ModelConfig olmo2 = ModelConfig::new_model(Architecture::Olmo2, 64, 2, 4, 2, 48, 300, 256, false);
+  const ModelConfig starcoder2 = ModelConfig::new_model(Architecture::Starcoder2, 64, 2, 4, 2, 48, 300, 256, false);
   const std::vector<std::tuple<ModelConfig, std::vector<K>, std::vector<K>>> cases = {
       {ModelConfig::new_model(Architecture::Qwen2, 32, 2, 4, 2, 48, 300, 64, false),
        {K::TokenEmbedding, K::OutputNorm, K::Output},
@@ -153,6 +154,11 @@ TEST(ModelTensors, RandomModelsHoldTheTablesTensors) {
        {K::TokenEmbedding, K::OutputNorm, K::Output},
        {K::AttnQ, K::AttnK, K::AttnV, K::AttnQNormWhole, K::AttnKNormWhole, K::AttnOutput, K::AttnPostNorm, K::FfnGate,
         K::FfnUp, K::FfnDown, K::FfnPostNorm}},
+      {starcoder2,
+       {K::TokenEmbedding, K::OutputNorm, K::OutputNormBias, K::Output},
+       {K::AttnNorm, K::AttnNormBias, K::AttnQ, K::AttnK, K::AttnV, K::AttnQBias, K::AttnKBias, K::AttnVBias,
+        K::AttnOutput, K::AttnOutputBias, K::FfnNorm, K::FfnNormBias, K::FfnUp, K::FfnDown, K::FfnUpBias,
+        K::FfnDownBias}},
   };
   for (const auto& [shape, model_kinds, layer_kinds] : cases) {
     SCOPED_TRACE(shape.arch_name);
@@ -163,17 +169,20 @@ TEST(ModelTensors, RandomModelsHoldTheTablesTensors) {
     write_random_model(o, path);
     const GgufFile f = GgufFile::open(path);
     size_t expected = 0;
+    uint64_t learned = 0;  // what the configuration's parameter count counts (not RoPE's factors)
     auto expect = [&](K kind, int layer) {
       const std::string name = tensor_name(kind, layer);
       const GgufTensor* t = f.find_tensor(name);
       ASSERT_NE(t, nullptr) << name;
       EXPECT_EQ(t->dims, tensor_dims(kind, shape)) << name;
       ++expected;
+      if (kind != K::RopeFactorsLong && kind != K::RopeFactorsShort) learned += static_cast<uint64_t>(t->elements());
     };
     for (K kind : model_kinds) expect(kind, -1);
     for (int l = 0; l < shape.n_layers; ++l)
       for (K kind : layer_kinds) expect(kind, l);
     EXPECT_EQ(f.tensors().size(), expected);
+    EXPECT_EQ(shape.parameter_count(), learned);
     EXPECT_NO_THROW((void)Model::load(path));
   }
   EXPECT_EQ(tensor_dims(K::FfnUpWithGate, phi3), (std::vector<int64_t>{64, 96}));
@@ -183,6 +192,8 @@ TEST(ModelTensors, RandomModelsHoldTheTablesTensors) {
   EXPECT_EQ(tensor_dims(K::AttnKNorm, qwen3), (std::vector<int64_t>{32}));
   EXPECT_EQ(tensor_dims(K::AttnKNormWhole, olmo2), (std::vector<int64_t>{32}));  // 2 kv heads of 16
   EXPECT_EQ(tensor_name(K::AttnKNormWhole, 0), tensor_name(K::AttnKNorm, 0));
+  EXPECT_EQ(tensor_dims(K::FfnUpBias, starcoder2), (std::vector<int64_t>{48}));
+  EXPECT_EQ(tensor_name(K::OutputNormBias), "output_norm.bias");
 }
 
 }  // namespace

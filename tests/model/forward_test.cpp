@@ -66,6 +66,8 @@ ModelConfig granite_like() {
 }
 // No pre-norms, q/k normalized across all heads (the team splits tokens then), post-norms.
 ModelConfig olmo2_like() { return ModelConfig::new_model(Architecture::Olmo2, 128, 2, 4, 2, 256, 300, 1024, false); }
+// LayerNorm with biases, a GELU MLP without gate, biases on every projection.
+ModelConfig starcoder2_like() { return ModelConfig::new_model(Architecture::Starcoder2, 128, 2, 4, 2, 256, 300, 1024, false); }
 ModelConfig k_quant_shape() { return ModelConfig::new_model(Architecture::Llama, 256, 2, 4, 2, 512, 300, 256, false); }
 
 std::shared_ptr<const Model> random_model(const ModelConfig& shape, TensorType type) {
@@ -281,7 +283,8 @@ const Case kCases[] = {
     {"qwen3_F16", qwen3_like(), TensorType::F16},       {"qwen3_Q8_0", qwen3_like(), TensorType::Q8_0},
     {"gemma2_F16", gemma2_like(), TensorType::F16},     {"gemma2_Q4_0", gemma2_like(), TensorType::Q4_0},
     {"granite_Q8_0", granite_like(), TensorType::Q8_0}, {"olmo2_F16", olmo2_like(), TensorType::F16},
-    {"olmo2_Q5_0", olmo2_like(), TensorType::Q5_0},
+    {"olmo2_Q5_0", olmo2_like(), TensorType::Q5_0},      {"starcoder2_F16", starcoder2_like(), TensorType::F16},
+    {"starcoder2_Q4_0", starcoder2_like(), TensorType::Q4_0},
 };
 
 INSTANTIATE_TEST_SUITE_P(Models, Forward, ::testing::ValuesIn(kCases),

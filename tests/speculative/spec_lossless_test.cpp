@@ -245,7 +245,8 @@ TEST(SpecLosslessGreedyOtherModels, IdenticalForEveryKvCacheType) {
 // post-norms, GELU and soft-capping; Granite's multipliers; OLMo 2's whole-row q/k norms).
 TEST(SpecLosslessGreedyOtherModels, IdenticalForEveryArchitecture) {
   testing::TempDir dir;
-  for (const char* shape : {"tiny-qwen2", "tiny-phi3", "tiny-qwen3", "tiny-gemma2", "tiny-granite", "tiny-olmo2"}) {
+  for (const char* shape : {"tiny-qwen2", "tiny-phi3", "tiny-qwen3", "tiny-gemma2", "tiny-granite", "tiny-olmo2",
+                            "tiny-starcoder2"}) {
     RandomModelOptions o;
     o.shape = *named_model_shape(shape);
     o.type = TensorType::Q8_0;
