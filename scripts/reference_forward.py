@@ -7,13 +7,20 @@ transformers model code), sharing nothing with aded's C++. Same command line and
   scripts/reference_forward.py MODEL.gguf IDS.txt OUT.f32 [N_CTX]
 
 Writes the logits of every position (float32, positions x vocabulary). Reads F32 and F16 tensors
-of the architectures llama, qwen2, phi3, qwen3, gemma2, granite and olmo2. N_CTX (default: ids + 8, as the logits tool)
-chooses LongRoPE's factors. Pure Python (no numpy here): fit for models of a few million weights.
+of the architectures llama, qwen2, phi3, qwen3, gemma2, granite, olmo2 and starcoder2. N_CTX (default: ids + 8, as the logits tool)
+chooses LongRoPE's factors, starcoder2. Pure Python, fit for models of a few million weights; with
+numpy installed (python3-numpy; not needed by the tests), the matrix products run in numpy, still in
+double precision, which makes real sizes (Qwen3-0.6B) a matter of minutes.
 """
 import math
 import operator
 import struct
 import sys
+
+try:
+    import numpy as np
+except ImportError:
+    np = None
 
 GGUF_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
 
@@ -73,14 +80,13 @@ class Gguf:
         if name not in self.tensors:
             return None
         dims, kind, at = self.tensors[name]
-        n = math.prod(dims)
-        if kind == 0:
-            flat = struct.unpack_from(f"<{n}f", self.data, at)
-        elif kind == 1:
-            flat = struct.unpack_from(f"<{n}e", self.data, at)
-        else:
+        n, cols = math.prod(dims), dims[0]
+        if kind not in (0, 1):
             sys.exit(f"tensor {name}: type {kind}; the reference reads F32 and F16 only")
-        cols = dims[0]
+        if np is not None and n > cols:  # a matrix, in double precision
+            flat = np.frombuffer(self.data, dtype="<f4" if kind == 0 else "<f2", count=n, offset=at)
+            return flat.astype(np.float64).reshape(-1, cols)
+        flat = struct.unpack_from(f"<{n}{'f' if kind == 0 else 'e'}", self.data, at)
         return [flat[r * cols:(r + 1) * cols] for r in range(n // cols)]
 
     def vector(self, name):
@@ -89,6 +95,8 @@ class Gguf:
 
 
 def matvec(w, x):
+    if np is not None and isinstance(w, np.ndarray):
+        return (w @ np.asarray(x, dtype=np.float64)).tolist()
     return [sum(map(operator.mul, row, x)) for row in w]
 
 
@@ -155,6 +163,26 @@ class Model:
         # granite (the converter permutes q and k), pairs (2i, 2i+1).
         self.neox = arch not in ("llama", "granite")
         self.attn_factor = m("rope.scaling.attn_factor", 1.0)
+        # YaRN (HF's _compute_yarn_parameters with beta_fast 32, beta_slow 1): per pair, a blend of
+        # the original frequency and the frequency divided by the factor, and cos/sin scaled by
+        # 0.1 ln(factor) + 1. Linear scaling divides every frequency by the factor.
+        self.freq_scale = [1.0] * (self.rope_dim // 2)
+        scaling = m("rope.scaling.type", "none")
+        factor = m("rope.scaling.factor", 1.0)
+        if scaling == "linear" and factor != 1.0:
+            self.freq_scale = [1.0 / factor] * (self.rope_dim // 2)
+        if scaling == "yarn" and factor != 1.0:
+            orig = m("rope.scaling.original_context_length", m("context_length"))
+            def pair(turns):
+                return self.rope_dim * math.log(orig / (turns * 2 * math.pi)) / (2 * math.log(self.base))
+            low = max(math.floor(pair(32)), 0)
+            high = min(math.ceil(pair(1)), self.rope_dim - 1)
+            if high == low:
+                high += 0.001
+            for i in range(self.rope_dim // 2):
+                keep = 1.0 - min(max((i - low) / (high - low), 0.0), 1.0)  # extrapolation's share
+                self.freq_scale[i] = (1.0 - keep) / factor + keep
+            self.attn_factor *= 0.1 * math.log(factor) + 1.0
         self.factors = g.vector("rope_freqs.weight")
         if g.vector("rope_factors_long.weight") is not None:
             orig = m("rope.scaling.original_context_length", m("context_length"))
@@ -162,7 +190,8 @@ class Model:
         self.embd = g.rows("token_embd.weight")
         self.out_norm = g.vector("output_norm.weight")
         self.out_norm_b = g.vector("output_norm.bias")
-        self.output = g.rows("output.weight") or self.embd
+        output = g.rows("output.weight")
+        self.output = output if output is not None else self.embd
         q_dim, kv_dim = self.n_heads * self.head, self.n_kv * self.head
         self.layers = []
         for l in range(self.n_layers):
@@ -201,7 +230,7 @@ class Model:
         half = self.rope_dim // 2
         out = list(x)
         for i in range(half):
-            freq = self.base ** (-2.0 * i / self.rope_dim)
+            freq = self.base ** (-2.0 * i / self.rope_dim) * self.freq_scale[i]
             if self.factors is not None:
                 freq /= self.factors[i]
             c, s = math.cos(pos * freq) * self.attn_factor, math.sin(pos * freq) * self.attn_factor

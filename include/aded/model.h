@@ -43,14 +43,19 @@ struct ModelConfig {
   float norm_eps = 1e-5f;
   float rope_base = 10000.0f;
   float rope_scale = 1.0f;  // linear position scaling: positions are divided by this
+  // YaRN (rope.scaling.type = yarn; Qwen2 and others beyond their trained context): rope_scale is
+  // its factor and rope_orig_ctx the context it extends; fast-turning pairs keep their angles,
+  // slow ones are interpolated, with a ramp between, and cos/sin grow by 1 + 0.1 ln(factor).
+  bool rope_yarn = false;
   int rope_dim = 0;         // leading dimensions of each head that RoPE rotates
   RopeLayout rope_layout = RopeLayout::Adjacent;
   bool qkv_bias = false;
   bool tied_output = false;
   // A query sees only the keys fewer than this many positions back (0: all of them).
   int sliding_window = 0;
-  // LongRoPE (Phi-3.5): cos and sin are scaled by this, and the context RoPE was trained at
-  // before its extension (beyond it the file's long frequency factors apply, else the short ones).
+  // cos and sin are scaled by this (LongRoPE, Phi-3.5); the context RoPE was trained at before its
+  // extension (LongRoPE: beyond it the file's long frequency factors apply, else the short ones;
+  // YaRN: the context its ramp is computed for).
   float rope_attn_factor = 1.0f;
   int rope_orig_ctx = 0;
   // Gemma 2: attention scores and final logits pass through cap * tanh(x / cap) (0: not capped).

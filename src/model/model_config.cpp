@@ -95,6 +95,8 @@ void ModelConfig::validate() const {
     if (!(scale >= 0 && scale < 1e6)) fail("the scale {} is out of range (0 to 1e6)", scale);
   if (embedding_scale == 0 || residual_scale == 0 || logit_scale == 0)
     fail("the embedding, residual and logit scales must not be 0");
+  if (rope_yarn && (rope_orig_ctx < 1 || !(rope_scale >= 1)))
+    fail("YaRN needs the context it extends (not {}) and a factor of at least 1 (not {})", rope_orig_ctx, rope_scale);
   if (!(rope_base > 1) || !std::isfinite(rope_base))
     fail("the RoPE base {} is out of range (a finite number > 1)", rope_base);
 }

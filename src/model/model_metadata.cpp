@@ -117,12 +117,22 @@ class ConfigReader {
     const auto type = f_.string_or(key(kRopeScalingType)).value_or("none");
     double factor = f_.float_or(key(kRopeScalingFactor)).value_or(1.0);
     if (auto legacy = f_.float_or(key(kRopeScaleLinear))) factor = *legacy;
+    // cos/sin scaling (LongRoPE's, or YaRN's on top of its own), as llama.cpp reads it for any model.
+    const double attn_factor = f_.float_or(key(kRopeAttnFactor)).value_or(1.0);
+    if (!(attn_factor > 0 && attn_factor < 16))
+      fail("{}: {} = {} is out of range (0 to 16)", f_.path(), key(kRopeAttnFactor), attn_factor);
+    c_.rope_attn_factor = static_cast<float>(attn_factor);
     if (type == "none" || factor == 1.0) return;
-    if (type != "linear")
-      fail("{}: RoPE scaling '{}' is not supported (supported: none, linear)", f_.path(), type);
+    if (type != "linear" && type != "yarn")
+      fail("{}: RoPE scaling '{}' is not supported (supported: none, linear, yarn)", f_.path(), type);
     if (!(factor > 0 && factor < 1024))
       fail("{}: RoPE scaling factor {} is out of range", f_.path(), factor);
     c_.rope_scale = static_cast<float>(factor);
+    if (type == "yarn") {
+      if (factor < 1) fail("{}: YaRN factor {} is below 1 (it extends a context)", f_.path(), factor);
+      c_.rope_yarn = true;
+      c_.rope_orig_ctx = positive(kRopeOrigContext, static_cast<uint64_t>(c_.ctx_train));
+    }
   }
 
   // Gemma 2: soft-capping and the window of its even layers (defaults: the published values, as
@@ -169,10 +179,6 @@ class ConfigReader {
     } else {
       fail("{}: missing metadata '{}' (this Phi-3 shape has no known default)", f_.path(), key(kSlidingWindow));
     }
-    const double attn_factor = f_.float_or(key(kRopeAttnFactor)).value_or(1.0);
-    if (!(attn_factor > 0 && attn_factor < 16))
-      fail("{}: {} = {} is out of range (0 to 16)", f_.path(), key(kRopeAttnFactor), attn_factor);
-    c_.rope_attn_factor = static_cast<float>(attn_factor);
     c_.rope_orig_ctx = positive(kRopeOrigContext, static_cast<uint64_t>(c_.ctx_train));
   }
 
@@ -209,9 +215,11 @@ void write_model_config(GgufWriter& w, const ModelConfig& c, std::string_view na
   u32(kRopeDimensionCount, c.rope_dim);
   w.set_f32(arch_key(arch, kRopeFreqBase), c.rope_base);
   if (c.rope_scale != 1.0f) {
-    w.set_string(arch_key(arch, kRopeScalingType), "linear");
+    w.set_string(arch_key(arch, kRopeScalingType), c.rope_yarn ? "yarn" : "linear");
     w.set_f32(arch_key(arch, kRopeScalingFactor), c.rope_scale);
+    if (c.rope_yarn) u32(kRopeOrigContext, c.rope_orig_ctx);
   }
+  if (c.rope_attn_factor != 1.0f) w.set_f32(arch_key(arch, kRopeAttnFactor), c.rope_attn_factor);
   if (c.gemma2()) {
     u32(kSlidingWindow, c.sliding_window);
     w.set_f32(arch_key(arch, kAttnSoftcap), c.attn_softcap);
@@ -225,8 +233,7 @@ void write_model_config(GgufWriter& w, const ModelConfig& c, std::string_view na
   }
   if (c.arch == Architecture::Phi3) {
     u32(kSlidingWindow, c.sliding_window);
-    if (c.rope_attn_factor != 1.0f) w.set_f32(arch_key(arch, kRopeAttnFactor), c.rope_attn_factor);
-    if (c.rope_orig_ctx > 0) u32(kRopeOrigContext, c.rope_orig_ctx);
+    if (c.rope_orig_ctx > 0 && !c.rope_yarn) u32(kRopeOrigContext, c.rope_orig_ctx);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "model/ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -76,8 +77,39 @@ void model_norm_rows(const ModelConfig& c, const float* x, size_t ldx, const flo
     layer_norm(x + static_cast<size_t>(r) * ldx, weight, bias, c.dim, c.norm_eps, out + static_cast<size_t>(r) * ldo);
 }
 
+namespace {
+
+// YaRN's angles, as llama.cpp computes them (ggml's rope_yarn with its default beta_fast = 32 and
+// beta_slow = 1, ext_factor 1): pairs turning more than 32 times over the original context keep
+// their angles, those turning less than once are interpolated (divided by the factor), linearly
+// blended between; the magnitude grows by 1 + 0.1 ln(factor).
+void yarn_angles(const ModelConfig& c, std::span<const float> freq_factors, int32_t position, float* cos_out,
+                 float* sin_out) {
+  constexpr float kBetaFast = 32.0f, kBetaSlow = 1.0f, kPi = 3.14159265358979f;
+  const auto dims = static_cast<float>(c.rope_dim);
+  const auto pair_of_turns = [&](float turns) {  // the pair that turns this often over the original context
+    return dims * std::log(static_cast<float>(c.rope_orig_ctx) / (turns * 2 * kPi)) / (2 * std::log(c.rope_base));
+  };
+  const float low = std::max(0.0f, std::floor(pair_of_turns(kBetaFast)));
+  const float high = std::min(dims - 1, std::ceil(pair_of_turns(kBetaSlow)));
+  const float mscale = c.rope_attn_factor * (1.0f + 0.1f * std::log(c.rope_scale));
+  const auto pos = static_cast<float>(position);
+  for (int i = 0; i < c.rope_dim / 2; ++i) {
+    float freq = 1.0f / std::pow(c.rope_base, static_cast<float>(2 * i) / dims);
+    if (!freq_factors.empty()) freq /= freq_factors[static_cast<size_t>(i)];
+    const float extrapolated = pos * freq, interpolated = extrapolated / c.rope_scale;
+    const float keep = 1.0f - std::clamp((static_cast<float>(i) - low) / std::max(0.001f, high - low), 0.0f, 1.0f);
+    const float theta = interpolated * (1.0f - keep) + extrapolated * keep;
+    cos_out[i] = std::cos(theta) * mscale;
+    sin_out[i] = std::sin(theta) * mscale;
+  }
+}
+
+}  // namespace
+
 void rope_angles(const ModelConfig& c, std::span<const float> freq_factors, int32_t position,
                  float* cos_out, float* sin_out) {
+  if (c.rope_yarn) return yarn_angles(c, freq_factors, position, cos_out, sin_out);
   const float pos = static_cast<float>(position) / c.rope_scale;
   for (int i = 0; i < c.rope_dim / 2; ++i) {
     float freq = 1.0f / std::pow(c.rope_base, static_cast<float>(2 * i) / static_cast<float>(c.rope_dim));

@@ -67,6 +67,13 @@ const std::map<std::string, ModelConfig>& shapes() {
       {"phi-3.5-mini", phi35},
       {"tiny-qwen2", named(qwen2, 128, 2, 4, 2, 256, 512, 1024, false, 1000000.0f)},
       {"tiny-phi3", tiny_phi3},
+      // Qwen2 with YaRN over 4x its original context (as Qwen2's long-context files set it), the
+      // 64-token checks reaching 4x beyond that original context of 16.
+      {"tiny-qwen2-yarn", [] {
+         ModelConfig c = named(Architecture::Qwen2, 128, 2, 4, 2, 256, 512, 1024, false, 1000000.0f);
+         c.rope_yarn = true, c.rope_scale = 4.0f, c.rope_orig_ctx = 16;
+         return c;
+       }()},
       // Qwen3-0.6B: 16 query heads of 128 over a residual stream of 1024.
       {"qwen3-0.6b", with_heads_of(named(Architecture::Qwen3, 1024, 28, 16, 8, 3072, 151936, 40960, true, 1000000.0f), 128)},
       // Gemma-2-2B: 8 query heads of 256 over a stream of 2304, tied output, window 4096.

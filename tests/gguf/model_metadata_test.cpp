@@ -47,7 +47,7 @@ TEST(ModelMetadata, WhatIsWrittenIsReadBack) {
   // Each architecture's own keys: Phi-3's window and LongRoPE, Gemma 2's caps and window, Granite's
   // multipliers.
   for (const char* shape : {"phi-3.5-mini", "tiny-phi3", "qwen3-0.6b", "gemma-2-2b", "tiny-gemma2", "granite-3.1-2b",
-                            "olmo-2-1b", "starcoder2-3b"}) {
+                            "olmo-2-1b", "starcoder2-3b", "tiny-qwen2-yarn"}) {
     ModelConfig c = *named_model_shape(shape);
     EXPECT_EQ(round_trip(c), c) << shape;
     if (c.sliding_window > 0) c.sliding_window = 1000;  // the architectures that have one
@@ -84,6 +84,13 @@ TEST(ModelMetadata, BadArchitectureKeysAreRefused) {
                 .find("granite.logit_scale = 0 is out of range"),
             std::string::npos);
   EXPECT_EQ(rejection(granite, [](GgufWriter&) {}), "accepted");
+  const ModelConfig yarn = *named_model_shape("tiny-qwen2-yarn");
+  EXPECT_NE(rejection(yarn, [](GgufWriter& w) { w.set_f32("qwen2.rope.scaling.factor", 0.5f); }).find("YaRN factor 0.5"),
+            std::string::npos);
+  EXPECT_NE(rejection(yarn, [](GgufWriter& w) { w.set_string("qwen2.rope.scaling.type", "su"); })
+                .find("RoPE scaling 'su' is not supported (supported: none, linear, yarn)"),
+            std::string::npos);
+  EXPECT_EQ(rejection(yarn, [](GgufWriter&) {}), "accepted");
 }
 
 TEST(ModelMetadata, GeneralKeys) {
