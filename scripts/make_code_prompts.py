@@ -5,9 +5,13 @@
 model continues with the body. One JSON object per line, {"prompt": ...}, as the bench tools read.
 
   make_code_prompts.py CORPUS -o OUT.jsonl [--count N] [--seed S] [--context BYTES]
+                       [--min-before BYTES] [--category NAME]
 
-Definitions are chosen uniformly at random (seeded) among those with at least 200 bytes of the
-file before them, at most one per file and line.
+Definitions are chosen uniformly at random (seeded) among those with at least --min-before bytes
+(default 200) of the file before them. The same --seed and --min-before choose the same
+definitions whatever --context is, so long and short prompts ending at the same place can be
+compared (e.g. --min-before 12000 with --context 600, 6000 and 12000; --category labels each set
+for the bench tools' per-category tables).
 """
 import argparse
 import json
@@ -30,9 +34,11 @@ def main():
     ap.add_argument("--count", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--context", type=int, default=600, help="most bytes before the definition")
+    ap.add_argument("--min-before", type=int, default=200, help="fewest bytes of its file before a definition")
+    ap.add_argument("--category", help="a category written with each prompt")
     args = ap.parse_args()
-    if args.count < 1 or args.context < 200:
-        sys.exit("make_code_prompts: --count must be >= 1 and --context >= 200")
+    if args.count < 1 or args.context < 200 or args.min_before < 0:
+        sys.exit("make_code_prompts: --count must be >= 1, --context >= 200 and --min-before >= 0")
     try:
         with open(args.corpus, encoding="utf-8") as f:
             text = f.read()
@@ -41,7 +47,7 @@ def main():
     candidates = []
     for name, body in sections(text):
         for m in re.finditer(r"^[ \t]*(?:async )?def [A-Za-z_][A-Za-z0-9_]*\(.*\n", body, flags=re.M):
-            if m.start() >= 200:
+            if m.start() >= args.min_before:
                 candidates.append((name, body, m.start(), m.end()))
     if not candidates:
         sys.exit(f"make_code_prompts: {args.corpus}: no function definitions in '# ==== file:' sections")
@@ -55,7 +61,10 @@ def main():
             begin = max(0, start - args.context)
             line = body.rfind("\n", 0, begin)
             begin = 0 if begin == 0 else line + 1
-            out.write(json.dumps({"file": name, "prompt": body[begin:end]}) + "\n")
+            record = {"file": name, "prompt": body[begin:end]}
+            if args.category:
+                record["category"] = args.category
+            out.write(json.dumps(record) + "\n")
     print(f"make_code_prompts: {len(chosen)} prompts -> {args.output}", file=sys.stderr)
 
 
