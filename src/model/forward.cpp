@@ -145,9 +145,12 @@ void ForwardPass::add_bias(const std::vector<float>& bias, std::vector<float>& y
 // gate = gelu(gate + b_up) for the hidden units of the range, every token (StarCoder2).
 void ForwardPass::activate_biased(const std::vector<float>& bias, Range units) {
   if (units.empty()) return;
-  for (size_t i = 0; i < n_; ++i)
-    ops::gelu_biased(act_.gate.data() + i * d_.hidden + units.begin, bias.empty() ? nullptr : bias.data() + units.begin,
-                     static_cast<int64_t>(units.size()));
+  for (size_t i = 0; i < n_; ++i) {
+    float* g = act_.gate.data() + i * d_.hidden + units.begin;
+    if (!bias.empty())
+      for (size_t j = 0; j < units.size(); ++j) g[j] += bias[units.begin + j];
+    kt_.gelu_gate(g, nullptr, static_cast<int64_t>(units.size()));
+  }
 }
 
 // x += the block's output (proj) in the member's columns; Gemma 2 normalizes it first, which needs
@@ -293,7 +296,7 @@ void ForwardPass::gate(Range units) {
     float* g = act_.gate.data() + i * d_.hidden + units.begin;
     const float* u = act_.up.data() + i * d_.hidden + units.begin;
     if (c_.gemma2())
-      ops::gelu_gate(g, u, static_cast<int64_t>(units.size()));
+      kt_.gelu_gate(g, u, static_cast<int64_t>(units.size()));
     else
       kt_.swiglu(g, u, static_cast<int64_t>(units.size()));
   }

@@ -29,24 +29,6 @@ void layer_norm(const float* x, const float* weight, const float* bias, int n, f
   for (int j = 0; j < n; ++j) out[j] = weight[j] * ((x[j] - mean) * scale) + bias[j];
 }
 
-namespace {
-inline float gelu_tanh(float g) {
-  constexpr float kRoot2OverPi = 0.7978845608028654f;
-  return 0.5f * g * (1.0f + std::tanh(kRoot2OverPi * g * (1.0f + 0.044715f * g * g)));
-}
-}  // namespace
-
-void gelu_gate(float* gate, const float* up, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) gate[i] = gelu_tanh(gate[i]) * up[i];
-}
-
-void gelu_biased(float* x, const float* bias, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(bias ? x[i] + bias[i] : x[i]);
-}
-
-void soft_cap(float* x, size_t n, float cap) {
-  for (size_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
-}
 
 void rms_norm_rows(const float* x, size_t ldx, const float* weight, int n, float eps, int rows, float* out, size_t ldo) {
   // Each row's sum is one chain of dependent additions (its fixed order); eight rows side by side

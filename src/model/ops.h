@@ -17,12 +17,6 @@ float rms_scale(const float* x, int n, float eps);
 // LayerNorm (StarCoder2): out = weight * ((x - mean) / sqrt(variance + eps)) + bias, the mean and
 // then the variance of the centred values each summed in order.
 void layer_norm(const float* x, const float* weight, const float* bias, int n, float eps, float* out);
-// gate = gelu(gate) * up, GELU in its tanh form (Gemma's gated feed-forward).
-void gelu_gate(float* gate, const float* up, int64_t n);
-// x = gelu(x + bias), the same GELU (StarCoder2's feed-forward); bias may be nullptr.
-void gelu_biased(float* x, const float* bias, int64_t n);
-// x = cap * tanh(x / cap) for each of n values (Gemma 2's soft-capping).
-void soft_cap(float* x, size_t n, float cap);
 
 // rms_norm of `rows` rows (strides ldx, ldo), each exactly as rms_norm computes it alone.
 void rms_norm_rows(const float* x, size_t ldx, const float* weight, int n, float eps, int rows, float* out, size_t ldo);

@@ -47,7 +47,7 @@ void OutputHead::project(ThreadPool& pool, const float* x, const Batch& b) {
   input_.reset(final_x_.data(), d_.dim, rows, c_.dim);
   const MatMulJob logits[] = {{&model_.output(), logits_.data(), d_.n_vocab}};
   run_matmuls(pool, kt_, input_, logits);
-  if (c_.final_softcap > 0) ops::soft_cap(logits_.data(), n_rows * d_.n_vocab, c_.final_softcap);
+  if (c_.final_softcap > 0) kt_.soft_cap(logits_.data(), n_rows * d_.n_vocab, c_.final_softcap);
   if (c_.logit_scale != 1.0f) {
     const float inverse = 1.0f / c_.logit_scale;  // as llama.cpp scales them
     for (float& l : logits_) l *= inverse;

@@ -455,7 +455,38 @@ TEST(Kernels, AttentionAndSwigluMatchScalarBitwise) {
     scalar_kernels().swiglu(g1.data(), up.data(), 1003);
     kt->swiglu(g2.data(), up.data(), 1003);
     EXPECT_EQ(0, std::memcmp(g1.data(), g2.data(), g1.size() * 4)) << kt->name;
+    // GELU (gated and alone) and soft-capping: every lane as the scalar function.
+    for (const float* u : std::initializer_list<const float*>{up.data(), nullptr}) {
+      auto h1 = gate, h2 = gate;
+      scalar_kernels().gelu_gate(h1.data(), u, 1003);
+      kt->gelu_gate(h2.data(), u, 1003);
+      EXPECT_EQ(0, std::memcmp(h1.data(), h2.data(), h1.size() * 4)) << kt->name << (u ? " gated" : " alone");
+    }
+    auto c1 = gate, c2 = gate;
+    c1[3] = c2[3] = 1e30f;  // saturates at the cap
+    c1[4] = c2[4] = -0.0f;
+    scalar_kernels().soft_cap(c1.data(), c1.size(), 2.5f);
+    kt->soft_cap(c2.data(), c2.size(), 2.5f);
+    EXPECT_EQ(0, std::memcmp(c1.data(), c2.data(), c1.size() * 4)) << kt->name;
+    EXPECT_EQ(c2[3], 2.5f);
   }
+}
+
+// canonical_tanh and canonical_gelu against the library's functions in double precision.
+TEST(CanonicalExp, TanhAndGeluAreCloseToTheirDefinitions) {
+  double worst_tanh = 0, worst_gelu = 0;
+  for (float x = -20.0f; x <= 20.0f; x += 0.001953125f) {
+    worst_tanh = std::max(worst_tanh, std::fabs(canonical_tanh(x) - std::tanh(static_cast<double>(x))));
+    const double g = x;
+    const double want = 0.5 * g * (1 + std::tanh(std::sqrt(2 / M_PI) * (g + 0.044715 * g * g * g)));
+    worst_gelu = std::max(worst_gelu, std::fabs(canonical_gelu(x) - want) / std::max(1.0, std::fabs(want)));
+  }
+  EXPECT_LT(worst_tanh, 3e-7);
+  EXPECT_LT(worst_gelu, 1e-6);
+  EXPECT_EQ(canonical_tanh(100.0f), 1.0f);
+  EXPECT_EQ(canonical_tanh(-100.0f), -1.0f);
+  EXPECT_TRUE(std::signbit(canonical_tanh(-0.0f)));
+  EXPECT_TRUE(std::isnan(canonical_tanh(NAN)));
 }
 
 }  // namespace

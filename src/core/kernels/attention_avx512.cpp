@@ -154,7 +154,7 @@ void score_keys(const AttentionArgs* const* q, size_t t0, size_t t1, float root,
 void exponentials(const AttentionArgs& a, size_t lo, size_t n_keys) {
   float* s = a.scores;
   const auto first = static_cast<size_t>(a.first);
-  soft_cap_scores(s + lo, n_keys - lo, a.softcap);
+  detail::soft_cap_avx2(s + lo, n_keys - lo, a.softcap);
   for (size_t t = lo; t < first; ++t) s[t] = -INFINITY;
   // The maximum in any order (only its value matters).
   __m512 m16 = _mm512_set1_ps(-INFINITY);

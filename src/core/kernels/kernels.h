@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "aded/tensor_type.h"
+#include "core/kernels/canonical_exp.h"
 
 namespace aded::kernels {
 
@@ -106,12 +107,12 @@ struct AttentionArgs {
   int32_t first = 0;  // <= prefix
 };
 
-// Gemma 2's soft-capping of a query's scores, one scalar std::tanh per score in every table (the
-// same call on the same float gives the same bits). The function is monotonic, so the maximum of
-// the capped scores is the capped maximum.
+// Gemma 2's soft-capping, x = cap * tanh(x / cap) with canonical_tanh (canonical_exp.h), which the
+// SIMD tables compute lane by lane to the same bits; nothing for cap <= 0. The function is
+// monotonic, so the maximum of capped scores is the capped maximum.
 inline void soft_cap_scores(float* scores, size_t n, float cap) {
   if (cap <= 0) return;
-  for (size_t t = 0; t < n; ++t) scores[t] = cap * std::tanh(scores[t] / cap);
+  for (size_t t = 0; t < n; ++t) scores[t] = cap * canonical_tanh(scores[t] / cap);
 }
 
 // Calls f.template operator()<K, V>() with the KV cache types as template arguments (F32, F16 or
@@ -162,6 +163,10 @@ struct KernelTable {
   void (*attend_many)(const AttentionArgs* args, int count);
   // gate[i] = silu(gate[i]) * up[i] by the swiglu rule above.
   void (*swiglu)(float* gate, const float* up, int64_t n);
+  // gate[i] = canonical_gelu(gate[i]) * up[i]; gate[i] = canonical_gelu(gate[i]) when up is null.
+  void (*gelu_gate)(float* gate, const float* up, int64_t n);
+  // soft_cap_scores (Gemma 2's attention scores and final logits).
+  void (*soft_cap)(float* x, size_t n, float cap);
   // Scans of one row of logits (the greedy head's candidate search; logit_scan_*.cpp):
   // the largest value and the largest magnitude of y[0, n) (NaN ignored), and whether every |y|
   // is below 1e30 (no NaN, no infinity);
@@ -195,6 +200,8 @@ void axpy_avx2(float a, const float* x, float* y, int64_t n);
 void attend_avx2(const AttentionArgs& args);
 void attend_many_avx2(const AttentionArgs* args, int count);
 void swiglu_avx2(float* gate, const float* up, int64_t n);
+void gelu_gate_avx2(float* gate, const float* up, int64_t n);
+void soft_cap_avx2(float* x, size_t n, float cap);
 // The AVX-512 attention (attention_avx512.cpp), same rule.
 void attend_avx512(const AttentionArgs& args);
 void attend_many_avx512(const AttentionArgs* args, int count);

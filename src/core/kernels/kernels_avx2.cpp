@@ -463,7 +463,7 @@ void score_keys(const AttentionArgs& a, size_t t0, size_t t1, float root) {
 // order).
 float softmax_weights(const AttentionArgs& a, size_t n_keys) {
   const auto first = static_cast<size_t>(a.first);
-  soft_cap_scores(a.scores + first, n_keys - first, a.softcap);
+  detail::soft_cap_avx2(a.scores + first, n_keys - first, a.softcap);
   // The maximum in any order (only its value matters; scores are never NaN for finite inputs).
   float max = -INFINITY;
   size_t t = first;
@@ -545,7 +545,7 @@ void attend_many_avx2(const AttentionArgs* args, int count) {
       const auto cell = [&](size_t t) { return t < prefix ? t : static_cast<size_t>(a.cells[t - prefix]); };
       float max = -INFINITY;
       for (size_t t = first; t < n_keys; ++t) a.scores[t] = dot_avx2(a.q, keys + cell(t) * a.kv_stride, D) / root;
-      soft_cap_scores(a.scores + first, n_keys - first, a.softcap);
+      soft_cap_avx2(a.scores + first, n_keys - first, a.softcap);
       for (size_t t = first; t < n_keys; ++t) max = std::fmax(max, a.scores[t]);
       float sum = 0;
       for (size_t t = first; t < n_keys; ++t) {
@@ -558,6 +558,25 @@ void attend_many_avx2(const AttentionArgs* args, int count) {
     return;
   }
   dispatch_kv_types(K, V, [&]<TensorType KT, TensorType VT>() { attend_many_typed<KT, VT>(args, count); });
+}
+
+void gelu_gate_avx2(float* gate, const float* up, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 g = gelu8(_mm256_loadu_ps(gate + i));
+    if (up) g = _mm256_mul_ps(g, _mm256_loadu_ps(up + i));
+    _mm256_storeu_ps(gate + i, g);
+  }
+  for (; i < n; ++i) gate[i] = up ? canonical_gelu(gate[i]) * up[i] : canonical_gelu(gate[i]);
+}
+
+void soft_cap_avx2(float* x, size_t n, float cap) {
+  if (cap <= 0) return;
+  const __m256 c = _mm256_set1_ps(cap);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(x + i, _mm256_mul_ps(c, tanh8(_mm256_div_ps(_mm256_loadu_ps(x + i), c))));
+  for (; i < n; ++i) x[i] = cap * canonical_tanh(x[i] / cap);
 }
 
 void swiglu_avx2(float* gate, const float* up, int64_t n) {
@@ -586,7 +605,7 @@ const KernelTable* avx2_kernels() {
   using namespace detail;
   static const KernelTable table{"avx2",   true,      quantize_q8_avx2, quantize_q8k_avx2, matmul_avx2,
                                  dot_avx2, axpy_avx2, attend_avx2,      attend_many_avx2, swiglu_avx2,
-                                 scan_logits_avx2, keep_at_least_avx2, sum_exp_at_avx2};
+                                 gelu_gate_avx2, soft_cap_avx2, scan_logits_avx2, keep_at_least_avx2, sum_exp_at_avx2};
   return cpu_features().avx2 ? &table : nullptr;
 }
 

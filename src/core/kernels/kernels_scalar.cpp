@@ -250,6 +250,14 @@ void swiglu_scalar(float* gate, const float* up, int64_t n) {
   }
 }
 
+void gelu_gate_scalar(float* gate, const float* up, int64_t n) {
+  if (!up) {
+    for (int64_t i = 0; i < n; ++i) gate[i] = canonical_gelu(gate[i]);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) gate[i] = canonical_gelu(gate[i]) * up[i];
+}
+
 }  // namespace
 
 InputFormat input_format(TensorType t) {
@@ -309,7 +317,7 @@ void quantize_q8k_row_reference(const float* x, int64_t K, uint8_t* out) {
 const KernelTable& scalar_kernels() {
   static const KernelTable table{"scalar",      false,       quantize_q8_scalar, quantize_q8k_scalar, matmul_scalar,
                                  dot_scalar,    axpy_scalar, attend_scalar,      attend_many_scalar, swiglu_scalar,
-                                 detail::scan_logits_scalar, detail::keep_at_least_scalar,
+                                 gelu_gate_scalar, soft_cap_scores, detail::scan_logits_scalar, detail::keep_at_least_scalar,
                                  detail::sum_exp_at_scalar};
   return table;
 }
