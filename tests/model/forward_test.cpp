@@ -317,6 +317,38 @@ TEST(ForwardSlidingWindow, TokensBeyondTheWindowsReachChangeNothing) {
   EXPECT_FALSE(same_bits(last_logits(recent_changed), base));
 }
 
+// A library caller's mask that shows a query a key its window hides after one it shows cannot be
+// attended from a first visible key: refused before the forward, naming the window; the same
+// cells in position order run.
+TEST(ForwardSlidingWindow, MasksOutOfPositionOrderAreRefused) {
+  RandomModelOptions o;
+  o.shape = phi3_like(10);
+  testing::TempDir dir;
+  write_random_model(o, (dir / "swa.gguf").string());
+  const auto model = Model::load((dir / "swa.gguf").string());
+  Context ctx(model, {.n_ctx = 64, .n_threads = 1});
+  const auto tokens = random_tokens(30, model->config().n_vocab, 4);
+  ctx.forward(Batch::sequence(tokens, 0, false));
+  std::vector<int32_t> all(tokens.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int32_t>(i);
+  ctx.commit(all);
+  const auto one = [&](std::vector<int32_t> cells) {
+    Batch b;
+    b.tokens = {7};
+    b.positions = {30};
+    b.mask.prefix = 0;
+    b.mask.add_query(cells);
+    return b;
+  };
+  try {
+    ctx.forward(one({25, 5, 30}));  // 25 is in the window of 10, 5 is not
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("sliding window (10 positions)"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(ctx.forward(one({5, 25, 26, 30})));
+}
+
 TEST(ForwardErrors, FullContextAndBadTokensAreErrors) {
   const auto model = random_model(llama_gqa(), TensorType::F32);
   Context ctx(model, {.n_ctx = 8, .n_threads = 1});
