@@ -125,7 +125,16 @@ bool same_value(const aded::GgufValue& a, const aded::GgufValue& b) {
 void round_trip(const aded::GgufFile& f) {
   aded::GgufWriter w;
   w.copy_metadata(f);
-  for (const auto& t : f.tensors()) w.add_tensor_bytes(t.name, t.type, t.dims, {t.data, t.nbytes});
+  for (const auto& t : f.tensors()) {
+    if (!t.packed) {
+      w.add_tensor_bytes(t.name, t.type, t.dims, {t.data, t.nbytes});
+      continue;
+    }
+    w.add_packed_tensor(t.name, t.type, t.dims, [&t](std::span<uint8_t> out) {
+      check(out.size() == t.nbytes, "a packed tensor keeps its size");
+      std::copy(t.data, t.data + t.nbytes, out.begin());
+    });
+  }
   const auto again =
       aded::GgufFile::parse(aded::MappedFile::from_bytes(w.to_bytes(), "round-trip.gguf"));
   check(again.metadata().size() == f.metadata().size(), "round trip keeps every key");
@@ -136,7 +145,7 @@ void round_trip(const aded::GgufFile& f) {
   check(again.tensors().size() == f.tensors().size(), "round trip keeps every tensor");
   for (const auto& t : f.tensors()) {
     const aded::GgufTensor* u = again.find_tensor(t.name);
-    check(u && u->dims == t.dims && u->type == t.type && u->nbytes == t.nbytes &&
+    check(u && u->dims == t.dims && u->type == t.type && u->packed == t.packed && u->nbytes == t.nbytes &&
               std::equal(t.data, t.data + t.nbytes, u->data),
           "round trip keeps each tensor");
   }

@@ -185,6 +185,9 @@ void write_gguf_seeds(const fs::path& dir) {
   write_model(dir / "llama_q8_0.gguf", small_shape(llama, 32), aded::TensorType::Q8_0, spm);
   write_model(dir / "llama_q4_0.gguf", small_shape(llama, 32), aded::TensorType::Q4_0, spm);
   write_model(dir / "qwen2_bf16_bpe.gguf", small_shape(qwen2, 8), aded::TensorType::BF16, bpe);
+  // Matrices in the kernels' packed layout (aded repack): the packed type ids and their sizes.
+  aded::repack_model((dir / "llama_q8_0.gguf").string(), (dir / "llama_q8_0_packed.gguf").string());
+  check_parses(dir / "llama_q8_0_packed.gguf");
   write_metadata_zoo(dir / "metadata_zoo.gguf");
 }
 

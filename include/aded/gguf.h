@@ -39,10 +39,16 @@ struct GgufValue {
   bool is_float() const { return type == GgufType::F32 || type == GgufType::F64; }
 };
 
+// A weight matrix `aded repack` stored in the SIMD kernels' layout (groups of 16 interleaved rows,
+// src/core/kernels/packing.h) has the type id kPackedTypeBase + its type's ggml id. Other readers
+// (llama.cpp) refuse such a file as holding an unknown type rather than reading garbage from it.
+constexpr uint32_t kPackedTypeBase = 0x4150;  // "PA"
+
 struct GgufTensor {
   std::string name;
   std::vector<int64_t> dims;  // ggml order: dims[0] is the contiguous (row) dimension
   TensorType type = TensorType::F32;
+  bool packed = false;  // in the kernels' layout (type id kPackedTypeBase + type): only aded's model loader reads it
   uint64_t offset = 0;  // relative to the data section
   const uint8_t* data = nullptr;
   size_t nbytes = 0;
@@ -118,6 +124,8 @@ class GgufWriter {
   void add_tensor(std::string name, TensorType type, std::vector<int64_t> dims, Fill fill);
   void add_tensor_bytes(std::string name, TensorType type, std::vector<int64_t> dims,
                         std::span<const uint8_t> bytes);
+  // A matrix in the kernels' packed layout (see kPackedTypeBase); fill receives its packed size.
+  void add_packed_tensor(std::string name, TensorType type, std::vector<int64_t> dims, Fill fill);
 
   // Writes to path through an OutputFile (core/output_file.h: a temporary file renamed over the
   // target at the end, links followed, devices written through, removed on any failure or on
@@ -134,7 +142,7 @@ class GgufWriter {
   };
   struct Tensor {
     std::string name;
-    TensorType type;
+    uint32_t type_id;
     std::vector<int64_t> dims;
     size_t nbytes;
     Fill fill;

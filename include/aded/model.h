@@ -119,6 +119,8 @@ struct ModelConfig {
 struct Matrix {
   std::string name;
   TensorType type = TensorType::F32;
+  // The rows in the file's layout; nullptr for a matrix its file stores packed (aded repack) until
+  // a context whose kernels read rows (the scalar table) makes Model::unpack_weights run.
   const uint8_t* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
@@ -167,7 +169,16 @@ class Model {
 
   // Lays the matrices out once for the SIMD kernels (contexts call it; thread-safe, idempotent).
   // Costs a copy of the weights in memory; the embedding table stays in the file's mapping.
+  // Matrices a file stores packed are used where they are mapped (checked for non-finite values
+  // on the first call).
   void pack_weights() const;
+  // The inverse for kernels that read rows (the scalar table): matrices a file stores packed get
+  // a row-major copy. Does nothing for a file that stores rows. Thread-safe, idempotent.
+  void unpack_weights() const;
+  // Whether the file stores matrices packed (written by aded repack).
+  bool file_is_packed() const;
+  // Seconds pack_weights spent packing copies (0 until it ran, and for a file stored packed).
+  double packing_seconds() const;
   // Bytes held by packed copies of the weights.
   uint64_t packed_bytes() const;
 

@@ -62,4 +62,27 @@ struct QuantizeReport {
 QuantizeReport quantize_model(const std::string& in, const std::string& out,
                               const QuantizeOptions& options);
 
+// What repack_model did with the weight matrices.
+struct RepackReport {
+  std::vector<std::string> packed;   // now stored in the kernels' layout
+  std::vector<std::string> already;  // the input stored them packed
+  struct Kept {                      // types without a packed layout (k-quants, Q4_1, ...)
+    std::string name;
+    TensorType type;
+  };
+  std::vector<Kept> kept;
+  uint64_t bytes_written = 0;
+
+  // "packed 154 of 155 weight matrices; 1 kept its layout (no packed form): output.weight (Q6_K)"
+  std::string summary() const;
+};
+
+// Writes `in` with its weight matrices (all but the token embedding) in the layout the SIMD
+// kernels read (src/core/kernels/packing.h), so that loading maps them instead of packing a copy:
+// startup without the copy, memory shared with the page cache. Types, values and metadata are
+// kept; only aded reads the result (other readers refuse its packed type ids). Refuses, before
+// writing, a model whose fused matrices split inside a group of 16 rows.
+RepackReport repack_model(const std::string& in, const std::string& out,
+                          std::function<void(const std::string& tensor, size_t index, size_t total)> progress = {});
+
 }  // namespace aded

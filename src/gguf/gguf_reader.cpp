@@ -6,6 +6,7 @@
 
 #include "aded/error.h"
 #include "aded/gguf.h"
+#include "core/kernels/packing.h"
 #include "gguf/gguf_keys.h"
 
 namespace aded {
@@ -232,18 +233,31 @@ class GgufParser {
       t.dims.push_back(static_cast<int64_t>(dim));
     }
     const size_t tpos = pos_;
-    const uint32_t raw_type = u32("tensor type");
+    uint32_t raw_type = u32("tensor type");
+    if (raw_type >= kPackedTypeBase && raw_type < kPackedTypeBase + 256) {
+      t.packed = true;
+      raw_type -= kPackedTypeBase;
+    }
     const auto info = tensor_type_info(raw_type);
-    if (!info) at(tpos, fmt::format("tensor '{}' has unknown type id {}", t.name, raw_type));
+    if (!info) at(tpos, fmt::format("tensor '{}' has unknown type id {}", t.name, raw_type + (t.packed ? kPackedTypeBase : 0)));
     t.type = info->type;
-    const auto rb = row_bytes(t.type, t.dims[0]);
-    if (!rb)
-      at(tpos, fmt::format("tensor '{}': row length {} is not a multiple of the {} block size {}",
-                           t.name, t.dims[0], info->name, info->block_size));
-    const int64_t rows = elements / t.dims[0];
-    if (*rb != 0 && static_cast<uint64_t>(rows) > std::numeric_limits<uint64_t>::max() / *rb)
-      at(tpos, fmt::format("tensor '{}' is too large", t.name));
-    t.nbytes = *rb * static_cast<size_t>(rows);
+    if (t.packed) {
+      // Packed matrices (aded repack): rows rounded up to groups of 16; at most 4 bytes an element.
+      if (t.dims.size() != 2 || kernels::pack_format(t.type) == kernels::PackFormat::None || !row_bytes(t.type, t.dims[0]))
+        at(tpos, fmt::format("tensor '{}' is marked packed (type id {}), but {} rows of {} have no packed layout",
+                             t.name, raw_type + kPackedTypeBase, info->name, t.dims[0]));
+      if (elements > (int64_t{1} << 56)) at(tpos, fmt::format("tensor '{}' is too large", t.name));
+      t.nbytes = kernels::packed_matrix_bytes(t.type, t.dims[1], t.dims[0]);
+    } else {
+      const auto rb = row_bytes(t.type, t.dims[0]);
+      if (!rb)
+        at(tpos, fmt::format("tensor '{}': row length {} is not a multiple of the {} block size {}",
+                             t.name, t.dims[0], info->name, info->block_size));
+      const int64_t rows = elements / t.dims[0];
+      if (*rb != 0 && static_cast<uint64_t>(rows) > std::numeric_limits<uint64_t>::max() / *rb)
+        at(tpos, fmt::format("tensor '{}' is too large", t.name));
+      t.nbytes = *rb * static_cast<size_t>(rows);
+    }
     const size_t opos = pos_;
     t.offset = u64("tensor data offset");
     if (t.offset % out_.alignment_ != 0)

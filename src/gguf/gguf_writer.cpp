@@ -3,6 +3,7 @@
 
 #include "aded/error.h"
 #include "aded/gguf.h"
+#include "core/kernels/packing.h"
 #include "core/output_file.h"
 #include "gguf/gguf_keys.h"
 
@@ -161,7 +162,15 @@ void GgufWriter::add_tensor(std::string name, TensorType type, std::vector<int64
                             name, dims[0], tensor_type_name(type)));
   size_t rows = 1;
   for (size_t d = 1; d < dims.size(); ++d) rows *= static_cast<size_t>(dims[d]);
-  tensors_.push_back({std::move(name), type, std::move(dims), *rb * rows, std::move(fill)});
+  tensors_.push_back({std::move(name), static_cast<uint32_t>(type), std::move(dims), *rb * rows, std::move(fill)});
+}
+
+void GgufWriter::add_packed_tensor(std::string name, TensorType type, std::vector<int64_t> dims, Fill fill) {
+  if (dims.size() != 2) throw Error(fmt::format("tensor '{}': only matrices are packed", name));
+  const size_t bytes = kernels::packed_matrix_bytes(type, dims[1], dims[0]);
+  if (bytes == 0 || !row_bytes(type, dims[0]))
+    throw Error(fmt::format("tensor '{}': {} rows of {} have no packed layout", name, tensor_type_name(type), dims[0]));
+  tensors_.push_back({std::move(name), kPackedTypeBase + static_cast<uint32_t>(type), std::move(dims), bytes, std::move(fill)});
 }
 
 void GgufWriter::add_tensor_bytes(std::string name, TensorType type, std::vector<int64_t> dims,
@@ -193,7 +202,7 @@ void GgufWriter::emit(Sink& sink) const {
     append_string(head, t.name);
     append<uint32_t>(head, static_cast<uint32_t>(t.dims.size()));
     for (auto d : t.dims) append<uint64_t>(head, static_cast<uint64_t>(d));
-    append<uint32_t>(head, static_cast<uint32_t>(t.type));
+    append<uint32_t>(head, t.type_id);
     append<uint64_t>(head, offset);
     offset = align(offset + t.nbytes);
   }

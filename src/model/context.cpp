@@ -87,6 +87,19 @@ struct Context::State {
   OutputHead head;
 };
 
+namespace {
+
+// The weights in the layout the kernels read: packed for SIMD tables, rows for the scalar one
+// (files of aded repack store them packed). Once per model; later calls return at once.
+void lay_out_weights(const Model& model, const kernels::KernelTable& kt) {
+  if (kt.uses_packed_weights)
+    model.pack_weights();
+  else
+    model.unpack_weights();
+}
+
+}  // namespace
+
 Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
     : model_(std::move(model)) {
   check_cache_type(options.cache_type_k, "keys", model_->config());
@@ -95,7 +108,7 @@ Context::Context(std::shared_ptr<const Model> model, ContextOptions options)
   cache_type_v_ = options.cache_type_v;
   const kernels::KernelTable& kt =
       options.scalar_kernels ? kernels::scalar_kernels() : kernels::best_kernels();
-  if (kt.uses_packed_weights) model_->pack_weights();
+  lay_out_weights(*model_, kt);
   n_ctx_ = context_size(options, model_->config());
   pool_ = make_or_share_pool(options);
   // Most of a context's memory grows with its size: a size that cannot fit is refused by name
@@ -130,7 +143,7 @@ void Context::forward(const Batch& b) {
   last_batch_ = static_cast<int32_t>(b.tokens.size());
 
   const Model& layers = b.weights ? *b.weights : *model_;
-  if (b.weights && s.kt.uses_packed_weights) b.weights->pack_weights();  // once per model
+  if (b.weights) lay_out_weights(*b.weights, s.kt);  // once per model
   ForwardPass pass(layers, s.dims, s.kt, b, n_past_, s.act, s.cache);
   pass.embed();
   pass.run_layers(*pool_);
@@ -142,9 +155,7 @@ void Context::forward(const Batch& b) {
   s.head.refuse_non_finite(b);
 }
 
-void Context::prepare_weights(const Model& weights) const {
-  if (state_->kt.uses_packed_weights) weights.pack_weights();
-}
+void Context::prepare_weights(const Model& weights) const { lay_out_weights(weights, state_->kt); }
 
 std::span<const float> Context::logits(int i) const {
   return state_->head.logits(i);

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include "core/argmax.h"
 #include "core/quant/quant.h"
 #include "model/matmul_op.h"
+#include "model/matrix_rows.h"
 
 namespace aded {
 
@@ -42,23 +44,34 @@ GreedyHead::GreedyHead(const Matrix& output, const kernels::KernelTable& kt) : e
   l1_.resize(static_cast<size_t>(V));
   err_.resize(static_cast<size_t>(V));
   reach_.resize(static_cast<size_t>(V));
-  std::vector<float> w(static_cast<size_t>(K)), back(static_cast<size_t>(K));
-  for (int64_t j = 0; j < V; ++j) {
-    quant::dequantize_row(output.type, output.data + static_cast<size_t>(j) * output.row_bytes, w.data(), K);
-    uint8_t* q = q8_data_.data() + static_cast<size_t>(j) * q8_row;
-    quant::quantize_row(TensorType::Q8_0, w.data(), q, K);
-    quant::dequantize_row(TensorType::Q8_0, q, back.data(), K);
-    double l1 = 0, err = 0, max_abs = 0;
-    for (int64_t k = 0; k < K; ++k) {
-      const double v = w[static_cast<size_t>(k)];
-      l1 += std::fabs(v);
-      max_abs = std::max(max_abs, std::fabs(v));
-      err = std::max(err, std::fabs(v - static_cast<double>(back[static_cast<size_t>(k)])));
+  // Rows are independent: every core takes a slice (loading a model waits for this).
+  const auto build_rows = [&](int64_t begin, int64_t end) {
+    std::vector<float> w(static_cast<size_t>(K)), back(static_cast<size_t>(K));
+    std::vector<uint8_t> packed_row;
+    for (int64_t j = begin; j < end; ++j) {
+      quant::dequantize_row(output.type, matrix_row(output, j, packed_row), w.data(), K);
+      uint8_t* q = q8_data_.data() + static_cast<size_t>(j) * q8_row;
+      quant::quantize_row(TensorType::Q8_0, w.data(), q, K);
+      quant::dequantize_row(TensorType::Q8_0, q, back.data(), K);
+      double l1 = 0, err = 0, max_abs = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        const double v = w[static_cast<size_t>(k)];
+        l1 += std::fabs(v);
+        max_abs = std::max(max_abs, std::fabs(v));
+        err = std::max(err, std::fabs(v - static_cast<double>(back[static_cast<size_t>(k)])));
+      }
+      // The double sum of K terms is itself rounded: a relative 2^-40 covers it for any K we load.
+      l1_[static_cast<size_t>(j)] = round_up(l1 * (1 + 0x1p-40));
+      err_[static_cast<size_t>(j)] = round_up(err);
+      reach_[static_cast<size_t>(j)] = round_up(max_abs + err);
     }
-    // The double sum of K terms is itself rounded: a relative 2^-40 covers it for any K we load.
-    l1_[static_cast<size_t>(j)] = round_up(l1 * (1 + 0x1p-40));
-    err_[static_cast<size_t>(j)] = round_up(err);
-    reach_[static_cast<size_t>(j)] = round_up(max_abs + err);
+  };
+  const int64_t slices = std::min<int64_t>(std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 8), V);
+  std::vector<std::thread> helpers;
+  for (int64_t t = 1; t < slices; ++t) helpers.emplace_back(build_rows, V * t / slices, V * (t + 1) / slices);
+  build_rows(0, V / slices);
+  for (auto& h : helpers) h.join();
+  for (int64_t j = 0; j < V; ++j) {
     l1_max_ = std::max(l1_max_, l1_[static_cast<size_t>(j)]);
     err_max_ = std::max(err_max_, err_[static_cast<size_t>(j)]);
     reach_max_ = std::max(reach_max_, reach_[static_cast<size_t>(j)]);
@@ -77,7 +90,8 @@ GreedyHead::GreedyHead(const Matrix& output, const kernels::KernelTable& kt) : e
 
 float GreedyHead::exact_logit(int64_t j, const float* x, std::vector<float>& row_f32) const {
   const int64_t K = exact_->cols;
-  const uint8_t* src = exact_->data + static_cast<size_t>(j) * exact_->row_bytes;
+  thread_local std::vector<uint8_t> packed_row;  // rows of an output its file stores packed
+  const uint8_t* src = matrix_row(*exact_, j, packed_row);
   const float* w;
   if (exact_->type == TensorType::F32) {
     w = reinterpret_cast<const float*>(src);

@@ -7,7 +7,9 @@
 
 #include "aded/error.h"
 #include "aded/model.h"
+#include "core/kernels/packing.h"
 #include "core/quant/quant.h"
+#include "gguf/gguf_keys.h"
 #include "model/model_metadata.h"
 #include "model/model_tensors.h"
 
@@ -74,7 +76,19 @@ class ModelLoader {
            "BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)",
            f_.path(), name, tensor_type_name(t.type));
     const int64_t cols = dims[0], rows = dims[1];
-    return {name, t.type, t.data, rows, cols, t.nbytes / static_cast<size_t>(rows)};
+    if (!t.packed) return {name, t.type, t.data, rows, cols, t.nbytes / static_cast<size_t>(rows)};
+    // Already in the kernels' layout (aded repack): used where it is mapped, without a copy.
+    if (kind == TensorKind::TokenEmbedding)
+      fail("{}: tensor '{}' is packed, but the token embedding is read row by row: repack the "
+           "original file with this build's aded repack",
+           f_.path(), name);
+    if (reinterpret_cast<uintptr_t>(t.data) % 64 != 0)
+      fail("{}: packed tensor '{}' is not 64-byte aligned in the file ({} is {}): repack the original "
+           "file with this build's aded repack",
+           f_.path(), name, kAlignmentKey, f_.alignment());
+    Matrix m{name, t.type, nullptr, rows, cols, *row_bytes(t.type, cols)};
+    m.packed = t.data;
+    return m;
   }
 
   std::vector<float> vector(const std::string& name, TensorKind kind) {
@@ -185,9 +199,18 @@ class ModelLoader {
   }
 
   // Rows [first, first + n) of a fused matrix, as a matrix of their own (a view into the file).
-  static Matrix rows_of(const Matrix& m, int first, int n) {
-    return {fmt::format("{}[rows {}..{}]", m.name, first, first + n), m.type,
-            m.data + static_cast<size_t>(first) * m.row_bytes, n, m.cols, m.row_bytes};
+  Matrix rows_of(const Matrix& m, int first, int n) const {
+    std::string name = fmt::format("{}[rows {}..{}]", m.name, first, first + n);
+    if (!m.packed) return {name, m.type, m.data + static_cast<size_t>(first) * m.row_bytes, n, m.cols, m.row_bytes};
+    // A packed matrix splits between its groups of 16 rows only.
+    if (first % kernels::kPackRows != 0)
+      fail("{}: packed tensor '{}' would be split at row {}, inside a group of {} rows: repack the "
+           "original file with this build's aded repack",
+           f_.path(), m.name, first, kernels::kPackRows);
+    Matrix part{std::move(name), m.type, nullptr, n, m.cols, m.row_bytes};
+    part.packed = m.packed + static_cast<size_t>(first / kernels::kPackRows) *
+                                 kernels::packed_group_bytes(kernels::pack_format(m.type), m.cols);
+    return part;
   }
 
   // LongRoPE comes as a pair of factor tensors or not at all.

@@ -1,10 +1,12 @@
 #include <algorithm>
+#include <cstring>
 #include <thread>
 
 #include "aded/error.h"
 #include "aded/gguf.h"
 #include "aded/model_tools.h"
 #include "aded/thread_pool.h"
+#include "core/kernels/packing.h"
 #include "core/output_target.h"
 #include "core/quant/quant.h"
 #include "gguf/gguf_keys.h"
@@ -49,27 +51,46 @@ QuantizeReport quantize_model(const std::string& in_path, const std::string& out
     const bool convertible = matrix && row_bytes(o.type, src.dims[0]).has_value();
     if (matrix && src.type == o.type) report.unchanged.push_back(src.name);
     if (matrix && !convertible) report.kept.push_back({src.name, src.type, src.dims[0]});
-    if (!convertible || src.type == o.type) {
+    // A matrix stored packed (aded repack) is read back row by row; the output stores rows.
+    const size_t group_bytes = src.packed ? kernels::packed_group_bytes(kernels::pack_format(src.type), src.dims[0]) : 0;
+    const size_t src_rb = src.packed ? *row_bytes(src.type, src.dims[0]) : src.nbytes / static_cast<size_t>(src.rows());
+    const auto src_row = [&src, group_bytes, src_rb](int64_t r, std::vector<uint8_t>& scratch) -> const uint8_t* {
+      if (!src.packed) return src.data + static_cast<size_t>(r) * src_rb;
+      scratch.resize(src_rb);
+      kernels::unpack_row(src.type, src.data + static_cast<size_t>(r / kernels::kPackRows) * group_bytes,
+                          static_cast<int>(r % kernels::kPackRows), src.dims[0], scratch.data());
+      return scratch.data();
+    };
+    if ((!convertible || src.type == o.type) && !src.packed) {
       w.add_tensor_bytes(src.name, src.type, src.dims, {src.data, src.nbytes});
+      continue;
+    }
+    if (!convertible || src.type == o.type) {
+      w.add_tensor(src.name, src.type, src.dims, [src_row, src_rb, rows = src.rows()](std::span<uint8_t> out) {
+        std::vector<uint8_t> scratch;
+        for (int64_t r = 0; r < rows; ++r)
+          std::memcpy(out.data() + static_cast<size_t>(r) * src_rb, src_row(r, scratch), src_rb);
+      });
       continue;
     }
     report.converted.push_back(src.name);
     if (!tensor_type_info(src.type).can_compute)
       fail("{}: tensor '{}' has type {}, which cannot be converted", in_path, src.name, tensor_type_name(src.type));
     const int64_t cols = src.dims[0], rows = src.rows();
-    const size_t src_rb = src.nbytes / static_cast<size_t>(rows), dst_rb = *row_bytes(o.type, cols);
+    const size_t dst_rb = *row_bytes(o.type, cols);
     const TensorType dst_type = o.type;
     const std::string name = src.name;
     const auto progress = o.progress;
-    w.add_tensor(src.name, dst_type, src.dims, [&src, &pool, cols, rows, src_rb, dst_rb, dst_type, name, progress, t,
+    w.add_tensor(src.name, dst_type, src.dims, [&src, &pool, src_row, cols, rows, dst_rb, dst_type, name, progress, t,
                                                 total](std::span<uint8_t> out) {
       if (progress) progress(name, t, total);
       pool.run([&](int th, int nt) {
         int64_t begin, end;
         ThreadPool::split(rows, 1, th, nt, begin, end);
         std::vector<float> row(static_cast<size_t>(cols));
+        std::vector<uint8_t> scratch;
         for (int64_t r = begin; r < end; ++r) {
-          quant::dequantize_row(src.type, src.data + static_cast<size_t>(r) * src_rb, row.data(), cols);
+          quant::dequantize_row(src.type, src_row(r, scratch), row.data(), cols);
           quant::quantize_row(dst_type, row.data(), out.data() + static_cast<size_t>(r) * dst_rb, cols);
         }
       });

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "aded/half.h"
+#include "core/kernels/packing.h"
 #include "core/quant/blocks.h"
 
 namespace aded {
@@ -117,9 +118,52 @@ std::optional<NonFiniteWeight> check_block_scales(const Matrix& m, const BlockSc
   return std::nullopt;
 }
 
+// A matrix in the kernels' packed layout (from a file of aded repack): groups of 16 rows; float
+// formats interleave the rows element by element, quantized ones keep the 16 rows' scales at the
+// head of each block (src/core/kernels/packing.h). Rows past the matrix are zeros.
+std::optional<NonFiniteWeight> check_packed(const Matrix& m) {
+  using kernels::kPackRows;
+  const kernels::PackFormat format = kernels::pack_format(m.type);
+  const size_t group_bytes = kernels::packed_group_bytes(format, m.cols);
+  const int64_t groups = (m.rows + kPackRows - 1) / kPackRows;
+  for (int64_t g = 0; g < groups; ++g) {
+    const uint8_t* group = m.packed + static_cast<size_t>(g) * group_bytes;
+    const auto at = [&](int64_t lane, int64_t column, float value) {
+      return NonFiniteWeight{g * kPackRows + lane, column, value};
+    };
+    int64_t i = -1;
+    switch (format) {
+      case kernels::PackFormat::F32x16:
+        i = first_non_finite<uint32_t, kF32Exponent>(group, m.cols * kPackRows);
+        if (i >= 0) return at(i % kPackRows, i / kPackRows, std::bit_cast<float>(load<uint32_t>(group + i * 4)));
+        break;
+      case kernels::PackFormat::F16x16:
+        i = first_non_finite<uint16_t, kF16Exponent>(group, m.cols * kPackRows);
+        if (i >= 0) return at(i % kPackRows, i / kPackRows, half_to_float(load<uint16_t>(group + i * 2)));
+        break;
+      case kernels::PackFormat::BF16x16:
+        i = first_non_finite<uint16_t, kBF16Exponent>(group, m.cols * kPackRows);
+        if (i >= 0) return at(i % kPackRows, i / kPackRows, bf16_to_float(load<uint16_t>(group + i * 2)));
+        break;
+      case kernels::PackFormat::Q8x16: case kernels::PackFormat::Q4x16: {
+        const size_t stride = kernels::packed_block_bytes(format);
+        for (int64_t b = 0; b < m.cols / 32; ++b) {
+          const uint8_t* scales = group + static_cast<size_t>(b) * stride;
+          i = first_non_finite<uint16_t, kF16Exponent>(scales, kPackRows);
+          if (i >= 0) return at(i, b * 32, half_to_float(load<uint16_t>(scales + i * 2)));
+        }
+        break;
+      }
+      case kernels::PackFormat::None: return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<NonFiniteWeight> find_non_finite_weight(const Matrix& m) {
+  if (!m.data && m.packed) return check_packed(m);
   if (const auto scales = block_scales(m.type)) return check_block_scales(m, *scales);
   return check_float_rows(m);
 }

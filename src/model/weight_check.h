@@ -17,7 +17,8 @@ struct NonFiniteWeight {
   float value = 0;     // the element, or the block's scale or minimum
 };
 
-// The first non-finite value of m in row order, or nullopt.
+// The first non-finite value of m in row order (for a matrix that comes packed from its file, in
+// the packed layout's order), or nullopt.
 std::optional<NonFiniteWeight> find_non_finite_weight(const Matrix& m);
 
 }  // namespace aded

@@ -3,7 +3,12 @@
 // replaces the file's pages in memory (they are released), so memory use stays one copy.
 // Every matrix is checked for non-finite values on the way (weight_check.h): it is read here
 // anyway, and a NaN or infinite weight can only give NaN or garbage tokens.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <mutex>
+#include <optional>
+#include <thread>
 
 #include "aded/error.h"
 #include "aded/model.h"
@@ -13,10 +18,13 @@
 namespace aded {
 
 struct Model::Packed {
-  std::once_flag once;
+  std::once_flag once, unpack_once;
   std::vector<std::unique_ptr<kernels::PackedWeights>> buffers;
+  std::vector<std::vector<uint8_t>> rows;  // row-major copies of matrices the file stores packed
   uint64_t bytes = 0;
+  double seconds = 0;  // spent packing copies
   std::string error;  // why the weights cannot be used (every later call throws it again)
+  std::string unpack_error;  // the same for unpack_weights
 };
 
 std::shared_ptr<Model::Packed> Model::new_packed_state() { return std::make_shared<Packed>(); }
@@ -33,6 +41,23 @@ void check_finite(const Matrix& m, const std::string& path) {
        bad->column);
 }
 
+// The check of matrices used where the file maps them is all their load costs: on every core,
+// the first damaged matrix in model order reported whatever thread finds it.
+void check_finite_in_parallel(const std::vector<const Matrix*>& matrices, const std::string& path) {
+  std::vector<std::optional<NonFiniteWeight>> found(matrices.size());
+  std::atomic<size_t> next{0};
+  const auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < matrices.size();) found[i] = find_non_finite_weight(*matrices[i]);
+  };
+  const unsigned helpers = std::min<unsigned>(std::max(1u, std::thread::hardware_concurrency()), 8) - 1;
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < helpers; ++t) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < matrices.size(); ++i)
+    if (found[i]) check_finite(*matrices[i], path);  // throws, naming the value and its place
+}
+
 }  // namespace
 
 void Model::pack_weights() const {
@@ -40,8 +65,14 @@ void Model::pack_weights() const {
     // Models are created non-const (from_gguf) and shared as const; the packed copies are a cache
     // of the weights, written once under call_once before any reader sees them.
     Model& self = const_cast<Model&>(*this);
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<const Matrix*> mapped;  // packed in the file (aded repack): only checked
     const auto pack = [&](Matrix& m) {
       if (m.rows == 0) return;  // a matrix this architecture lacks (StarCoder2's gate)
+      if (m.packed) {
+        if (!m.data) mapped.push_back(&m);
+        return;
+      }
       check_finite(m, file_.path());
       if (kernels::pack_format(m.type) == kernels::PackFormat::None) return;
       auto p = std::make_unique<kernels::PackedWeights>(m.type, m.data, m.row_bytes, m.rows, m.cols);
@@ -59,12 +90,45 @@ void Model::pack_weights() const {
       pack(self.output_);
       for (LayerWeights& l : self.layers_)
         for (Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*m);
+      check_finite_in_parallel(mapped, file_.path());
     } catch (const InputError& e) {
       packed_->error = e.what();
     }
+    if (packed_->bytes > 0) packed_->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   });
   if (!packed_->error.empty()) throw InputError(packed_->error);
 }
+
+void Model::unpack_weights() const {
+  std::call_once(packed_->unpack_once, [this] {
+    Model& self = const_cast<Model&>(*this);
+    const auto unpack = [&](Matrix& m) {
+      if (m.rows == 0 || m.data || !m.packed) return;
+      const size_t group_bytes = kernels::packed_group_bytes(kernels::pack_format(m.type), m.cols);
+      std::vector<uint8_t> rows(static_cast<size_t>(m.rows) * m.row_bytes);
+      for (int64_t r = 0; r < m.rows; ++r)
+        kernels::unpack_row(m.type, m.packed + static_cast<size_t>(r / kernels::kPackRows) * group_bytes,
+                            static_cast<int>(r % kernels::kPackRows), m.cols, rows.data() + static_cast<size_t>(r) * m.row_bytes);
+      m.data = rows.data();
+      packed_->rows.push_back(std::move(rows));
+      check_finite(m, file_.path());
+    };
+    try {
+      unpack(self.output_);
+      for (LayerWeights& l : self.layers_)
+        for (Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) unpack(*m);
+    } catch (const InputError& e) {
+      packed_->unpack_error = e.what();
+    }
+  });
+  if (!packed_->unpack_error.empty()) throw InputError(packed_->unpack_error);
+}
+
+bool Model::file_is_packed() const {
+  return std::any_of(file_.tensors().begin(), file_.tensors().end(), [](const GgufTensor& t) { return t.packed; });
+}
+
+double Model::packing_seconds() const { return packed_->seconds; }
 
 uint64_t Model::packed_bytes() const { return packed_->bytes; }
 

@@ -4,6 +4,7 @@
 
 #include "aded/error.h"
 #include "core/quant/quant.h"
+#include "model/matrix_rows.h"
 
 namespace aded::train {
 
@@ -11,9 +12,9 @@ namespace {
 
 // Rows [0, m.rows) of the matrix as floats at dst.
 void copy_matrix(const Matrix& m, float* dst) {
+  std::vector<uint8_t> scratch;  // rows of a matrix its file stores packed (aded repack)
   for (int64_t r = 0; r < m.rows; ++r)
-    quant::dequantize_row(m.type, m.data + static_cast<size_t>(r) * m.row_bytes,
-                          dst + static_cast<size_t>(r * m.cols), m.cols);
+    quant::dequantize_row(m.type, matrix_row(m, r, scratch), dst + static_cast<size_t>(r * m.cols), m.cols);
 }
 
 void copy_vector(const std::vector<float>& v, float* dst) {

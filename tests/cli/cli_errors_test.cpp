@@ -144,6 +144,13 @@ TEST_F(CliErrors, QuantizeErrors) {
                             {"different file"}));
 }
 
+TEST_F(CliErrors, RepackErrors) {
+  const auto out = quoted(scratch("p.gguf"));
+  EXPECT_TRUE(fails_cleanly(run_cli("repack " + quoted(truncated()) + " " + out), {"truncated.gguf"}));
+  EXPECT_TRUE(fails_cleanly(run_cli("repack " + quoted(scratch("absent.gguf")) + " " + out), {"absent.gguf"}));
+  EXPECT_TRUE(fails_cleanly(run_cli("repack " + quoted(model()) + " " + quoted(model())), {"different file"}));
+}
+
 TEST_F(CliErrors, GenModelErrors) {
   const auto out = " -o " + quoted(scratch("g.gguf"));
   EXPECT_TRUE(fails_cleanly(run_cli("gen-model --shape huge" + out), {"unknown shape 'huge'", "tiny"}));

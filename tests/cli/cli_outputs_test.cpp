@@ -177,6 +177,7 @@ class CliOutputs : public ::testing::Test {
     std::vector<Writer> w = {
         {"gen-model", [](const std::string& out) { return "gen-model -o " + out; }},
         {"quantize", [m](const std::string& out) { return "quantize " + m + " " + out + " Q8_0"; }},
+        {"repack", [m](const std::string& out) { return "repack " + m + " " + out; }},
         {"ngram build",
          [m, c](const std::string& out) {
            return "ngram build -m " + m + " --corpus " + c + " -o " + out;
@@ -317,6 +318,8 @@ TEST_F(CliOutputs, AnInputIsNeverTheOutput) {
   const std::vector<std::string> cases = {
       "quantize " + quoted(m) + " " + dot_m + " Q8_0",
       "quantize " + quoted(m) + " " + link + " Q8_0",
+      "repack " + quoted(m) + " " + dot_m,
+      "repack " + quoted(m) + " " + link,
       "gen-model --vocab " + quoted(m) + " -o " + dot_m,
       "ngram build -m " + quoted(m) + " --corpus " + quoted(text) + " -o " + dot_m,
       "ngram build -m " + quoted(m) + " --corpus " + quoted(text) + " -o " +

@@ -221,6 +221,29 @@ TEST(Kernels, PackedLayoutsPutOneRowInEachLane) {
     EXPECT_EQ(block1[32 + 64 * 3 + 4 * 1 + t], static_cast<uint8_t>(static_cast<int8_t>(src[2 + 12 + t]) + 128));
 }
 
+// aded repack stores packed groups in files; rows are read back from them (the scalar kernels,
+// the greedy head's exact rows, quantizing a repacked file): unpack_row is pack_group's inverse,
+// byte for byte, for every packed type and every lane of full and partial groups.
+TEST(Kernels, UnpackRowGivesBackThePackedRows) {
+  for (const TensorType type : {TensorType::F32, TensorType::F16, TensorType::BF16, TensorType::Q8_0,
+                                TensorType::Q5_0, TensorType::Q4_0}) {
+    SCOPED_TRACE(tensor_type_name(type));
+    for (const int64_t rows : {int64_t{16}, int64_t{21}}) {
+      const Problem p = make_problem(type, rows, 96, 1, 11);
+      const PackedWeights packed(p.type, p.w.data(), p.w_stride, p.N, p.K);
+      ASSERT_EQ(packed.bytes(), packed_matrix_bytes(type, rows, 96));
+      std::vector<uint8_t> row(p.w_stride);
+      for (int64_t r = 0; r < rows; ++r) {
+        std::fill(row.begin(), row.end(), uint8_t{0xA5});
+        unpack_row(type, packed.data() + static_cast<size_t>(r / kPackRows) * packed.group_bytes(),
+                   static_cast<int>(r % kPackRows), p.K, row.data());
+        EXPECT_EQ(0, std::memcmp(row.data(), p.w.data() + static_cast<size_t>(r) * p.w_stride, p.w_stride)) << "row " << r;
+      }
+    }
+  }
+  EXPECT_EQ(packed_matrix_bytes(TensorType::Q4_K, 16, 256), 0u);  // no packed layout
+}
+
 TEST(Kernels, DotAndAxpyMatchScalar) {
   for (const KernelTable* simd : simd_tables()) {
   std::mt19937 rng(5);

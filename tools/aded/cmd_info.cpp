@@ -35,6 +35,11 @@ std::string value_text(const GgufValue& v) {
   }
 }
 
+// "F16", or "F16/p16" for a matrix stored packed for the kernels (aded repack).
+std::string type_label(const GgufTensor& t) {
+  return fmt::format("{}{}", tensor_type_name(t.type), t.packed ? "/p16" : "");
+}
+
 std::string shape_text(const std::vector<int64_t>& dims) {
   std::string s;
   for (size_t i = 0; i < dims.size(); ++i) s += (i ? " x " : "") + std::to_string(dims[i]);
@@ -63,14 +68,14 @@ Command add_info(CLI::App& app) {
     for (const auto& t : f.tensors()) {
       params += static_cast<uint64_t>(t.elements());
       bytes += t.nbytes;
-      auto& e = by_type[std::string(tensor_type_name(t.type))];
+      auto& e = by_type[type_label(t)];
       e.first++;
       e.second += t.nbytes;
     }
     if (o->tensors && !f.tensors().empty()) {
       fmt::print("\ntensors ({}):\n", f.tensors().size());
       for (const auto& t : f.tensors())
-        fmt::print("  {:<36} {:<6} {:<20} {:>12} bytes\n", shown(t.name), tensor_type_name(t.type), shape_text(t.dims), t.nbytes);
+        fmt::print("  {:<36} {:<6} {:<20} {:>12} bytes\n", shown(t.name), type_label(t), shape_text(t.dims), t.nbytes);
     }
     fmt::print("\nsummary: {} tensors, {:.2f} M parameters, {:.2f} MB of weights ({:.2f} bits/weight)\n",
                f.tensors().size(), static_cast<double>(params) / 1e6, static_cast<double>(bytes) / 1e6,

@@ -89,6 +89,10 @@ Command add_run(CLI::App& app) {
     fmt::print(stderr, "prompt: {} tokens, {:.1f} t/s | generated: {} tokens, {:.1f} t/s | threads: {}\n",
                s.prompt_tokens, s.prefill_seconds > 0 ? s.prompt_tokens / s.prefill_seconds : 0.0, s.generated,
                decode_tps, ctx.pool().size());
+    // A second or more of every start spent laying out the weights: say how to skip it.
+    if (model->packing_seconds() >= 1.0)
+      fmt::print(stderr, "startup: {:.1f} s packing the weights for the kernels; `aded repack {} OUT.gguf` writes a "
+                 "copy that starts without it\n", model->packing_seconds(), o->model.path);
     return 0;
   }};
 }

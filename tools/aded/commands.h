@@ -17,6 +17,7 @@ Command add_run(CLI::App& app);
 Command add_info(CLI::App& app);
 Command add_convert(CLI::App& app);
 Command add_quantize(CLI::App& app);
+Command add_repack(CLI::App& app);
 Command add_gen_model(CLI::App& app);
 Command add_bench(CLI::App& app);
 Command add_train(CLI::App& app);

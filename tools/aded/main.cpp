@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   add(aded::cli::add_info);
   add(aded::cli::add_convert);
   add(aded::cli::add_quantize);
+  add(aded::cli::add_repack);
   add(aded::cli::add_gen_model);
   add(aded::cli::add_bench);
   add(aded::cli::add_train);

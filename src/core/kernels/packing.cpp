@@ -133,6 +133,68 @@ void pack_group(TensorType type, const uint8_t* rows, size_t row_bytes, int coun
   throw Error("pack_group: the type has no packed format");
 }
 
+namespace {
+
+void unpack_q8(TensorType type, const uint8_t* group, int lane, int64_t K, uint8_t* row) {
+  using namespace quant;
+  const size_t stride = packed_block_bytes(PackFormat::Q8x16);
+  const int offset = pack_offset(type);
+  for (int64_t b = 0; b < K / 32; ++b) {
+    const uint8_t* src = group + static_cast<size_t>(b) * stride;
+    uint8_t values[32];
+    for (int i = 0; i < 8; ++i) std::memcpy(values + 4 * i, src + 32 + 64 * i + 4 * lane, 4);
+    if (type == TensorType::Q8_0) {
+      auto* blk = reinterpret_cast<BlockQ8_0*>(row) + b;
+      std::memcpy(&blk->d, src + 2 * lane, 2);
+      for (int i = 0; i < 32; ++i) blk->qs[i] = static_cast<int8_t>(values[i] - offset);
+    } else {  // Q5_0: low nibbles in qs, the fifth bits in qh
+      auto* blk = reinterpret_cast<BlockQ5_0*>(row) + b;
+      std::memcpy(&blk->d, src + 2 * lane, 2);
+      uint32_t qh = 0;
+      for (int j = 0; j < 16; ++j) {
+        blk->qs[j] = static_cast<uint8_t>((values[j] & 0xF) | ((values[j + 16] & 0xF) << 4));
+        qh |= static_cast<uint32_t>(values[j] >> 4) << j;
+        qh |= static_cast<uint32_t>(values[j + 16] >> 4) << (j + 16);
+      }
+      std::memcpy(blk->qh, &qh, 4);
+    }
+  }
+}
+
+void unpack_q4(const uint8_t* group, int lane, int64_t K, uint8_t* row) {
+  const size_t stride = packed_block_bytes(PackFormat::Q4x16);
+  for (int64_t b = 0; b < K / 32; ++b) {
+    const uint8_t* src = group + static_cast<size_t>(b) * stride;
+    auto* blk = reinterpret_cast<quant::BlockQ4_0*>(row) + b;
+    std::memcpy(&blk->d, src + 2 * lane, 2);
+    for (int p = 0; p < 4; ++p) std::memcpy(blk->qs + 4 * p, src + 32 + 64 * p + 4 * lane, 4);
+  }
+}
+
+}  // namespace
+
+void unpack_row(TensorType type, const uint8_t* group, int lane, int64_t K, uint8_t* row) {
+  switch (pack_format(type)) {
+    case PackFormat::F32x16: case PackFormat::F16x16: case PackFormat::BF16x16: {
+      const size_t bytes = pack_format(type) == PackFormat::F32x16 ? 4 : 2;
+      for (int64_t k = 0; k < K; ++k)
+        std::memcpy(row + static_cast<size_t>(k) * bytes,
+                    group + (static_cast<size_t>(k) * kPackRows + static_cast<size_t>(lane)) * bytes, bytes);
+      return;
+    }
+    case PackFormat::Q8x16: return unpack_q8(type, group, lane, K, row);
+    case PackFormat::Q4x16: return unpack_q4(group, lane, K, row);
+    case PackFormat::None: break;
+  }
+  throw Error("unpack_row: the type has no packed format");
+}
+
+size_t packed_matrix_bytes(TensorType type, int64_t rows, int64_t cols) {
+  const PackFormat format = pack_format(type);
+  if (format == PackFormat::None) return 0;
+  return packed_group_bytes(format, cols) * static_cast<size_t>((rows + kPackRows - 1) / kPackRows);
+}
+
 uint8_t* kernel_scratch(int slot, size_t bytes) {
   struct Buffer {
     std::unique_ptr<uint8_t, void (*)(void*)> data{nullptr, std::free};

@@ -38,6 +38,11 @@ size_t packed_block_bytes(PackFormat format);
 
 // Packs rows [row0, row0 + count) (count <= 16) of a matrix in `type` into one group.
 void pack_group(TensorType type, const uint8_t* rows, size_t row_bytes, int count, int64_t K, uint8_t* out);
+// The inverse: row `lane` (0..15) of a packed group, written back in the type's own row layout
+// (the bytes pack_group read).
+void unpack_row(TensorType type, const uint8_t* group, int lane, int64_t K, uint8_t* row);
+// Bytes of a whole matrix packed: its rows rounded up to groups of 16 (0 for unpackable types).
+size_t packed_matrix_bytes(TensorType type, int64_t rows, int64_t cols);
 
 // A per-thread, 64-byte aligned scratch buffer of at least `bytes` (slot 0..3), for kernels that
 // pack or dequantize on the fly. Valid until the next call with the same slot on this thread.
