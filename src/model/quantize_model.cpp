@@ -52,13 +52,11 @@ QuantizeReport quantize_model(const std::string& in_path, const std::string& out
     if (matrix && src.type == o.type) report.unchanged.push_back(src.name);
     if (matrix && !convertible) report.kept.push_back({src.name, src.type, src.dims[0]});
     // A matrix stored packed (aded repack) is read back row by row; the output stores rows.
-    const size_t group_bytes = src.packed ? kernels::packed_group_bytes(kernels::pack_format(src.type), src.dims[0]) : 0;
     const size_t src_rb = src.packed ? *row_bytes(src.type, src.dims[0]) : src.nbytes / static_cast<size_t>(src.rows());
-    const auto src_row = [&src, group_bytes, src_rb](int64_t r, std::vector<uint8_t>& scratch) -> const uint8_t* {
+    const auto src_row = [&src, src_rb](int64_t r, std::vector<uint8_t>& scratch) -> const uint8_t* {
       if (!src.packed) return src.data + static_cast<size_t>(r) * src_rb;
       scratch.resize(src_rb);
-      kernels::unpack_row(src.type, src.data + static_cast<size_t>(r / kernels::kPackRows) * group_bytes,
-                          static_cast<int>(r % kernels::kPackRows), src.dims[0], scratch.data());
+      kernels::unpack_matrix_row(src.type, src.data, src.dims[0], r, scratch.data());
       return scratch.data();
     };
     if ((!convertible || src.type == o.type) && !src.packed) {

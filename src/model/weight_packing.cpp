@@ -104,11 +104,9 @@ void Model::unpack_weights() const {
     Model& self = const_cast<Model&>(*this);
     const auto unpack = [&](Matrix& m) {
       if (m.rows == 0 || m.data || !m.packed) return;
-      const size_t group_bytes = kernels::packed_group_bytes(kernels::pack_format(m.type), m.cols);
       std::vector<uint8_t> rows(static_cast<size_t>(m.rows) * m.row_bytes);
       for (int64_t r = 0; r < m.rows; ++r)
-        kernels::unpack_row(m.type, m.packed + static_cast<size_t>(r / kernels::kPackRows) * group_bytes,
-                            static_cast<int>(r % kernels::kPackRows), m.cols, rows.data() + static_cast<size_t>(r) * m.row_bytes);
+        kernels::unpack_matrix_row(m.type, m.packed, m.cols, r, rows.data() + static_cast<size_t>(r) * m.row_bytes);
       m.data = rows.data();
       packed_->rows.push_back(std::move(rows));
       check_finite(m, file_.path());

@@ -189,6 +189,11 @@ void unpack_row(TensorType type, const uint8_t* group, int lane, int64_t K, uint
   throw Error("unpack_row: the type has no packed format");
 }
 
+void unpack_matrix_row(TensorType type, const uint8_t* packed, int64_t K, int64_t r, uint8_t* row) {
+  unpack_row(type, packed + static_cast<size_t>(r / kPackRows) * packed_group_bytes(pack_format(type), K),
+             static_cast<int>(r % kPackRows), K, row);
+}
+
 size_t packed_matrix_bytes(TensorType type, int64_t rows, int64_t cols) {
   const PackFormat format = pack_format(type);
   if (format == PackFormat::None) return 0;

@@ -41,6 +41,8 @@ void pack_group(TensorType type, const uint8_t* rows, size_t row_bytes, int coun
 // The inverse: row `lane` (0..15) of a packed group, written back in the type's own row layout
 // (the bytes pack_group read).
 void unpack_row(TensorType type, const uint8_t* group, int lane, int64_t K, uint8_t* row);
+// Row r of a whole packed matrix of K columns (group r / 16, lane r % 16), in the type's row layout.
+void unpack_matrix_row(TensorType type, const uint8_t* packed, int64_t K, int64_t r, uint8_t* row);
 // Bytes of a whole matrix packed: its rows rounded up to groups of 16 (0 for unpackable types).
 size_t packed_matrix_bytes(TensorType type, int64_t rows, int64_t cols);
 
