@@ -30,7 +30,13 @@ query="$(python3 -c 'import sys, urllib.parse; print(urllib.parse.urlencode({"pr
 url="http://127.0.0.1:$port/?$query"
 flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --user-data-dir="$profile"
        --virtual-time-budget=30000)
-timeout 120 "$browser" "${flags[@]}" --dump-dom "$url" 2>/dev/null > "$profile/dom.html"
+# Chromium dumps the DOM when its virtual-time budget runs out, which a loaded machine can reach
+# before the stream ends: read the page again (a fresh request) up to three times until it says
+# it is done; the checks below then apply to that page.
+for _ in 1 2 3; do
+  timeout 120 "$browser" "${flags[@]}" --dump-dom "$url" 2>/dev/null > "$profile/dom.html"
+  grep -q 'data-done="1"' "$profile/dom.html" && break
+done
 if [ -n "$screenshot" ]; then
   timeout 120 "$browser" "${flags[@]}" --window-size=1100,800 --screenshot="$screenshot" "$url" 2>/dev/null || true
 fi
