@@ -322,9 +322,11 @@ TEST(Server, TokenizeAndDetokenize) {
 }
 
 TEST(Server, MetricsCountRequestsTokensAndSpeculation) {
+  // A fixed budget: the adaptive one may price every draft out on a loaded machine (CI once
+  // counted drafts but no draft tokens).
   RunningServer s;
   ASSERT_EQ(s.post("/v1/completions", {{"prompt", kPrompt}, {"max_tokens", 40}, {"temperature", 0},
-                                       {"speculative", {{"method", "pld"}}}})
+                                       {"speculative", {{"method", "pld:budget=fixed"}}}})
                 ->status,
             200);
   s.post("/v1/completions", {{"prompt", 1}});
