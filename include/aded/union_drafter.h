@@ -11,6 +11,13 @@
 // any mix of candidates each drawn from its own q (VERIFY.md), and an n-gram draft is a draw from
 // its point mass. A sampled node's probability is computed from its member's confidence, which
 // never depends on the token drawn (model_drafters.h), so the order of candidates stays exact too.
+//
+// A cascade: members after the first are asked only when the first member's most confident node
+// is accepted with a calibrated probability of at most ask_below. ADED first and a draft model
+// second: the model, which costs several times ADED's search, drafts where ADED is unsure (the
+// model's catch-up over the tokens it skipped is paid when it is next asked). The decision comes
+// before the later members draft and from the first member's confidence alone, so sampled
+// candidates stay exact.
 #pragma once
 
 #include <memory>
@@ -21,6 +28,10 @@
 
 namespace aded {
 
-std::unique_ptr<Drafter> make_union_drafter(std::vector<std::unique_ptr<Drafter>> members);
+struct UnionOptions {
+  double ask_below = 1.0;  // 1: every member drafts every step
+};
+
+std::unique_ptr<Drafter> make_union_drafter(std::vector<std::unique_ptr<Drafter>> members, UnionOptions options = {});
 
 }  // namespace aded

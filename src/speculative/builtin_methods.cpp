@@ -99,7 +99,11 @@ DrafterMethod union_method() {
       "settings go to the members that have them (union:of=aded/draft:model=D.gguf)";
   SettingSpec of = text_setting("of", "the members, '/' between them");
   of.default_value = "aded/draft";
-  m.settings = {of};
+  // 0.7: the best of 0.5 / 0.7 / 0.9 for ADED and the aligned draft model on the code target
+  // (docs/benchmarks.md), each well above asking every step.
+  m.settings = {of, real_setting("ask-below", 0, 1, 0.7,
+                                 "members after the first draft only when the first one's best node is "
+                                 "accepted with at most this (calibrated) probability; 1: every step")};
   m.create = [](const MethodSettings&, DrafterEnvironment&) -> std::unique_ptr<Drafter> {
     fail("union: made from its members (DrafterRegistry::create)");
   };

@@ -243,7 +243,7 @@ std::unique_ptr<Drafter> DrafterRegistry::create(const MethodChoice& choice, Dra
   if (!choice.members.empty()) {
     std::vector<std::unique_ptr<Drafter>> members;
     for (const auto& m : choice.members) members.push_back(create(m, env));
-    return make_union_drafter(std::move(members));
+    return make_union_drafter(std::move(members), UnionOptions{choice.settings.real("ask-below")});
   }
   const DrafterMethod* method = find(choice.method);
   if (!method) fail("unknown speculative method '{}'", choice.method);

@@ -13,7 +13,7 @@ namespace {
 
 class UnionDrafter final : public Drafter {
  public:
-  explicit UnionDrafter(std::vector<std::unique_ptr<Drafter>> members) {
+  UnionDrafter(std::vector<std::unique_ptr<Drafter>> members, UnionOptions options) : options_(options) {
     if (members.size() < 2) throw Error("union drafter: give at least two members");
     for (auto& d : members) {
       if (!d) throw Error("union drafter: no drafter");
@@ -40,8 +40,10 @@ class UnionDrafter final : public Drafter {
   void propose(const DraftRequest& r, DraftTree& out) override {
     staged_.clear();
     bool stochastic = false;
+    bool ask = true;
     for (auto& m : members_) {
       m.tree.clear();
+      if (!ask) continue;
       m.drafter->propose(r, m.tree);
       m.tree.limit_depth(r.max_depth);
       m.tree.truncate(std::min(m.tree.size(), r.max_nodes));
@@ -49,6 +51,9 @@ class UnionDrafter final : public Drafter {
         throw Error(fmt::format("union drafter: {} samples without replacement, which a union cannot mix",
                                 m.drafter->name()));
       stochastic = stochastic || m.tree.has_draft_distributions();
+      // Trees come most confident first: node 0 is the first member's best.
+      if (&m == &members_.front() && !m.tree.empty())
+        ask = m.calibration.acceptance(m.tree.confidence(0)) <= options_.ask_below;
     }
     // Deterministic members first: their nodes merge with each other, never with a sampled one.
     for (const bool sampled_pass : {false, true})
@@ -169,6 +174,7 @@ class UnionDrafter final : public Drafter {
     }
   }
 
+  UnionOptions options_;
   std::vector<Member> members_;
   std::vector<Staged> staged_;
   DraftTree verified_;
@@ -177,8 +183,8 @@ class UnionDrafter final : public Drafter {
 
 }  // namespace
 
-std::unique_ptr<Drafter> make_union_drafter(std::vector<std::unique_ptr<Drafter>> members) {
-  return std::make_unique<UnionDrafter>(std::move(members));
+std::unique_ptr<Drafter> make_union_drafter(std::vector<std::unique_ptr<Drafter>> members, UnionOptions options) {
+  return std::make_unique<UnionDrafter>(std::move(members), options);
 }
 
 }  // namespace aded

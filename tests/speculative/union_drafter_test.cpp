@@ -86,13 +86,28 @@ class WrongDrafter final : public Drafter {
   }
 };
 
+// A member that counts how often it is asked, and drafts nothing.
+class CountingDrafter final : public Drafter {
+ public:
+  explicit CountingDrafter(std::shared_ptr<int> asked) : asked_(std::move(asked)) {}
+  std::string_view name() const override { return "counting"; }
+  void begin(std::span<const int32_t>) override {}
+  void observe(const DraftFeedback&) override {}
+  void propose(const DraftRequest&, DraftTree&) override { ++*asked_; }
+
+ private:
+  std::shared_ptr<int> asked_;
+};
+
 struct UnionSetup {
   std::shared_ptr<const Model> model = tiny_model();
   Context ctx{model, {.n_ctx = 1024, .n_threads = 2}};
-  DrafterRegistry registry = registry_with_test_members(model);
+  std::shared_ptr<int> asked = std::make_shared<int>(0);  // proposals of the "counting" member
+  DrafterRegistry registry = registry_with_test_members(model, asked);
   DrafterEnvironment env{model.get(), &ctx};
 
-  static DrafterRegistry registry_with_test_members(std::shared_ptr<const Model> model) {
+  static DrafterRegistry registry_with_test_members(std::shared_ptr<const Model> model,
+                                                    std::shared_ptr<int> asked = std::make_shared<int>(0)) {
     DrafterRegistry r = DrafterRegistry::with_builtin_methods();
     DrafterMethod top;
     top.name = "target-top";
@@ -108,6 +123,13 @@ struct UnionSetup {
       return std::make_unique<WrongDrafter>();
     };
     r.add(wrong);
+    DrafterMethod counting;
+    counting.name = "counting";
+    counting.summary = "test: counts its proposals";
+    counting.create = [asked](const MethodSettings&, DrafterEnvironment&) -> std::unique_ptr<Drafter> {
+      return std::make_unique<CountingDrafter>(asked);
+    };
+    r.add(counting);
     return r;
   }
 };
@@ -122,7 +144,9 @@ TEST(UnionDrafter, GreedyOutputIsThePlainOutput) {
   for (const std::string& method : std::vector<std::string>{
            "union:model=" + draft, "union:of=pld/draft:model=" + draft + ":branches=2",
         "union:of=aded/pld/target-top", "union:of=wrong/target-top:max=2:budget=fixed",
-        "union:of=aded/draft/wrong:model=" + draft + ":max=64:budget=fixed"}) {
+        "union:of=aded/draft/wrong:model=" + draft + ":max=64:budget=fixed",
+        "union:of=aded/draft:ask-below=0:model=" + draft, "union:of=wrong/draft:ask-below=0.5:model=" + draft,
+        "union:of=pld/draft:ask-below=1:model=" + draft}) {
     const auto speculator = s.registry.make_speculator(s.registry.parse(method), s.env);
     for (const auto& p : prompts()) {
       const auto plain = generate(s.ctx, greedy_params(), {}, p, 120).tokens;
@@ -147,6 +171,24 @@ TEST(UnionDrafter, CalibrationGivesTheBudgetToTheMemberThatIsRight) {
   EXPECT_GT(per_step, 0.9) << "accepted " << accepted_drafts(r.stats) << " in " << r.stats.steps << " steps";
 }
 
+// The cascade (a fixed budget, so the union is asked every step): a member after the first drafts
+// every step with ask-below=1, rarely behind a first member that is always right (its best node's
+// calibrated acceptance climbs past 0.7), and most steps behind one that is always wrong.
+TEST(UnionDrafter, LaterMembersDraftWhereTheFirstIsUnsure) {
+  UnionSetup s;
+  const auto p = random_prompt(20, 300, 5);
+  const auto share_asked = [&](const std::string& method) {
+    *s.asked = 0;
+    const auto speculator = s.registry.make_speculator(s.registry.parse(method), s.env);
+    const auto r = generate_with(s.ctx, greedy_params(), speculator.get(), p, 150);
+    EXPECT_GT(r.stats.steps, 20) << method;
+    return static_cast<double>(*s.asked) / static_cast<double>(r.stats.steps);
+  };
+  EXPECT_GT(share_asked("union:of=target-top/counting:ask-below=1:budget=fixed"), 0.95);
+  EXPECT_LT(share_asked("union:of=target-top/counting:ask-below=0.7:budget=fixed"), 0.2);
+  EXPECT_GT(share_asked("union:of=wrong/counting:ask-below=0.7:budget=fixed"), 0.8);
+}
+
 TEST(UnionDrafter, MethodStringsAreChecked) {
   UnionSetup s;
   const auto message = [&](const std::string& method) -> std::string {
@@ -166,6 +208,9 @@ TEST(UnionDrafter, MethodStringsAreChecked) {
   EXPECT_NE(message("union:of=aded/pld:ngram-max=0").find("ngram-max"), std::string::npos);
   EXPECT_NE(message("union:of=aded/draft").find("needs a draft model"), std::string::npos);
   EXPECT_EQ(message("union:of=aded/pld:ngram-max=4:max=8"), "(accepted)");
+  EXPECT_NE(message("union:of=aded/pld:ask-below=2").find("ask-below"), std::string::npos);
+  EXPECT_EQ(s.registry.parse("union:of=aded/pld").settings.real("ask-below"), 0.7);
+  EXPECT_EQ(s.registry.parse("union:of=aded/pld:ask-below=0.25").settings.real("ask-below"), 0.25);
   const MethodChoice c = s.registry.parse("union:of=pld/aded:ngram-max=4:max=8");
   EXPECT_EQ(c.limits.max_nodes, 8);
   ASSERT_EQ(c.members.size(), 2u);
@@ -194,7 +239,8 @@ TEST(UnionDrafter, SamplingStaysExactWithDeterministicAndSampledCandidates) {
   const DrafterRegistry registry = UnionSetup::registry_with_test_members(target);
   const auto speculator = registry.make_speculator(
       registry.parse("union:of=target-top/draft:model=" + draft->gguf().path() +
-                     ":branches=2:branch-below=1:exit=0:adaptive-exit=off:budget=fixed:max=12:depth=3"),
+                     ":branches=2:branch-below=1:exit=0:adaptive-exit=off:budget=fixed:max=12:depth=3"
+                     ":ask-below=1"),  // both members every step: the mix is what is tested
       env);
   std::map<int32_t, std::map<int32_t, int64_t>> counts;
   int64_t verified = 0, accepted = 0;
