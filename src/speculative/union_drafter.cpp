@@ -51,9 +51,8 @@ class UnionDrafter final : public Drafter {
         throw Error(fmt::format("union drafter: {} samples without replacement, which a union cannot mix",
                                 m.drafter->name()));
       stochastic = stochastic || m.tree.has_draft_distributions();
-      // Trees come most confident first: node 0 is the first member's best.
       if (&m == &members_.front() && !m.tree.empty())
-        ask = m.calibration.acceptance(m.tree.confidence(0)) <= options_.ask_below;
+        ask = m.calibration.acceptance(best_confidence(m.tree)) <= options_.ask_below;
     }
     // Deterministic members first: their nodes merge with each other, never with a sampled one.
     for (const bool sampled_pass : {false, true})
@@ -172,6 +171,13 @@ class UnionDrafter final : public Drafter {
       m.in_union.assign(m.staged.size(), -1);
       for (size_t j = 0; j < m.staged.size(); ++j) m.in_union[j] = out_index[static_cast<size_t>(m.staged[j])];
     }
+  }
+
+  // Not every drafter sorts its tree most confident first: the largest confidence of any node.
+  static float best_confidence(const DraftTree& tree) {
+    float best = 0;
+    for (int i = 0; i < tree.size(); ++i) best = std::max(best, tree.confidence(i));
+    return best;
   }
 
   UnionOptions options_;
