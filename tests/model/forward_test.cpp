@@ -18,7 +18,7 @@
 namespace aded {
 namespace {
 
-struct Case {
+struct ForwardCase {
   const char* name;
   ModelConfig shape;
   TensorType type;
@@ -114,7 +114,7 @@ bool same_bits(std::span<const float> a, std::span<const float> b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-class Forward : public ::testing::TestWithParam<Case> {};
+class Forward : public ::testing::TestWithParam<ForwardCase> {};
 
 const TensorType kCacheTypes[] = {TensorType::F32, TensorType::F16, TensorType::Q8_0};
 
@@ -272,7 +272,7 @@ TEST(ForwardCacheTypes, Q8_0NeedsHeadsOfWholeBlocks) {
   EXPECT_THROW(Context(model, {.n_ctx = 64, .n_threads = 1, .cache_type_k = TensorType::Q4_0}), InputError);
 }
 
-const Case kCases[] = {
+const ForwardCase kForwardCases[] = {
     {"llama_gqa_F32", llama_gqa(), TensorType::F32},   {"llama_gqa_F16", llama_gqa(), TensorType::F16},
     {"llama_gqa_BF16", llama_gqa(), TensorType::BF16}, {"llama_gqa_Q8_0", llama_gqa(), TensorType::Q8_0},
     {"llama_gqa_Q4_0", llama_gqa(), TensorType::Q4_0}, {"llama_untied_Q5_0", llama_untied(), TensorType::Q5_0},
@@ -287,7 +287,7 @@ const Case kCases[] = {
     {"starcoder2_Q4_0", starcoder2_like(), TensorType::Q4_0},
 };
 
-INSTANTIATE_TEST_SUITE_P(Models, Forward, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Models, Forward, ::testing::ValuesIn(kForwardCases),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
 
 // A sliding window hides what is older than the model's reach (layers x (window - 1) positions):

@@ -22,12 +22,12 @@
 namespace aded {
 namespace {
 
-struct Case {
+struct PlanCase {
   const char* name;
   ModelConfig shape;
   TensorType type;
 };
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const PlanCase& c, std::ostream* os) { *os << c.name; }
 
 ModelConfig with_rope_base(ModelConfig c, float base) {
   c.rope_base = base;
@@ -36,7 +36,7 @@ ModelConfig with_rope_base(ModelConfig c, float base) {
 
 // Three layers; big enough that batches run as team regions (one token stays on the calling
 // thread); two kv heads (three threads take the path for fewer kv heads than threads) or one.
-const Case kCases[] = {
+const PlanCase kPlanCases[] = {
     {"llama_F32", ModelConfig::new_model(Architecture::Llama, 128, 3, 4, 2, 512, 300, 256, true), TensorType::F32},
     {"llama_Q8_0", ModelConfig::new_model(Architecture::Llama, 128, 3, 4, 2, 512, 300, 256, false), TensorType::Q8_0},
     {"qwen2_F16", with_rope_base(ModelConfig::new_model(Architecture::Qwen2, 64, 3, 4, 1, 96, 300, 256, true), 1000000.0f), TensorType::F16},
@@ -47,9 +47,9 @@ testing::TempDir& temp_dir() {
   return dir;
 }
 
-std::string base_path(const Case& c) { return (temp_dir() / (std::string(c.name) + ".gguf")).string(); }
+std::string base_path(const PlanCase& c) { return (temp_dir() / (std::string(c.name) + ".gguf")).string(); }
 
-std::shared_ptr<const Model> base_model(const Case& c) {
+std::shared_ptr<const Model> base_model(const PlanCase& c) {
   static std::map<std::string, std::shared_ptr<const Model>> cache;
   auto& m = cache[c.name];
   if (!m) {
@@ -70,7 +70,7 @@ int layer_of(const std::string& tensor) {
 
 // A copy of the case's model with the named tensors all zero bits (0.0 in every type tested:
 // float zeros, or quantized blocks of scale 0), keeping only its first `layers` layers.
-std::shared_ptr<const Model> variant(const Case& c, const std::vector<std::string>& zeroed, int layers,
+std::shared_ptr<const Model> variant(const PlanCase& c, const std::vector<std::string>& zeroed, int layers,
                                      const std::string& name) {
   base_model(c);
   const GgufFile in = GgufFile::open(base_path(c));
@@ -155,7 +155,7 @@ std::vector<std::vector<float>> session(Context& ctx, const LayerPlan& plan) {
   return ::testing::AssertionSuccess();
 }
 
-class LayerPlans : public ::testing::TestWithParam<Case> {
+class LayerPlans : public ::testing::TestWithParam<PlanCase> {
  protected:
   // The session on the case's model with the plan, and on `other` without one, at 1, 2, 3 threads.
   void expect_same(const LayerPlan& plan, const std::shared_ptr<const Model>& other, const std::string& what) {
@@ -214,15 +214,15 @@ TEST_P(LayerPlans, SkipsAndExitTogether) {
               "mixed plan");
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, LayerPlans, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Models, LayerPlans, ::testing::ValuesIn(kPlanCases),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
 
 // A forward that runs no attention sublayer writes no cache cell: the cells of the batch before it
 // (same positions, other tokens) are still there after it, so committing them and going on gives
 // what committing the earlier batch gives.
 TEST(LayerPlan, SkippedAttentionLeavesTheCacheCellsAlone) {
-  const auto model = base_model(kCases[0]);
-  const int n_layers = kCases[0].shape.n_layers;
+  const auto model = base_model(kPlanCases[0]);
+  const int n_layers = kPlanCases[0].shape.n_layers;
   const std::vector<int32_t> tokens = {1, 50, 60, 70, 80, 90, 100, 110};
   const std::vector<int32_t> other = {1, 51, 61, 71, 81, 91, 101, 111};
   const int32_t next = 42;
@@ -255,7 +255,7 @@ TEST(LayerPlan, SkippedAttentionLeavesTheCacheCellsAlone) {
 }
 
 TEST(LayerPlan, PlansThatDoNotFitTheModelAreErrors) {
-  const auto model = base_model(kCases[0]);
+  const auto model = base_model(kPlanCases[0]);
   Context ctx(model, {.n_ctx = 64, .n_threads = 2});
   const std::vector<int32_t> tokens = {1, 2, 3, 4};
   const auto with = [&](LayerPlan plan) {
@@ -277,7 +277,7 @@ TEST(LayerPlan, PlansThatDoNotFitTheModelAreErrors) {
 // the next forward of the full model reads (close logits, not equal ones); a model of another
 // shape is refused before anything runs.
 TEST(LayerPlan, WeightsOfACopyRunOverTheContextsCache) {
-  const Case& c = kCases[0];
+  const PlanCase& c = kPlanCases[0];
   const auto model = base_model(c);
   const auto same = Model::load(base_path(c));
   QuantizeOptions q;
@@ -307,7 +307,7 @@ TEST(LayerPlan, WeightsOfACopyRunOverTheContextsCache) {
   }
   Context ctx(model, {.n_ctx = 64, .n_threads = 2});
   Batch b = Batch::sequence(tokens, 0, true);
-  const auto other = base_model(kCases[2]);
+  const auto other = base_model(kPlanCases[2]);
   b.weights = other.get();
   EXPECT_THROW(ctx.forward(b), Error);
   EXPECT_EQ(ctx.forwards(), 0u);

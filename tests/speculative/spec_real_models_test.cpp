@@ -36,14 +36,14 @@ std::shared_ptr<const TrigramTable> corpus_table(const Model& model, const fs::p
   return TrigramTable::open(path, &model.tokenizer().vocab());
 }
 
-struct Method {
+struct NamedDrafter {
   std::string name;
   std::unique_ptr<Drafter> drafter;
   int max_nodes, max_depth;
   bool adaptive;
 };
 
-AdedOptions aded(AdedSearch search, bool adapt = true) {
+AdedOptions aded_options(AdedSearch search, bool adapt = true) {
   AdedOptions o;
   o.search = search;
   o.adapt = adapt;
@@ -64,16 +64,16 @@ TEST(SpecRealModels, Stories260KGreedyIsIdenticalWithEveryDrafter) {
                            "Tom and Sue went to the park. They saw a bird.", "One day, a cat named Tim"})
     prompts.push_back(tok.encode(text, true));
   auto shared = std::make_shared<TrigramOverlay>();
-  std::vector<Method> methods;
+  std::vector<NamedDrafter> methods;
   methods.push_back({"pld", make_prompt_lookup_drafter(), 16, 8, true});
   methods.push_back({"pld_1x1", make_prompt_lookup_drafter(), 1, 1, false});
-  methods.push_back({"aded_mcts_table", make_aded_drafter(table, aded(AdedSearch::Mcts)), 64, 16, false});
-  methods.push_back({"aded_mcts_table_adaptive", make_aded_drafter(table, aded(AdedSearch::Mcts)), 32, 8, true});
-  methods.push_back({"aded_mcts_notable", make_aded_drafter(nullptr, aded(AdedSearch::Mcts)), 8, 4, false});
-  methods.push_back({"aded_mcts_table_noadapt", make_aded_drafter(table, aded(AdedSearch::Mcts, false)), 16, 4, false});
-  methods.push_back({"aded_bestfirst_table", make_aded_drafter(table, aded(AdedSearch::BestFirst)), 24, 12, false});
-  methods.push_back({"aded_bestfirst_table_1x1", make_aded_drafter(table, aded(AdedSearch::BestFirst)), 1, 1, true});
-  methods.push_back({"aded_bestfirst_shared", make_aded_drafter(table, aded(AdedSearch::BestFirst), shared), 24, 6, true});
+  methods.push_back({"aded_mcts_table", make_aded_drafter(table, aded_options(AdedSearch::Mcts)), 64, 16, false});
+  methods.push_back({"aded_mcts_table_adaptive", make_aded_drafter(table, aded_options(AdedSearch::Mcts)), 32, 8, true});
+  methods.push_back({"aded_mcts_notable", make_aded_drafter(nullptr, aded_options(AdedSearch::Mcts)), 8, 4, false});
+  methods.push_back({"aded_mcts_table_noadapt", make_aded_drafter(table, aded_options(AdedSearch::Mcts, false)), 16, 4, false});
+  methods.push_back({"aded_bestfirst_table", make_aded_drafter(table, aded_options(AdedSearch::BestFirst)), 24, 12, false});
+  methods.push_back({"aded_bestfirst_table_1x1", make_aded_drafter(table, aded_options(AdedSearch::BestFirst)), 1, 1, true});
+  methods.push_back({"aded_bestfirst_shared", make_aded_drafter(table, aded_options(AdedSearch::BestFirst), shared), 24, 6, true});
   Context ctx(model, {.n_ctx = 512, .n_threads = 1});
   const int n = 300;
   std::map<std::string, int64_t> accepted;
@@ -121,10 +121,10 @@ TEST(SpecRealModels, Stories260KSamplingIsIdenticalWithTheSameSeed) {
       for (const char* text : {"Once upon a time", "The sun was shining and"}) {
         const auto prompt = tok.encode(text, true);
         const auto plain = generate(ctx, p, {}, prompt, 250).tokens;
-        std::vector<Method> methods;
+        std::vector<NamedDrafter> methods;
         methods.push_back({"pld", make_prompt_lookup_drafter(), 16, 8, false});
-        methods.push_back({"aded_mcts", make_aded_drafter(table, aded(AdedSearch::Mcts)), 32, 8, true});
-        methods.push_back({"aded_bestfirst", make_aded_drafter(table, aded(AdedSearch::BestFirst)), 24, 12, false});
+        methods.push_back({"aded_mcts", make_aded_drafter(table, aded_options(AdedSearch::Mcts)), 32, 8, true});
+        methods.push_back({"aded_bestfirst", make_aded_drafter(table, aded_options(AdedSearch::BestFirst)), 24, 12, false});
         for (auto& m : methods) {
           Speculation spec{.drafter = m.drafter.get(), .max_nodes = m.max_nodes, .max_depth = m.max_depth,
                                   .adaptive_budget = m.adaptive};
@@ -164,10 +164,10 @@ TEST(SpecRealModels, Code15MGreedyIsIdenticalOnHumanEval) {
     const int n = 256 - static_cast<int>(prompt.size());  // to the end of the context
     const auto plain = generate(ctx, greedy_params(), {}, prompt, n);
     ASSERT_EQ(plain.tokens.size(), static_cast<size_t>(n));
-    std::vector<Method> methods;
+    std::vector<NamedDrafter> methods;
     methods.push_back({"pld", make_prompt_lookup_drafter(), 16, 8, true});
-    methods.push_back({"aded_mcts_table", make_aded_drafter(table, aded(AdedSearch::Mcts)), 32, 8, false});
-    methods.push_back({"aded_bestfirst_table", make_aded_drafter(table, aded(AdedSearch::BestFirst)), 64, 16, true});
+    methods.push_back({"aded_mcts_table", make_aded_drafter(table, aded_options(AdedSearch::Mcts)), 32, 8, false});
+    methods.push_back({"aded_bestfirst_table", make_aded_drafter(table, aded_options(AdedSearch::BestFirst)), 64, 16, true});
     for (auto& m : methods) {
       Speculation spec{.drafter = m.drafter.get(), .max_nodes = m.max_nodes, .max_depth = m.max_depth,
                               .adaptive_budget = m.adaptive};

@@ -9,12 +9,13 @@
 #include "aded/gguf.h"
 #include "aded/tokenizer.h"
 #include "support/test_support.h"
+#include "tokenizer/tokenizer_test_helpers.h"
 #include "tokenizer/vocab_trainer.h"
 
 namespace aded {
 namespace {
 
-const std::string kSpace(kSpmSpaceSymbol);
+using aded::testing::kSpace;
 
 TEST(SpmNormalize, SpacesBecomeTheSpaceSymbolBehindAnOptionalPrefix) {
   EXPECT_EQ(spm_normalize("a b  c", true), kSpace + "a" + kSpace + "b" + kSpace + kSpace + "c");

@@ -14,13 +14,15 @@
 #include "aded/tokenizer.h"
 #include "support/test_support.h"
 #include "tokenizer/spm_merge.h"
+#include "tokenizer/tokenizer_test_helpers.h"
 
 namespace aded {
 namespace {
 
 using Ids = std::vector<int32_t>;
 
-const std::string kSpace = "\xE2\x96\x81";  // "▁"
+using aded::testing::kSpace;
+using aded::testing::pieces_of;
 
 // Builds a small SentencePiece vocabulary: <unk>, <s>, </s>, optionally 256 byte tokens, then the
 // pieces added with add().
@@ -60,13 +62,6 @@ class TinyVocab {
 // The id of byte token <0xHH>, in TinyVocab and in Llama 2's vocabulary alike.
 int32_t byte_id(int b) {
   return 3 + b;
-}
-
-// The pieces of ids, for readable failure messages.
-std::vector<std::string> pieces_of(const Tokenizer& tok, const Ids& ids) {
-  std::vector<std::string> out;
-  for (auto id : ids) out.push_back(tok.valid(id) ? tok.vocab().pieces[id] : "<invalid>");
-  return out;
 }
 
 TEST(SpmTokenizer, MergesTheHighestScoringPairFirst) {

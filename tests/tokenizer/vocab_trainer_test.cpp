@@ -15,6 +15,7 @@
 #include "support/test_support.h"
 #include "tokenizer/spm_merge.h"
 #include "tokenizer/spm_normalizer.h"
+#include "tokenizer/tokenizer_test_helpers.h"
 #include "tokenizer/vocab_trainer.h"
 
 namespace aded {
@@ -23,7 +24,8 @@ namespace {
 using Ids = std::vector<int32_t>;
 using Words = std::vector<std::string_view>;
 
-const std::string kSpace = "\xE2\x96\x81";  // "▁"
+using aded::testing::kSpace;
+using aded::testing::pieces_of;
 
 // Some prose, some Python, some other scripts: documents made of random picks of these lines.
 const std::vector<std::string>& sample_lines() {
@@ -64,12 +66,6 @@ LearnedVocab train_on(const std::vector<std::string>& docs, int32_t size,
   VocabTrainer trainer(options);
   for (const auto& d : docs) trainer.add_text(d);
   return trainer.train();
-}
-
-std::vector<std::string> pieces_of(const Tokenizer& tok, const Ids& ids) {
-  std::vector<std::string> out;
-  for (auto id : ids) out.push_back(tok.valid(id) ? tok.vocab().pieces[id] : "<invalid>");
-  return out;
 }
 
 // Plain BPE, independent of the SPM encoder: the merges applied one after the other, each to all

@@ -11,41 +11,21 @@
 #include "distillation/distill_set.h"
 #include "train/distill_losses.h"
 #include "train/distill_objective.h"
+#include "train/gradient_check.h"
 #include "train/llama_training_pass.h"
 #include "train/parameter_layout.h"
 
 namespace aded::train {
 namespace {
 
-using Vec = std::vector<double>;
-
-Vec random_vec(size_t n, uint32_t seed, double scale = 1.0) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> dist(0.0, scale);
-  Vec v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using gradient_check::expect_gradient;
+using gradient_check::random_vec;
+using gradient_check::Vec;
 
 Vec softmax(const Vec& z) {
   Vec q(z.size());
   softmax_into(z.data(), static_cast<int>(z.size()), q.data());
   return q;
-}
-
-void expect_gradient(Vec& x, const Vec& analytic, const std::function<double()>& loss,
-                     const char* what) {
-  const double h = 1e-5;
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double saved = x[i];
-    x[i] = saved + h;
-    const double up = loss();
-    x[i] = saved - h;
-    const double down = loss();
-    x[i] = saved;
-    const double numeric = (up - down) / (2 * h);
-    EXPECT_NEAR(analytic[i], numeric, 1e-7 + 1e-6 * std::fabs(numeric)) << what << " [" << i << "]";
-  }
 }
 
 // A row whose p and q = softmax(z) differ everywhere by more than the step moves them (TVD's

@@ -12,6 +12,7 @@
 
 #include "train/attention.h"
 #include "train/blas.h"
+#include "train/gradient_check.h"
 #include "train/llama_training_pass.h"
 #include "train/parameter_layout.h"
 #include "train/tensor_ops.h"
@@ -19,37 +20,14 @@
 namespace aded::train {
 namespace {
 
-using Vec = std::vector<double>;
-
-Vec random_vec(size_t n, uint32_t seed, double scale = 1.0) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> dist(0.0, scale);
-  Vec v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using gradient_check::expect_gradient;
+using gradient_check::random_vec;
+using gradient_check::Vec;
 
 double dot(const Vec& a, const Vec& b) {
   double s = 0;
   for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
   return s;
-}
-
-// Checks analytic[i] against the central difference of loss() in x[i], for every i.
-void expect_gradient(Vec& x, const Vec& analytic, const std::function<double()>& loss,
-                     const char* what) {
-  ASSERT_EQ(x.size(), analytic.size()) << what;
-  const double h = 1e-5;
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double saved = x[i];
-    x[i] = saved + h;
-    const double up = loss();
-    x[i] = saved - h;
-    const double down = loss();
-    x[i] = saved;
-    const double numeric = (up - down) / (2 * h);
-    EXPECT_NEAR(analytic[i], numeric, 1e-7 + 1e-6 * std::fabs(numeric)) << what << " [" << i << "]";
-  }
 }
 
 TEST(TrainGradients, RmsNorm) {

@@ -14,7 +14,7 @@ namespace aded::cli {
 
 namespace {
 
-struct Options {
+struct EvalDrafterOptions {
   std::string target, drafter, spec;
   std::vector<std::string> prompts;
   float temperature = 0;
@@ -24,7 +24,7 @@ struct Options {
   bool json = false, no_speed = false;
 };
 
-int run_eval_drafter(const Options& o) {
+int run_eval_drafter(const EvalDrafterOptions& o) {
   if (!(o.temperature >= 0 && std::isfinite(o.temperature)))
     fail("--temp must be a finite number >= 0, not {}", o.temperature);
   if (o.max_tokens < 1) fail("--max-tokens must be at least 1, not {}", o.max_tokens);
@@ -130,7 +130,7 @@ int run_eval_drafter(const Options& o) {
 }  // namespace
 
 Command add_eval_drafter(CLI::App& app) {
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<EvalDrafterOptions>();
   auto* cmd = app.add_subcommand(
       "eval-drafter",
       "Acceptance, block efficiency, memory-bound speed-up and measured speed-up of a draft model "

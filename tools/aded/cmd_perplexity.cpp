@@ -17,14 +17,14 @@ namespace aded::cli {
 
 namespace {
 
-struct Options {
+struct PerplexityOptions {
   ModelOptions model;
   std::vector<std::string> files;
   int window = 256;
   int max_windows = 0;
 };
 
-int run_perplexity(const Options& o) {
+int run_perplexity(const PerplexityOptions& o) {
   const auto model = load_model(o.model);
   ContextOptions copt = context_options(o.model);
   copt.n_ctx = o.window;
@@ -69,7 +69,7 @@ int run_perplexity(const Options& o) {
 }  // namespace
 
 Command add_perplexity(CLI::App& app) {
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<PerplexityOptions>();
   auto* cmd = app.add_subcommand(
       "perplexity", "Cross-entropy (nats/token) and perplexity of a model on text files");
   add_model_options(*cmd, o->model);

@@ -16,7 +16,7 @@ namespace aded::cli {
 
 namespace {
 
-struct Options {
+struct TrainOptions {
   train::TrainOptions train;
   std::string loss = "fkl", tvdpp_norm = "batch";
   int kv_heads = 0, hidden = 0;
@@ -31,7 +31,7 @@ int default_hidden(int dim) {
   return (8 * dim / 3 + 31) / 32 * 32;
 }
 
-void add_flags(CLI::App& cmd, Options& o) {
+void add_flags(CLI::App& cmd, TrainOptions& o) {
   train::TrainOptions& t = o.train;
   train::TrainSettings& s = t.settings;
   auto& f = o.flags;
@@ -89,7 +89,7 @@ void add_flags(CLI::App& cmd, Options& o) {
 }
 
 // What the command line does not say about a resumed run comes from its checkpoint.
-void fill_from_checkpoint(Options& o) {
+void fill_from_checkpoint(TrainOptions& o) {
   const train::Checkpoint c = train::load_checkpoint(o.train.resume);
   auto keep = [&](const char* flag, auto& value, const auto& saved) {
     if (o.flags.at(flag)->count() == 0) value = saved;
@@ -170,7 +170,7 @@ void print_timing(const train::TrainReport& r, int tokens_per_step) {
              flops / r.cpu_seconds / 1e9);
 }
 
-int run_train(Options& o) {
+int run_train(TrainOptions& o) {
   if (!(o.log_seconds >= 0 && std::isfinite(o.log_seconds)))
     fail("--log-seconds must be a finite number >= 0, not {}", o.log_seconds);
   train::TrainOptions& t = o.train;
@@ -205,7 +205,7 @@ int run_train(Options& o) {
 }  // namespace
 
 Command add_train(CLI::App& app) {
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<TrainOptions>();
   auto* cmd = app.add_subcommand(
       "train",
       "Pretrain a small Llama model on text files (CPU, fp32) and write a GGUF; or, with "
