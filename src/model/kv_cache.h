@@ -6,7 +6,9 @@
 //
 // Its memory is mapped, not filled: pages are zero until first written, and take physical memory
 // only then, so a context sized for the model's whole training window costs what the text in it
-// uses (a zero-filled vector made a 32k context of a 1.1B model write 1.5 GB at startup).
+// uses (a zero-filled vector made a 32k context of a 1.1B model write 1.5 GB at startup). A big
+// cache is backed by 2 MB transparent huge pages where the system allows them (fewer TLB misses
+// deep in the context), so it grows in steps of 2 MB per layer's keys and values.
 #pragma once
 
 #include <cstddef>
