@@ -12,26 +12,10 @@
 #include "train/checkpoint.h"
 #include "train/parameter_layout.h"
 #include "support/test_support.h"
+#include "train/train_test_support.h"
 
 namespace aded::train {
 namespace {
-
-std::string input_error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("not an InputError: ") + e.what();
-  }
-  return "no error";
-}
-
-#define EXPECT_INPUT_ERROR(statement, text)                                     \
-  do {                                                                          \
-    const std::string message = input_error_of([&] { (void)(statement); });     \
-    EXPECT_NE(message.find(text), std::string::npos) << "message: " << message; \
-  } while (0)
 
 const ModelConfig kShape = ModelConfig::new_model(Architecture::Llama, 8, 1, 2, 1, 16, 10, 8, true);
 

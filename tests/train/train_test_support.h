@@ -3,10 +3,12 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "aded/error.h"
 #include "aded/gguf.h"
 #include "support/test_support.h"
 #include "train/trainer.h"
@@ -81,4 +83,24 @@ inline TrainOptions tiny_options(const std::filesystem::path& dir, int64_t steps
   return o;
 }
 
+// The message of the InputError fn throws; "not an InputError: ..." or "no error" otherwise.
+inline std::string input_error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const InputError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("not an InputError: ") + e.what();
+  }
+  return "no error";
+}
+
 }  // namespace aded::train::testing
+
+// Expects the statement to throw an InputError whose message contains text.
+#define EXPECT_INPUT_ERROR(statement, text)                                                  \
+  do {                                                                                       \
+    const std::string message =                                                              \
+        ::aded::train::testing::input_error_of([&] { (void)(statement); });                  \
+    EXPECT_NE(message.find(text), std::string::npos) << "message: " << message;              \
+  } while (0)

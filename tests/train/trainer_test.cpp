@@ -19,24 +19,6 @@ namespace {
 using aded::testing::TempDir;
 using testing::tiny_options;
 
-template <typename Fn>
-std::string input_error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("not an InputError: ") + e.what();
-  }
-  return "no error";
-}
-
-#define EXPECT_INPUT_ERROR(statement, text)                                     \
-  do {                                                                          \
-    const std::string message = input_error_of([&] { statement; });             \
-    EXPECT_NE(message.find(text), std::string::npos) << "message: " << message; \
-  } while (0)
-
 TEST(Trainer, LossDecreasesOnASmallCorpus) {
   TempDir dir;
   TrainOptions o = tiny_options(dir.path(), 150);
