@@ -94,9 +94,14 @@ double DistillObjective<T>::row(int64_t row, T* z, int vocab, bool gradient) con
   const auto p_at = static_cast<size_t>(batch_->row_position[i]);
   thread_local std::vector<T> p, q;
   p.resize(static_cast<size_t>(vocab));
-  dense_target(r.top_ids.data() + p_at * static_cast<size_t>(k),
-               r.top_probs.data() + p_at * static_cast<size_t>(k), r.rest[p_at], k, vocab,
-               p.data());
+  if (dense_) {
+    const float* row_p = dense_->data() + i * static_cast<size_t>(vocab);
+    std::copy(row_p, row_p + vocab, p.begin());
+  } else {
+    dense_target(r.top_ids.data() + p_at * static_cast<size_t>(k),
+                 r.top_probs.data() + p_at * static_cast<size_t>(k), r.rest[p_at], k, vocab,
+                 p.data());
+  }
   q.resize(static_cast<size_t>(vocab));
   softmax_into(z, vocab, q.data());
   acceptance_[i] = acceptance(p.data(), q.data(), vocab);

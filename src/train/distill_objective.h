@@ -33,6 +33,9 @@ class DistillObjective : public OutputObjective<T> {
 
   // The batch the next passes score.
   void set_batch(const DistillBatch& batch);
+  // Scores rows against these dense distributions (n_vocab floats per batch row, as
+  // TargetDistributions computes them) instead of the set's stored top k; null: the stored ones.
+  void set_dense_targets(const std::vector<float>* dense) { dense_ = dense; }
   // TVD++ per batch needs a first pass without gradient in which every scored row draws its token
   // x ~ q (uniforms from (seed, step, row)); finish_sampling() then turns the rewards into
   // advantages for the pass with gradient.
@@ -52,6 +55,7 @@ class DistillObjective : public OutputObjective<T> {
   DistillLoss loss_;
   AdvantageNorm norm_;
   const DistillBatch* batch_ = nullptr;
+  const std::vector<float>* dense_ = nullptr;
   bool sampling_ = false;
   uint64_t sample_seed_ = 0, sample_step_ = 0;
   // Per row, each written by the one thread that owns the row.

@@ -21,6 +21,7 @@
 #include "train/distill_objective.h"
 #include "train/gguf_import.h"
 #include "train/model_export.h"
+#include "train/target_distributions.h"
 
 namespace aded::train {
 
@@ -98,7 +99,7 @@ class Run {
   TrainSettings settings_;
   std::unique_ptr<GgufFile> vocab_;
   std::unique_ptr<Tokenizer> tokenizer_;
-  std::unique_ptr<ThreadPool> pool_;
+  std::shared_ptr<ThreadPool> pool_;
   CorpusTokens corpus_, valid_;
   std::unique_ptr<WindowSampler> sampler_;
   std::unique_ptr<ParameterLayout> layout_;
@@ -113,6 +114,10 @@ class Run {
   distill::DistillSet set_;
   DistillBatch distill_batch_;
   std::unique_ptr<DistillObjective<float>> objective_;
+  // With distill_recompute: the target, which recomputes each batch's distributions (dense_p_).
+  std::shared_ptr<const Model> target_model_;
+  std::unique_ptr<TargetDistributions> target_p_;
+  std::vector<float> dense_p_;
   ModelConfig export_shape_;  // the shape written out (the model's own context length)
   double acceptance_ = -1;
   PassTimes validation_times_;  // kept out of the training phase times
@@ -161,11 +166,14 @@ void Run::check_distill_options() {
   if (set_.info.n_vocab != static_cast<uint32_t>(export_shape_.n_vocab))
     fail("{} is in a vocabulary of {} tokens, {} in one of {}", o_.distill, set_.info.n_vocab,
          o_.init, export_shape_.n_vocab);
+  if (o_.distill_recompute && o_.distill_target.empty())
+    fail("recomputing the target's distributions (--distill-p target) needs the target (--target)");
   if (!o_.distill_target.empty()) {
     const auto target = Model::load(o_.distill_target);
     if (distill::target_key(*target) != set_.info.target_key)
       fail("{} was not made by {} (it was made by {})", o_.distill, o_.distill_target,
            set_.info.target_name);
+    if (o_.distill_recompute) target_model_ = target;
   }
   shape_ = export_shape_;
   shape_.ctx_train = o_.distill_window > 0 ? o_.distill_window : export_shape_.ctx_train;
@@ -182,6 +190,9 @@ void Run::check_distill_options() {
                   set_.info.n_vocab,
                   100.0 * (1.0 - rest / static_cast<double>(set_.response_positions())),
                   set_.info.target_name));
+  if (o_.distill_recompute)
+    log(fmt::format("scoring against {}'s whole distribution, recomputed for every batch",
+                    o_.distill_target));
 }
 
 // Both outputs are checked before the tokenizing and the training, not when they are written at
@@ -269,11 +280,13 @@ double Run::progress() const {
 void Run::step() {
   const auto start = Clock::now();
   const double cpu_start = process_cpu_seconds();
-  if (objective_)
+  if (objective_) {
     sample_distill_batch(set_, shape_.ctx_train, settings_.batch, settings_.seed, state_.step,
                          distill_batch_);
-  else
+    if (target_p_) target_p_->compute(set_, distill_batch_, shape_.ctx_train, dense_p_);
+  } else {
     sample_batch(corpus_.tokens, shape_.ctx_train, *sampler_, state_.step, settings_.batch, batch_);
+  }
   pool_->run([&](int t, int nt) {
     int64_t begin, end;
     ThreadPool::split(static_cast<int64_t>(grads_.size()), 1024, t, nt, begin, end);
@@ -389,7 +402,11 @@ TrainReport Run::go() {
   const int threads = o_.threads > 0
                           ? o_.threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  pool_ = std::make_unique<ThreadPool>(threads);
+  pool_ = std::make_shared<ThreadPool>(threads);
+  if (target_model_) {
+    target_p_ = std::make_unique<TargetDistributions>(target_model_, pool_);
+    objective_->set_dense_targets(&dense_p_);
+  }
   BlasSingleThreaded blas_guard;
 
   if (!objective_) {

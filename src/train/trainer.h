@@ -41,6 +41,9 @@ struct TrainOptions {
   std::string distill;         // distillation set (aded distill-data)
   std::string init;            // GGUF model to start from
   std::string distill_target;  // optional: the target GGUF, checked against the set's
+  // Score against the target's whole distribution, recomputed by running distill_target over
+  // each batch's records, instead of the set's stored top k (slower: a target forward per record).
+  bool distill_recompute = false;
   DistillLoss loss = DistillLoss::Fkl;
   AdvantageNorm advantage_norm = AdvantageNorm::Batch;  // the TVD++ reading
   int distill_window = 0;  // tokens per training sequence; 0: the init model's context

@@ -106,6 +106,10 @@ TEST_F(DistillCli, ErrorsAreClean) {
       run_cli("train --distill " + quoted(dir_ / "none.set") + " --init " + quoted(demo_model()) +
               " -o " + quoted(dir_ / "x.gguf") + " --steps 1 --loss kl"),
       {"--loss kl"}));
+  EXPECT_TRUE(fails_cleanly(
+      run_cli("train --distill " + quoted(dir_ / "none.set") + " --init " + quoted(demo_model()) +
+              " -o " + quoted(dir_ / "x.gguf") + " --steps 1 --distill-p recomputed"),
+      {"--distill-p recomputed"}));
   write_file(dir_ / "junk.set", "not a set");
   EXPECT_TRUE(
       fails_cleanly(run_cli("train --distill " + quoted(dir_ / "junk.set") + " --init " +

@@ -8,10 +8,12 @@
 
 #include "aded/error.h"
 #include "aded/gguf.h"
+#include "distillation/distill_data.h"
 #include "distillation/distill_set.h"
 #include "train/distill_objective.h"
 #include "train/gguf_import.h"
 #include "train/model_export.h"
+#include "train/target_distributions.h"
 #include "train/train_test_support.h"
 
 namespace aded::train {
@@ -148,6 +150,74 @@ TEST_F(DistillTrainer, TvdPlusPlusPerBatchLowersTvd) {
 }
 TEST_F(DistillTrainer, TvdPlusPlusPerPositionLowersTvd) {
   expect_lower(DistillLoss::TvdPlusPlus, AdvantageNorm::Position, 0.9);
+}
+
+// A set the init model (as the target) wrote with its whole distribution kept (top k = the
+// vocabulary), and a second random model to fine-tune toward it.
+class RecomputedTargets : public DistillTrainer {
+ protected:
+  void SetUp() override {
+    DistillTrainer::SetUp();
+    distill::DataOptions d;
+    d.target = init_;
+    for (const char* text : {"the cat sat", "a dog ran far", "x = 1 + 2"}) {
+      const auto file = dir_ / (std::string("prompt-") + text[0] + ".txt");
+      aded::testing::write_file(file, text);
+      d.prompt_files.push_back(file.string());
+    }
+    d.output = (dir_ / "full.set").string();
+    d.samples_per_prompt = 2;
+    d.top_k_probs = static_cast<int>(set_.info.n_vocab);
+    d.max_tokens = 12;
+    d.threads = 2;
+    distill::make_distill_set(d);
+    full_ = distill::read_set(d.output);
+    const auto init = Model::load(init_);
+    const ParameterLayout layout(trainable_shape(*init, init_));
+    std::vector<float> params(layout.size());
+    init_parameters<float>(layout, 2, params);
+    drafter_ = (dir_ / "drafter.gguf").string();
+    export_model(drafter_, layout, params, GgufFile::open(init_), "drafter");
+  }
+  distill::DistillSet full_;
+  std::string drafter_;
+};
+
+TEST_F(RecomputedTargets, AreTheDistributionsTheSetStoresWhole) {
+  ASSERT_EQ(full_.records.size(), 6u);
+  TargetDistributions target(Model::load(init_), std::make_shared<ThreadPool>(2));
+  const int vocab = static_cast<int>(full_.info.n_vocab), k = static_cast<int>(full_.info.top_k);
+  std::vector<float> dense, stored(static_cast<size_t>(vocab));
+  for (uint64_t step = 0; step < 3; ++step) {
+    DistillBatch batch;
+    sample_distill_batch(full_, 32, 4, 7, step, batch);
+    ASSERT_GT(batch.scored_rows, 0u);
+    target.compute(full_, batch, 32, dense);
+    for (size_t i = 0; i < batch.row_record.size(); ++i) {
+      if (batch.row_record[i] < 0) continue;
+      const distill::Record& r = full_.records[static_cast<size_t>(batch.row_record[i])];
+      const auto at = static_cast<size_t>(batch.row_position[i]) * static_cast<size_t>(k);
+      dense_target(r.top_ids.data() + at, r.top_probs.data() + at,
+                   r.rest[static_cast<size_t>(batch.row_position[i])], k, vocab, stored.data());
+      for (int j = 0; j < vocab; ++j)
+        ASSERT_NEAR(dense[i * static_cast<size_t>(vocab) + static_cast<size_t>(j)], stored[static_cast<size_t>(j)], 1e-6)
+            << "row " << i << " token " << j;
+    }
+  }
+}
+
+TEST_F(RecomputedTargets, TrainingAgainstThemLowersTheLoss) {
+  const double before = loss_of(drafter_, full_, DistillLoss::Fkl);
+  TrainOptions o = options(DistillLoss::Fkl, AdvantageNorm::Batch);
+  o.distill = (dir_ / "full.set").string();
+  o.init = drafter_;
+  o.distill_target = init_;
+  o.distill_recompute = true;
+  EXPECT_EQ(train(o).steps, 40u);
+  const double after = loss_of((dir_ / "tuned.gguf").string(), full_, DistillLoss::Fkl);
+  EXPECT_LT(after, before * 0.9) << "before " << before << " after " << after;
+  o.distill_target.clear();
+  EXPECT_THROW(train(o), InputError) << "recomputing needs the target";
 }
 
 TEST_F(DistillTrainer, SetInAnotherVocabularyIsRefused) {

@@ -18,7 +18,7 @@ namespace {
 
 struct TrainOptions {
   train::TrainOptions train;
-  std::string loss = "fkl", tvdpp_norm = "batch";
+  std::string loss = "fkl", tvdpp_norm = "batch", distill_p = "stored";
   int kv_heads = 0, hidden = 0;
   bool untied = false;
   double log_seconds = 10;
@@ -45,6 +45,11 @@ void add_flags(CLI::App& cmd, TrainOptions& o) {
   cmd.add_option("--target", t.distill_target,
                  "with --distill: the target GGUF (checked against the set's fingerprint)");
   cmd.add_option("--loss", o.loss, "with --distill: fkl, rkl, tvd or tvdpp")->capture_default_str();
+  cmd.add_option("--distill-p", o.distill_p,
+                 "with --distill: the target distribution scored against: stored (the set's top k, "
+                 "the rest spread evenly) or target (the whole distribution, recomputed by running "
+                 "--target over each batch)")
+      ->capture_default_str();
   cmd.add_option("--tvdpp-norm", o.tvdpp_norm,
                  "TVD++ reward normalization: batch (over the sampled tokens of the batch) or "
                  "position (over the vocabulary at each position)")
@@ -186,12 +191,16 @@ int run_train(TrainOptions& o) {
         fail("--{} does not apply to --distill (the shape is --init's)", flag);
     t.loss = train::parse_distill_loss(o.loss);
     t.advantage_norm = train::parse_advantage_norm(o.tvdpp_norm);
+    if (o.distill_p != "stored" && o.distill_p != "target")
+      fail("--distill-p {}: stored or target", o.distill_p);
+    t.distill_recompute = o.distill_p == "target";
     // A resumed run keeps the checkpoint's window (fill_from_checkpoint put it in ctx).
     if (o.flags.at("ctx")->count() > 0 || !t.resume.empty()) t.distill_window = t.shape.ctx_train;
   } else {
     if (t.vocab.empty()) fail("--vocab is required (or --distill SET --init MODEL)");
     if (t.corpus.empty()) fail("--corpus is required (or --distill SET --init MODEL)");
     if (!t.init.empty() || !t.distill_target.empty()) fail("--init and --target go with --distill");
+    if (o.distill_p != "stored") fail("--distill-p goes with --distill");
   }
   // Ctrl-C or SIGTERM (a job scheduler, `timeout`, a shutdown): checkpoint and model are written
   // at the end of the current step; a second one ends the process at once.
