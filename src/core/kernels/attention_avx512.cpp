@@ -196,7 +196,8 @@ void normalize(const AttentionArgs& a, size_t lo, size_t n_keys, float sum) {
 template <TensorType V, int CN, bool HALF, int Q>
 void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int c0, KvSource src) {
   // A masked load in the key loop (GCC 12) and loads through q inside it both make the compiler
-  // store o to memory at every key; hence plain loads and the fields copied out first.
+  // store o to memory at every key; hence plain loads and the fields copied out first. So does any
+  // loop over o that GCC leaves rolled (o is then not split into registers): hence the pragmas.
   const auto load_out = [](const float* p, int c) {
     return HALF && c == CN - 1 ? _mm512_zextps256_ps512(_mm256_loadu_ps(p + 16 * c)) : _mm512_loadu_ps(p + 16 * c);
   };
@@ -215,7 +216,9 @@ void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int 
   const int32_t* cells = q[0]->cells;
   const size_t prefix = static_cast<size_t>(q[0]->prefix);
   __m512 o[Q][CN];
+#pragma GCC unroll 8
   for (int i = 0; i < Q; ++i)
+#pragma GCC unroll 8
     for (int c = 0; c < CN; ++c) o[i][c] = t0 == src.from ? _mm512_setzero_ps() : load_out(out[i], c);
   for (size_t t = t0; t < t1; ++t) {
     const size_t v = (t < prefix ? t - src.first : static_cast<size_t>(cells[t - prefix])) * src.stride + src.offset +
@@ -227,7 +230,9 @@ void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int 
       for (int c = 0; c < CN; ++c) o[i][c] = _mm512_fmadd_ps(p, vv[c], o[i][c]);
     }
   }
+#pragma GCC unroll 8
   for (int i = 0; i < Q; ++i)
+#pragma GCC unroll 8
     for (int c = 0; c < CN; ++c) {
       if (HALF && c == CN - 1)
         _mm512_mask_storeu_ps(out[i] + 16 * c, 0x00FF, o[i][c]);
