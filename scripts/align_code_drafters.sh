@@ -3,7 +3,8 @@
 #   1. prompts: 1500 function definitions of the stdlib training text (distillation), 40 of the
 #      held-out text and the first 40 HumanEval prompts (evaluation; the drafter never sees them);
 #   2. the target writes the distillation set (sampled at 0.8, its top 32 kept per position);
-#   3. the pretrained drafter is fine-tuned on it with FKL, RKL, TVD and TVD++ (both readings);
+#   3. the pretrained drafter is fine-tuned on it with FKL, RKL, TVD and TVD++ (both readings),
+#      and with TVD against the target's whole distribution recomputed during training;
 #   4. eval-drafter: alpha, tau, MBSU and the measured speed-up of each drafter, greedy and at 0.8,
 #      on both evaluation sets (JSON under OUT/eval/).
 # Resumable: each step is skipped when its output exists. Wants the machine to itself (timings).
@@ -58,6 +59,7 @@ tune rkl rkl
 tune tvd tvd
 tune tvdpp-batch tvdpp --tvdpp-norm batch
 tune tvdpp-position tvdpp --tvdpp-norm position
+tune tvd-recomputed tvd --distill-p target
 
 # 4. Evaluation
 evaluate() {  # name model
@@ -74,5 +76,5 @@ evaluate() {  # name model
   done
 }
 evaluate pretrained "$drafter"
-for name in fkl rkl tvd tvdpp-batch tvdpp-position; do evaluate "$name" "$out/$name.gguf"; done
+for name in fkl rkl tvd tvdpp-batch tvdpp-position tvd-recomputed; do evaluate "$name" "$out/$name.gguf"; done
 ls -l "$out"/eval
