@@ -59,6 +59,8 @@ void TargetDistributions::compute(const distill::DistillSet& set, const DistillB
     for (size_t i = s0; i < s0 + rows_per_sequence; ++i) {
       if (batch.row_record[i] < 0) continue;
       const auto logits = ctx_.logits(static_cast<int>(before(r, batch.row_position[i])));
+      // The arithmetic of distill-data's top_k_distribution, so that the probabilities a set
+      // stores are these bits too.
       const float max = *std::max_element(logits.begin(), logits.end());
       double sum = 0;
       row_.resize(vocab);

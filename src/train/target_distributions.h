@@ -24,8 +24,6 @@ class TargetDistributions {
   void compute(const distill::DistillSet& set, const DistillBatch& batch, int window,
                std::vector<float>& dense);
 
-  int n_vocab() const { return n_vocab_; }
-
  private:
   Context ctx_;
   int n_vocab_;
