@@ -36,9 +36,9 @@ std::shared_ptr<ThreadPool> make_or_share_pool(const ContextOptions& o) {
 }
 
 double kv_cache_size(const ModelConfig& c, int64_t n_ctx, TensorType k_type, TensorType v_type) {
-  const auto kv_dim = static_cast<size_t>(c.kv_dim());
-  return static_cast<double>(c.n_layers) * static_cast<double>(n_ctx) *
-         static_cast<double>(KvCache::row_bytes(k_type, kv_dim) + KvCache::row_bytes(v_type, kv_dim));
+  const auto head_dim = static_cast<size_t>(c.head_dim);
+  return static_cast<double>(c.n_layers) * static_cast<double>(c.n_kv_heads) * static_cast<double>(n_ctx) *
+         static_cast<double>(KvCache::row_bytes(k_type, head_dim) + KvCache::row_bytes(v_type, head_dim));
 }
 
 void check_cache_type(TensorType type, const char* which, const ModelConfig& c) {
@@ -77,7 +77,7 @@ struct Context::State {
         int pool_size, int32_t n_ctx)
       : kt(table),
         dims(model.config()),
-        cache(dims.n_layers, static_cast<size_t>(n_ctx), dims.kv_dim, o.cache_type_k, o.cache_type_v),
+        cache(dims.n_layers, static_cast<size_t>(n_ctx), dims.n_kv_heads, dims.head_dim, o.cache_type_k, o.cache_type_v),
         act(pool_size, static_cast<size_t>(n_ctx)),
         head(model, dims, table, o.greedy_head) {}
   const kernels::KernelTable& kt;

@@ -274,7 +274,7 @@ void ForwardPass::attend(size_t l, const AttentionTask& task, float* scores) {
                       c_.head_dim,
                       keys,
                       values,
-                      d_.kv_dim,
+                      d_.head_dim,
                       shared,
                       mask.cells.data() + lo,
                       hi - lo,
@@ -282,7 +282,7 @@ void ForwardPass::attend(size_t l, const AttentionTask& task, float* scores) {
                       act_.att.data() + i * d_.q_dim + h * d_.head_dim,
                       cache_.key_type(),
                       cache_.value_type(),
-                      task.kv_head * d_.head_dim,
+                      task.kv_head * cache_.head_stride(),
                       c_.attn_softcap,
                       first};
   }

@@ -55,42 +55,50 @@ size_t resident_pages(const void* p, size_t bytes) {
 }
 
 TEST(ContextMemory, TheKvCacheTakesMemoryOnlyWhereWritten) {
-  // 22 layers x 32768 cells x 256 floats: the 1.1B shape's cache at a 32k context, 1.5 GB.
-  KvCache cache(22, 32768, 256, TensorType::F32, TensorType::F32);
+  // 22 layers x 32768 cells x 4 heads of 64 floats: the 1.1B shape's cache at a 32k context, 1.5 GB.
+  KvCache cache(22, 32768, 4, 64, TensorType::F32, TensorType::F32);
   EXPECT_EQ(cache.bytes(), size_t{2} * 22 * 32768 * 256 * 4);
+  EXPECT_EQ(cache.head_stride(), size_t{32768} * 64);
   const size_t layer_bytes = size_t{32768} * 256 * sizeof(float);
   const auto* keys0 = static_cast<const float*>(cache.keys(0));
   EXPECT_EQ(resident_pages(keys0, layer_bytes), 0u);
-  EXPECT_EQ(static_cast<const float*>(cache.keys(3))[1000 * 256 + 17], 0.0f) << "reads as zero";
+  EXPECT_EQ(static_cast<const float*>(cache.keys(3))[1000 * 64 + 17], 0.0f) << "reads as zero";
   std::vector<float> row(256);
   for (size_t i = 0; i < 256; ++i) row[i] = static_cast<float>(i);
   for (size_t cell = 0; cell < 4; ++cell) cache.store(0, cell, 0, 256, row.data(), row.data());
-  EXPECT_GE(resident_pages(keys0, layer_bytes), 1u);
-  // 4 cells of 1 KB: a page, or one 2 MB huge page where transparent huge pages back the cache.
-  const size_t huge_page = (size_t{2} << 20) / static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  EXPECT_LE(resident_pages(keys0, layer_bytes), huge_page) << "of " << layer_bytes / 4096 << " pages";
+  // 4 cells of each of the 4 heads' runs: a page of each, not a 2 MB huge page.
+  EXPECT_EQ(resident_pages(keys0, layer_bytes), 4u) << "of " << layer_bytes / 4096 << " pages";
+  EXPECT_EQ(keys0[3 * cache.head_stride() + 2 * 64 + 5], 3 * 64 + 5.0f) << "head 3 of cell 2";
   cache.copy_cell(2, 30000);
-  EXPECT_EQ(keys0[30000 * 256 + 255], 255.0f);
+  EXPECT_EQ(keys0[3 * cache.head_stride() + 30000 * 64 + 63], 255.0f);
+  EXPECT_EQ(static_cast<const float*>(cache.values(0))[30000 * 64 + 1], 1.0f);
 }
 
 TEST(ContextMemory, AnF16CacheTakesHalfAndStoresRoundedValues) {
-  KvCache cache(2, 64, 32, TensorType::F16, TensorType::F32);
+  KvCache cache(2, 64, 4, 8, TensorType::F16, TensorType::F32);
   EXPECT_EQ(cache.bytes(), size_t{2} * 64 * 32 * (2 + 4));
   std::vector<float> k(8), v(8);
   for (size_t i = 0; i < 8; ++i) {
     k[i] = 1.0f + static_cast<float>(i) / 3.0f;  // not representable in F16: rounded
     v[i] = -k[i];
   }
-  cache.store(1, 5, 16, 8, k.data(), v.data());  // elements 16..23 of cell 5 in layer 1
-  const auto* kh = static_cast<const uint16_t*>(cache.keys(1)) + 16;
-  const auto* vf = static_cast<const float*>(cache.values(1)) + 16;
+  cache.store(1, 5, 16, 8, k.data(), v.data());  // head 2 (elements 16..23) of cell 5 in layer 1
+  const auto* kh = static_cast<const uint16_t*>(cache.keys(1)) + 2 * cache.head_stride();
+  const auto* vf = static_cast<const float*>(cache.values(1)) + 2 * cache.head_stride();
   for (size_t i = 0; i < 8; ++i) {
-    EXPECT_EQ(kh[5 * 32 + i], float_to_half(k[i])) << i;
-    EXPECT_EQ(vf[5 * 32 + i], v[i]) << i;
+    EXPECT_EQ(kh[5 * 8 + i], float_to_half(k[i])) << i;
+    EXPECT_EQ(vf[5 * 8 + i], v[i]) << i;
   }
-  EXPECT_EQ(kh[5 * 32 + 8], 0) << "elements outside the range untouched";
+  EXPECT_EQ(kh[6 * 8], 0) << "the next cell untouched";
+  EXPECT_EQ(kh[5 * 8 - cache.head_stride()], 0) << "head 1 untouched";
   cache.copy_cell(5, 63);
-  EXPECT_EQ(static_cast<const uint16_t*>(cache.keys(1))[63 * 32 + 16 + 7], float_to_half(k[7]));
+  EXPECT_EQ(kh[63 * 8 + 7], float_to_half(k[7]));
+}
+
+TEST(ContextMemory, AQ8CacheNeedsHeadsOfWholeBlocks) {
+  EXPECT_THROW(KvCache(1, 16, 2, 48, TensorType::F16, TensorType::Q8_0), Error);
+  KvCache cache(1, 16, 2, 64, TensorType::Q8_0, TensorType::Q8_0);
+  EXPECT_EQ(cache.bytes(), size_t{2} * 16 * 2 * 2 * 34);
 }
 
 TEST(ContextMemory, TheDefaultContextIsTheModelsWindow) {

@@ -102,7 +102,7 @@ struct AttentionArgs {
   float* out;     // head_dim floats
   TensorType k_type = TensorType::F32;
   TensorType v_type = TensorType::F32;
-  size_t offset = 0;  // the head's first element in a cell's row
+  size_t offset = 0;  // of cell 0's first element (the KV cache: its head's run)
   float softcap = 0;  // scores become softcap * tanh(score / softcap) (Gemma 2); 0: as they are
   int32_t first = 0;  // <= prefix
 };
