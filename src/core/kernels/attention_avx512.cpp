@@ -72,9 +72,9 @@ inline __m512 load16(const void* base, size_t i) {
     return _mm512_loadu_ps(static_cast<const float*>(base) + i);
 }
 
-// Brings the cache lines of the n elements from element i on toward L1 ahead of their use: at
-// depth, a head's keys and values are short runs spread over the cache's rows, which the hardware
-// prefetchers follow too slowly for a core to read faster than a few GB/s.
+// Brings the cache lines of the n elements from element i on toward L1 ahead of their use: deep in
+// the context a token's attention reads the whole cache (the 1.1B at depth 4096: 92 MB as F16)
+// with little arithmetic per byte, and the hardware prefetchers alone left a core at a few GB/s.
 template <TensorType T>
 inline void prefetch_kv(const void* base, size_t i, int n) {
   const auto* bytes = static_cast<const char*>(base);
@@ -87,10 +87,11 @@ inline void prefetch_kv(const void* base, size_t i, int n) {
   const size_t first = at(i), last = at(i + static_cast<size_t>(n) - 1);
   for (size_t b = first & ~size_t{63}; b <= last; b += 64) _mm_prefetch(bytes + b, _MM_HINT_T0);
 }
-// How many cells ahead the loops over the cache prefetch: 1.1B Q4_0 at depth 4096, one token,
-// 2 threads: 24.1 / 28.3 / 29.8 ms without, 20.3 / 24.8 / 24.1 with 32 (three interleaved rounds);
-// in a one-thread harness 16 and 32 did the same, 8 and 64 less.
-constexpr size_t kPrefetchCells = 32;
+// How many cells ahead the loops over the cache prefetch. 1.1B Q4_0 at depth 4096, one token, 2
+// threads, the cache then laid out by cells: 24.1 / 28.3 / 29.8 ms without, 20.3 / 24.8 / 24.1
+// prefetching 32 ahead. Head-major, one token's attention over 22 layers x 4 heads in a one-thread
+// harness: 16 / 32 / 64 / 128 ahead 8.6-10.0 / 8.8-8.9 / 8.1-8.5 / 9.3-11.6 ms.
+constexpr size_t kPrefetchCells = 64;
 
 // Where keys (values) are read: element (t - first) * stride + offset of base for the prefix key
 // t (the cache: first = 0; or a block of it converted to floats), cell * stride + offset for a
@@ -144,8 +145,9 @@ void score_keys(const AttentionArgs* const* q, size_t t0, size_t t1, float root,
   for (; t + 8 <= t1; t += 8) {
     size_t k[8];
     for (int j = 0; j < 8; ++j) k[j] = key(t + static_cast<size_t>(j));
-    if (ahead)
-      for (int j = 0; j < 8; ++j) prefetch_kv<K>(keys, k[j] + ahead * src.stride, D);
+    // The eight keys `ahead` on, as one range (the prefix's keys are in order): one loop, not
+    // eight (one token at depth 4096 in the harness of kPrefetchCells: 8.9-11.3 -> 8.0-9.3 ms).
+    if (ahead) prefetch_kv<K>(keys, k[0] + ahead * src.stride, static_cast<int>(k[7] - k[0]) + D);
     __m512 acc[Q][4];
     for (int i = 0; i < Q; ++i)
       for (int p = 0; p < 4; ++p) acc[i][p] = _mm512_setzero_ps();
@@ -248,7 +250,8 @@ void accumulate_values(const AttentionArgs* const* q, size_t t0, size_t t1, int 
   for (size_t t = t0; t < t1; ++t) {
     const size_t v = (t < prefix ? t - src.first : static_cast<size_t>(cells[t - prefix])) * src.stride + src.offset +
                      static_cast<size_t>(c0);
-    if (ahead && t + ahead < prefix) prefetch_kv<V>(src.base, v + ahead * src.stride, 16 * CN);
+    if (ahead && t + ahead < prefix && (t - t0) % 8 == 0)  // eight keys' values at once, as for keys
+      prefetch_kv<V>(src.base, v + ahead * src.stride, static_cast<int>(7 * src.stride) + 16 * CN);
     __m512 vv[CN];
     for (int c = 0; c < CN; ++c) vv[c] = load_value(src.base, v, c);
     for (int i = 0; i < Q; ++i) {
