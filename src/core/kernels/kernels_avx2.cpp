@@ -403,7 +403,7 @@ namespace {
 // out[8c0 .. 8c0 + 8CN) += p_t v_t for the keys t in [t0, t1), in order, with the CN vectors in
 // registers; from 0 when t0 is the query's first key, else continuing the values out holds.
 template <TensorType V, int CN>
-void accumulate_values(const AttentionArgs& a, size_t t0, size_t t1, float sum, int c0) {
+void accumulate_values(const AttentionArgs& a, size_t t0, size_t t1, float sum, int c0, bool prefetch) {
   const size_t prefix = static_cast<size_t>(a.prefix);
   __m256 o[CN];
   const bool fresh = t0 == static_cast<size_t>(a.first);
@@ -411,6 +411,8 @@ void accumulate_values(const AttentionArgs& a, size_t t0, size_t t1, float sum, 
   for (size_t t = t0; t < t1; ++t) {
     const size_t cell = t < prefix ? t : static_cast<size_t>(a.cells[t - prefix]);
     const size_t v = cell * a.kv_stride + a.offset + 8 * static_cast<size_t>(c0);
+    if (prefetch && (t - t0) % 8 == 0 && t + kPrefetchCells < prefix)
+      prefetch_kv<V>(a.v, v + kPrefetchCells * a.kv_stride, static_cast<int>(7 * a.kv_stride) + 8 * CN);
     const __m256 p = _mm256_set1_ps(a.scores[t] / sum);
     for (int c = 0; c < CN; ++c) o[c] = _mm256_fmadd_ps(p, load_kv8<V>(a.v, v + 8 * static_cast<size_t>(c)), o[c]);
   }
@@ -418,25 +420,25 @@ void accumulate_values(const AttentionArgs& a, size_t t0, size_t t1, float sum, 
 }
 
 template <TensorType V>
-void accumulate_all_values(const AttentionArgs& a, size_t t0, size_t t1, float sum) {
+void accumulate_all_values(const AttentionArgs& a, size_t t0, size_t t1, float sum, bool prefetch) {
   const int D = a.head_dim;
   for (int c0 = 0; c0 < D / 8; c0 += 8) {
     switch (D / 8 - c0 < 8 ? D / 8 - c0 : 8) {
-      case 1: accumulate_values<V, 1>(a, t0, t1, sum, c0); break;
-      case 2: accumulate_values<V, 2>(a, t0, t1, sum, c0); break;
-      case 3: accumulate_values<V, 3>(a, t0, t1, sum, c0); break;
-      case 4: accumulate_values<V, 4>(a, t0, t1, sum, c0); break;
-      case 5: accumulate_values<V, 5>(a, t0, t1, sum, c0); break;
-      case 6: accumulate_values<V, 6>(a, t0, t1, sum, c0); break;
-      case 7: accumulate_values<V, 7>(a, t0, t1, sum, c0); break;
-      default: accumulate_values<V, 8>(a, t0, t1, sum, c0); break;
+      case 1: accumulate_values<V, 1>(a, t0, t1, sum, c0, prefetch); break;
+      case 2: accumulate_values<V, 2>(a, t0, t1, sum, c0, prefetch); break;
+      case 3: accumulate_values<V, 3>(a, t0, t1, sum, c0, prefetch); break;
+      case 4: accumulate_values<V, 4>(a, t0, t1, sum, c0, prefetch); break;
+      case 5: accumulate_values<V, 5>(a, t0, t1, sum, c0, prefetch); break;
+      case 6: accumulate_values<V, 6>(a, t0, t1, sum, c0, prefetch); break;
+      case 7: accumulate_values<V, 7>(a, t0, t1, sum, c0, prefetch); break;
+      default: accumulate_values<V, 8>(a, t0, t1, sum, c0, prefetch); break;
     }
   }
 }
 
 // scores[t] = dot(q, k_t) / root for t in [t0, t1), four keys at a time (head_dim % 8 == 0).
 template <TensorType K>
-void score_keys(const AttentionArgs& a, size_t t0, size_t t1, float root) {
+void score_keys(const AttentionArgs& a, size_t t0, size_t t1, float root, bool prefetch) {
   const int D = a.head_dim;
   const size_t prefix = static_cast<size_t>(a.prefix);
   const auto key = [&](size_t t) {
@@ -445,6 +447,8 @@ void score_keys(const AttentionArgs& a, size_t t0, size_t t1, float root) {
   size_t t = t0;
   for (; t + 4 <= t1; t += 4) {
     const size_t k[4] = {key(t), key(t + 1), key(t + 2), key(t + 3)};
+    if (prefetch && (t - t0) % 8 == 0 && t + kPrefetchCells < prefix)
+      prefetch_kv<K>(a.k, k[0] + kPrefetchCells * a.kv_stride, static_cast<int>(7 * a.kv_stride) + D);
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int d = 0; d < D; d += 8) {
       const __m256 q = _mm256_loadu_ps(a.q + d);
@@ -504,18 +508,18 @@ void attend_many_typed(const AttentionArgs* args, int count) {
   for (size_t t0 = lo; t0 < prefix; t0 += kBlock)
     for (int i = 0; i < count; ++i) {
       const size_t t1 = std::min(prefix, t0 + kBlock);
-      if (start(args[i], t0) < t1) score_keys<K>(args[i], start(args[i], t0), t1, root);
+      if (start(args[i], t0) < t1) score_keys<K>(args[i], start(args[i], t0), t1, root, i == 0);
     }
   float sums[kMaxAttentionQueries];
   for (int i = 0; i < count; ++i) {
     const AttentionArgs& a = args[i];
-    score_keys<K>(a, prefix, prefix + a.n_cells, root);
+    score_keys<K>(a, prefix, prefix + a.n_cells, root, false);
     sums[i] = softmax_weights(a, prefix + a.n_cells);
   }
   for (size_t t0 = lo; t0 < prefix; t0 += kBlock)
     for (int i = 0; i < count; ++i) {
       const size_t t1 = std::min(prefix, t0 + kBlock);
-      if (start(args[i], t0) < t1) accumulate_all_values<V>(args[i], start(args[i], t0), t1, sums[i]);
+      if (start(args[i], t0) < t1) accumulate_all_values<V>(args[i], start(args[i], t0), t1, sums[i], i == 0);
     }
   for (int i = 0; i < count; ++i) {
     const AttentionArgs& a = args[i];
@@ -523,7 +527,7 @@ void attend_many_typed(const AttentionArgs* args, int count) {
       for (int d = 0; d < a.head_dim; ++d) a.out[d] = 0;
       continue;
     }
-    accumulate_all_values<V>(a, prefix, prefix + a.n_cells, sums[i]);
+    accumulate_all_values<V>(a, prefix, prefix + a.n_cells, sums[i], false);
   }
 }
 
