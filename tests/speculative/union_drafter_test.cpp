@@ -153,7 +153,12 @@ TEST(UnionDrafter, GreedyOutputIsThePlainOutput) {
       const auto r = generate_with(s.ctx, greedy_params(), speculator.get(), p, 120);
       EXPECT_EQ(first_difference(r.tokens, plain), -1) << method;
     }
-    EXPECT_GT(speculator->arm_stats(0).nodes_verified, 0) << method;
+    // A fixed budget verifies what is drafted; an adaptive one may rightly verify nothing of a
+    // random draft model's proposals on a loaded machine (their cost measured against the step's).
+    if (method.find("budget=fixed") != std::string::npos)
+      EXPECT_GT(speculator->arm_stats(0).nodes_verified, 0) << method;
+    else
+      EXPECT_GT(speculator->arm_stats(0).drafted_steps, 0) << method;
   }
 }
 
