@@ -36,9 +36,8 @@ std::shared_ptr<ThreadPool> make_or_share_pool(const ContextOptions& o) {
 }
 
 double kv_cache_size(const ModelConfig& c, int64_t n_ctx, TensorType k_type, TensorType v_type) {
-  const auto head_dim = static_cast<size_t>(c.head_dim);
-  return static_cast<double>(c.n_layers) * static_cast<double>(c.n_kv_heads) * static_cast<double>(n_ctx) *
-         static_cast<double>(KvCache::row_bytes(k_type, head_dim) + KvCache::row_bytes(v_type, head_dim));
+  return KvCache::bytes_for(static_cast<size_t>(c.n_layers), static_cast<size_t>(n_ctx), static_cast<size_t>(c.n_kv_heads),
+                           static_cast<size_t>(c.head_dim), k_type, v_type);
 }
 
 void check_cache_type(TensorType type, const char* which, const ModelConfig& c) {

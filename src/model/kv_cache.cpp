@@ -41,6 +41,13 @@ KvCache::Region KvCache::map(size_t bytes) {
 
 size_t KvCache::row_bytes(TensorType type, size_t n) { return row_offset(type, n); }
 
+// Checked before anything is mapped: a head of Q8_0 must be whole blocks.
+size_t KvCache::head_row_bytes(TensorType type, size_t head_dim) {
+  if (type == TensorType::Q8_0 && head_dim % 32 != 0)
+    throw Error(fmt::format("KV cache: Q8_0 needs heads of a multiple of 32 elements, not {}", head_dim));
+  return row_bytes(type, head_dim);
+}
+
 KvCache::KvCache(size_t n_layers, size_t n_cells, size_t n_kv_heads, size_t head_dim, TensorType key_type,
                  TensorType value_type)
     : n_layers_(n_layers),
@@ -49,13 +56,10 @@ KvCache::KvCache(size_t n_layers, size_t n_cells, size_t n_kv_heads, size_t head
       head_dim_(head_dim),
       k_type_(key_type),
       v_type_(value_type),
-      k_head_row_(row_bytes(key_type, head_dim)),
-      v_head_row_(row_bytes(value_type, head_dim)),
+      k_head_row_(head_row_bytes(key_type, head_dim)),
+      v_head_row_(head_row_bytes(value_type, head_dim)),
       k_(map(n_layers * n_kv_heads * n_cells * k_head_row_)),
-      v_(map(n_layers * n_kv_heads * n_cells * v_head_row_)) {
-  if ((key_type == TensorType::Q8_0 || value_type == TensorType::Q8_0) && head_dim % 32 != 0)
-    throw Error(fmt::format("KV cache: Q8_0 needs heads of a multiple of 32 elements, not {}", head_dim));
-}
+      v_(map(n_layers * n_kv_heads * n_cells * v_head_row_)) {}
 
 void KvCache::store(size_t layer, size_t cell, size_t first, size_t n, const float* keys, const float* values) {
   // F16 rounds to nearest even and Q8_0 quantizes as the file formats do (core/quant).

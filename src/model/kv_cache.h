@@ -44,6 +44,12 @@ class KvCache {
   TensorType value_type() const { return v_type_; }
   // Bytes of keys and values together (reserved; resident only where written).
   size_t bytes() const { return n_layers_ * n_kv_heads_ * n_cells_ * (k_head_row_ + v_head_row_); }
+  // The same for a cache not made yet (a context's size is checked against memory first).
+  static double bytes_for(size_t n_layers, size_t n_cells, size_t n_kv_heads, size_t head_dim, TensorType key_type,
+                          TensorType value_type) {
+    return static_cast<double>(n_layers) * static_cast<double>(n_kv_heads) * static_cast<double>(n_cells) *
+           static_cast<double>(row_bytes(key_type, head_dim) + row_bytes(value_type, head_dim));
+  }
 
   // Stores elements [first, first + n) of a cell's keys and values (whole heads: both multiples
   // of head_dim, as the kv heads follow each other in a token's row), converted to the cache's
@@ -59,6 +65,7 @@ class KvCache {
   };
   using Region = std::unique_ptr<uint8_t, Unmap>;
   static Region map(size_t bytes);
+  static size_t head_row_bytes(TensorType type, size_t head_dim);
   uint8_t* key_row(size_t layer, size_t head, size_t cell) {
     return k_.get() + ((layer * n_kv_heads_ + head) * n_cells_ + cell) * k_head_row_;
   }
