@@ -306,43 +306,59 @@ void convert_block(const void* cache, size_t stride, size_t offset, size_t t0, s
   }
 }
 
-template <TensorType K, TensorType V>
-void attend_many_typed(const AttentionArgs* args, int count) {
+// The shared prefix in blocks of keys that stay in L1 while every query uses them; each query's
+// own keys after them. Per query the order of every operation is that of attend alone.
+constexpr size_t kBlock = 64;
+constexpr int kMaxConvertedHead = 256;
+
+// With many passes of queries over a block (a verification: 16 tokens x the heads of a group),
+// an F16 or Q8_0 block is converted once, not per pass; for one token's heads (up to 8, two
+// passes) converting as they load is faster (1.1B F16 at depth 4096: 25.0 against 27-29 ms).
+bool converts(const AttentionArgs* args, int count) { return count > 8 && args[0].head_dim <= kMaxConvertedHead; }
+
+// Keys from the first any query sees (sliding windows); each query's earlier ones weigh 0.
+size_t least_first(const AttentionArgs* args, int count) {
+  auto lo = static_cast<size_t>(args[0].prefix);
+  for (int i = 0; i < count; ++i) lo = std::min(lo, static_cast<size_t>(args[i].first));
+  return lo;
+}
+
+// Step 1: the scores of the prefix's keys [from, to) for every query.
+template <TensorType K>
+void prefix_scores(const AttentionArgs* args, int count, size_t from, size_t to) {
   const int D = args[0].head_dim;
   const float root = std::sqrt(static_cast<float>(D));
-  // The shared prefix in blocks of keys that stay in L1 while every query uses them; each query's
-  // own keys after it. Per query the order of every operation is that of attend alone.
-  constexpr size_t kBlock = 64;
-  constexpr int kMaxConvertedHead = 256;
-  const size_t prefix = static_cast<size_t>(args[0].prefix), stride = args[0].kv_stride, offset = args[0].offset;
+  const size_t stride = args[0].kv_stride, offset = args[0].offset;
   const AttentionArgs* all[kMaxAttentionQueries];
   for (int i = 0; i < count; ++i) all[i] = &args[i];
-  // Keys from the first any query sees (sliding windows); each query's earlier ones weigh 0.
-  size_t lo = prefix;
-  for (int i = 0; i < count; ++i) lo = std::min(lo, static_cast<size_t>(args[i].first));
-  // With many passes of queries over a block (a verification: 16 tokens x the heads of a group),
-  // an F16 or Q8_0 block is converted once, not per pass; for one token's heads (up to 8, two
-  // passes) converting as they load is faster (1.1B F16 at depth 4096: 25.0 against 27-29 ms).
-  const bool convert = count > 8 && D <= kMaxConvertedHead;
   alignas(64) float block[kBlock * kMaxConvertedHead];
-  for (size_t t0 = lo; t0 < prefix; t0 += kBlock) {
-    const size_t t1 = t0 + kBlock < prefix ? t0 + kBlock : prefix;
+  for (size_t t0 = from; t0 < to; t0 += kBlock) {
+    const size_t t1 = t0 + kBlock < to ? t0 + kBlock : to;
     const auto run = [&]<TensorType T>(KvSource src) {
       int i = 0;
       for (; i + 4 <= count; i += 4) score_keys<T, 4, false>(all + i, t0, t1, root, src);
       for (; i + 2 <= count; i += 2) score_keys<T, 2, false>(all + i, t0, t1, root, src);
       for (; i < count; ++i) score_keys<T, 1, false>(all + i, t0, t1, root, src);
     };
-    if (K != TensorType::F32 && convert) {
+    if (K != TensorType::F32 && converts(args, count)) {
       convert_block<K>(args[0].k, stride, offset, t0, t1, D, block);
       run.template operator()<TensorType::F32>({block, static_cast<size_t>(D), t0, 0});
     } else {
       run.template operator()<K>({args[0].k, stride, 0, offset, 0, kPrefetchCells});
     }
   }
+}
+
+// Step 2, first part: each query's own keys' scores, then its weights over [lo, its last key].
+template <TensorType K>
+void weights(const AttentionArgs* args, int count, size_t lo) {
+  const float root = std::sqrt(static_cast<float>(args[0].head_dim));
+  const size_t prefix = static_cast<size_t>(args[0].prefix), stride = args[0].kv_stride;
+  const AttentionArgs* all[kMaxAttentionQueries];
   for (int i = 0; i < count; ++i) {
     const AttentionArgs& a = args[i];
-    score_keys<K, 1, true>(all + i, prefix, prefix + a.n_cells, root, {a.k, stride, 0, offset});
+    all[i] = &a;
+    score_keys<K, 1, true>(all + i, prefix, prefix + a.n_cells, root, {a.k, stride, 0, a.offset});
     exponentials(a, lo, prefix + a.n_cells);
   }
   // The sums: the shared prefix for several queries at once, then each query's own keys.
@@ -356,16 +372,26 @@ void attend_many_typed(const AttentionArgs* args, int count) {
     for (size_t t = prefix; t < prefix + a.n_cells; ++t) sums[i] += a.scores[t];
     normalize(a, lo, prefix + a.n_cells, sums[i]);
   }
+}
+
+// Step 2, second part: every query's output.
+template <TensorType V>
+void values(const AttentionArgs* args, int count, size_t lo) {
+  const int D = args[0].head_dim;
+  const size_t prefix = static_cast<size_t>(args[0].prefix), stride = args[0].kv_stride, offset = args[0].offset;
+  const AttentionArgs* all[kMaxAttentionQueries];
+  for (int i = 0; i < count; ++i) all[i] = &args[i];
+  alignas(64) float block[kBlock * kMaxConvertedHead];
   for (size_t t0 = lo; t0 < prefix; t0 += kBlock) {
     const size_t t1 = t0 + kBlock < prefix ? t0 + kBlock : prefix;
-    if (V != TensorType::F32 && convert) {
+    if (V != TensorType::F32 && converts(args, count)) {
       convert_block<V>(args[0].v, stride, offset, t0, t1, D, block);
       accumulate_all_values<TensorType::F32>(all, count, t0, t1, {block, static_cast<size_t>(D), t0, 0, lo});
     } else {
       accumulate_all_values<V>(all, count, t0, t1, {args[0].v, stride, 0, offset, lo, kPrefetchCells});
     }
   }
-  for (i = 0; i < count; ++i) {
+  for (int i = 0; i < count; ++i) {
     const AttentionArgs& a = args[i];
     if (prefix + a.n_cells == static_cast<size_t>(a.first)) {  // no key to see
       for (int d = 0; d < D; ++d) a.out[d] = 0;
@@ -373,6 +399,14 @@ void attend_many_typed(const AttentionArgs* args, int count) {
     }
     accumulate_all_values<V>(all + i, 1, prefix, prefix + a.n_cells, {a.v, stride, 0, offset, lo});
   }
+}
+
+template <TensorType K, TensorType V>
+void attend_many_typed(const AttentionArgs* args, int count) {
+  const size_t lo = least_first(args, count);
+  prefix_scores<K>(args, count, lo, static_cast<size_t>(args[0].prefix));
+  weights<K>(args, count, lo);
+  values<V>(args, count, lo);
 }
 
 }  // namespace
@@ -386,6 +420,20 @@ void attend_many_avx512(const AttentionArgs* args, int count) {
 }
 
 void attend_avx512(const AttentionArgs& a) { attend_many_avx512(&a, 1); }
+
+void attend_scores_avx512(const AttentionArgs* args, int count, size_t t0, size_t t1) {
+  if (args[0].head_dim % 8 != 0) return attend_scores_avx2(args, count, t0, t1);
+  dispatch_kv_types(args[0].k_type, args[0].v_type,
+                    [&]<TensorType K, TensorType>() { prefix_scores<K>(args, count, t0, t1); });
+}
+
+void attend_finish_avx512(const AttentionArgs* args, int count, size_t lo) {
+  if (args[0].head_dim % 8 != 0) return attend_finish_avx2(args, count, lo);
+  dispatch_kv_types(args[0].k_type, args[0].v_type, [&]<TensorType K, TensorType V>() {
+    weights<K>(args, count, lo);
+    values<V>(args, count, lo);
+  });
+}
 
 }  // namespace detail
 

@@ -178,6 +178,15 @@ struct KernelTable {
   // tokens a scan kept): term i goes to lane i % 8, the lanes are added 0..7 in order, so every
   // table gives the same value.
   float (*sum_exp_at)(const float* y, const int32_t* at, int64_t n, float shift);
+
+  // attend_many in two steps, for a team that divides one kv head's attention among its threads
+  // (ForwardPass, fewer attention tasks than threads): each step may be divided among threads, a
+  // barrier between them, and together they give attend_many's bits over the same queries.
+  //  1. attend_scores: the scores of the shared prefix's keys [t0, t1) for every query;
+  //  2. attend_finish: for each query, its own cells' scores, the softmax weights and the value
+  //     sums. It needs step 1 over [lo, prefix), lo the least `first` of the divided call's queries.
+  void (*attend_scores)(const AttentionArgs* args, int count, size_t t0, size_t t1);
+  void (*attend_finish)(const AttentionArgs* args, int count, size_t lo);
 };
 
 const KernelTable& scalar_kernels();
@@ -199,12 +208,16 @@ float dot_avx2(const float* a, const float* b, int64_t n);
 void axpy_avx2(float a, const float* x, float* y, int64_t n);
 void attend_avx2(const AttentionArgs& args);
 void attend_many_avx2(const AttentionArgs* args, int count);
+void attend_scores_avx2(const AttentionArgs* args, int count, size_t t0, size_t t1);
+void attend_finish_avx2(const AttentionArgs* args, int count, size_t lo);
 void swiglu_avx2(float* gate, const float* up, int64_t n);
 void gelu_gate_avx2(float* gate, const float* up, int64_t n);
 void soft_cap_avx2(float* x, size_t n, float cap);
 // The AVX-512 attention (attention_avx512.cpp), same rule.
 void attend_avx512(const AttentionArgs& args);
 void attend_many_avx512(const AttentionArgs* args, int count);
+void attend_scores_avx512(const AttentionArgs* args, int count, size_t t0, size_t t1);
+void attend_finish_avx512(const AttentionArgs* args, int count, size_t lo);
 // The logit scans of each table (logit_scan_*.cpp).
 bool scan_logits_scalar(const float* y, int64_t n, float* top, float* magnitude);
 int64_t keep_at_least_scalar(float* y, int64_t n, float cut, int32_t* keep);
@@ -214,6 +227,9 @@ bool scan_logits_avx512(const float* y, int64_t n, float* top, float* magnitude)
 int64_t keep_at_least_avx512(float* y, int64_t n, float cut, int32_t* keep);
 float sum_exp_at_scalar(const float* y, const int32_t* at, int64_t n, float shift);
 float sum_exp_at_avx2(const float* y, const int32_t* at, int64_t n, float shift);
+// The scalar table's attention steps (the AVX2 table's for head sizes that are not a multiple of 8).
+void attend_scores_scalar(const AttentionArgs* args, int count, size_t t0, size_t t1);
+void attend_finish_scalar(const AttentionArgs* args, int count, size_t lo);
 }  // namespace detail
 
 // Shared by the tables: Q8 and Q8K quantization of one row (the values every table must produce).

@@ -564,6 +564,37 @@ void attend_many_avx2(const AttentionArgs* args, int count) {
   dispatch_kv_types(K, V, [&]<TensorType KT, TensorType VT>() { attend_many_typed<KT, VT>(args, count); });
 }
 
+// The two steps (kernels.h) by the functions attend_many_typed runs, so with its bits: each query
+// from its own first key.
+void attend_scores_avx2(const AttentionArgs* args, int count, size_t t0, size_t t1) {
+  if (args[0].head_dim % 8 != 0) return attend_scores_scalar(args, count, t0, t1);
+  const float root = std::sqrt(static_cast<float>(args[0].head_dim));
+  dispatch_kv_types(args[0].k_type, args[0].v_type, [&]<TensorType K, TensorType>() {
+    for (int i = 0; i < count; ++i) {
+      const size_t from = std::max(t0, static_cast<size_t>(args[i].first));
+      if (from < t1) score_keys<K>(args[i], from, t1, root, i == 0);
+    }
+  });
+}
+
+void attend_finish_avx2(const AttentionArgs* args, int count, size_t lo) {
+  if (args[0].head_dim % 8 != 0) return attend_finish_scalar(args, count, lo);
+  const float root = std::sqrt(static_cast<float>(args[0].head_dim));
+  dispatch_kv_types(args[0].k_type, args[0].v_type, [&]<TensorType K, TensorType V>() {
+    for (int i = 0; i < count; ++i) {
+      const AttentionArgs& a = args[i];
+      const size_t first = static_cast<size_t>(a.first), n_keys = static_cast<size_t>(a.prefix) + a.n_cells;
+      score_keys<K>(a, static_cast<size_t>(a.prefix), n_keys, root, false);
+      const float sum = softmax_weights(a, n_keys);
+      if (n_keys == first) {  // no key to see
+        for (int d = 0; d < a.head_dim; ++d) a.out[d] = 0;
+        continue;
+      }
+      accumulate_all_values<V>(a, first, n_keys, sum, true);
+    }
+  });
+}
+
 void gelu_gate_avx2(float* gate, const float* up, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -609,7 +640,8 @@ const KernelTable* avx2_kernels() {
   using namespace detail;
   static const KernelTable table{"avx2",   true,      quantize_q8_avx2, quantize_q8k_avx2, matmul_avx2,
                                  dot_avx2, axpy_avx2, attend_avx2,      attend_many_avx2, swiglu_avx2,
-                                 gelu_gate_avx2, soft_cap_avx2, scan_logits_avx2, keep_at_least_avx2, sum_exp_at_avx2};
+                                 gelu_gate_avx2, soft_cap_avx2, scan_logits_avx2, keep_at_least_avx2, sum_exp_at_avx2,
+                                 attend_scores_avx2, attend_finish_avx2};
   return cpu_features().avx2 ? &table : nullptr;
 }
 

@@ -188,7 +188,8 @@ const KernelTable* avx512_kernels() {
   using namespace detail;
   static const KernelTable table{"avx512", true,      quantize_q8_avx2, quantize_q8k_avx2, matmul_avx512,
                                  dot_avx2, axpy_avx2, attend_avx512,    attend_many_avx512, swiglu_avx2,
-                                 gelu_gate_avx2, soft_cap_avx2, scan_logits_avx512, keep_at_least_avx512, sum_exp_at_avx2};
+                                 gelu_gate_avx2, soft_cap_avx2, scan_logits_avx512, keep_at_least_avx512, sum_exp_at_avx2,
+                                 attend_scores_avx512, attend_finish_avx512};
   return cpu_features().avx512 && cpu_features().avx2 ? &table : nullptr;
 }
 

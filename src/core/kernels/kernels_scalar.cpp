@@ -210,38 +210,77 @@ float kv_element(const void* base, TensorType type, size_t i) {
   return type == TensorType::F16 ? half_to_float(static_cast<const uint16_t*>(base)[i]) : static_cast<const float*>(base)[i];
 }
 
-void attend_scalar(const AttentionArgs& a) {
-  const float root = std::sqrt(static_cast<float>(a.head_dim));
-  const size_t prefix = static_cast<size_t>(a.prefix), n_keys = prefix + a.n_cells;
+// The cache row of the query's key t: the shared prefix in order, then its own cells.
+size_t kv_row(const AttentionArgs& a, size_t t) {
+  const auto prefix = static_cast<size_t>(a.prefix);
+  return (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride + a.offset;
+}
+
+// dot(q, k_t) / root by the dot rule.
+float key_score(const AttentionArgs& a, size_t t, float root) {
+  float acc[8] = {};
+  for (int i = 0; i < a.head_dim; ++i)
+    acc[i % 8] = std::fma(a.q[i], kv_element(a.k, a.k_type, kv_row(a, t) + static_cast<size_t>(i)), acc[i % 8]);
+  return hsum8(acc) / root;
+}
+
+// Scores of the keys [first, n_keys) become e_t = exp(s_t - max); returns their sum in key order.
+float exponentials(const AttentionArgs& a, size_t n_keys) {
   const auto first = static_cast<size_t>(a.first);
-  const auto row = [&](size_t t) {
-    return (t < prefix ? t : static_cast<size_t>(a.cells[t - prefix])) * a.kv_stride + a.offset;
-  };
-  float max = -INFINITY;
-  for (size_t t = first; t < n_keys; ++t) {
-    float acc[8] = {};  // the dot rule
-    for (int i = 0; i < a.head_dim; ++i)
-      acc[i % 8] = std::fma(a.q[i], kv_element(a.k, a.k_type, row(t) + static_cast<size_t>(i)), acc[i % 8]);
-    a.scores[t] = hsum8(acc) / root;
-  }
   soft_cap_scores(a.scores + first, n_keys - first, a.softcap);
+  float max = -INFINITY;
   for (size_t t = first; t < n_keys; ++t) max = std::fmax(max, a.scores[t]);
   float sum = 0;
   for (size_t t = first; t < n_keys; ++t) {
     a.scores[t] = canonical_exp(a.scores[t] - max);
     sum += a.scores[t];
   }
-  for (int i = 0; i < a.head_dim; ++i) a.out[i] = 0;
-  for (size_t t = first; t < n_keys; ++t) {
+  return sum;
+}
+
+// out[c0, c1) = sum of p_t v_t over the keys from `first`, in order, p_t = scores[t] / sum.
+void weighted_values(const AttentionArgs& a, size_t n_keys, float sum, int c0, int c1) {
+  for (int i = c0; i < c1; ++i) a.out[i] = 0;
+  for (size_t t = static_cast<size_t>(a.first); t < n_keys; ++t) {
     const float p = a.scores[t] / sum;
-    for (int i = 0; i < a.head_dim; ++i)
-      a.out[i] = std::fma(p, kv_element(a.v, a.v_type, row(t) + static_cast<size_t>(i)), a.out[i]);
+    for (int i = c0; i < c1; ++i) a.out[i] = std::fma(p, kv_element(a.v, a.v_type, kv_row(a, t) + static_cast<size_t>(i)), a.out[i]);
   }
+}
+
+size_t n_keys_of(const AttentionArgs& a) { return static_cast<size_t>(a.prefix) + a.n_cells; }
+float root_of(const AttentionArgs& a) { return std::sqrt(static_cast<float>(a.head_dim)); }
+
+void attend_scalar(const AttentionArgs& a) {
+  const size_t n_keys = n_keys_of(a);
+  for (size_t t = static_cast<size_t>(a.first); t < n_keys; ++t) a.scores[t] = key_score(a, t, root_of(a));
+  weighted_values(a, n_keys, exponentials(a, n_keys), 0, a.head_dim);
 }
 
 void attend_many_scalar(const AttentionArgs* args, int count) {
   for (int i = 0; i < count; ++i) attend_scalar(args[i]);
 }
+
+}  // namespace
+
+namespace detail {
+
+void attend_scores_scalar(const AttentionArgs* args, int count, size_t t0, size_t t1) {
+  for (int i = 0; i < count; ++i)
+    for (size_t t = t0; t < t1; ++t) args[i].scores[t] = key_score(args[i], t, root_of(args[i]));
+}
+
+void attend_finish_scalar(const AttentionArgs* args, int count, size_t) {
+  for (int i = 0; i < count; ++i) {
+    const AttentionArgs& a = args[i];
+    const size_t n_keys = n_keys_of(a);
+    for (size_t t = static_cast<size_t>(a.prefix); t < n_keys; ++t) a.scores[t] = key_score(a, t, root_of(a));
+    weighted_values(a, n_keys, exponentials(a, n_keys), 0, a.head_dim);
+  }
+}
+
+}  // namespace detail
+
+namespace {
 
 void swiglu_scalar(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
@@ -318,7 +357,7 @@ const KernelTable& scalar_kernels() {
   static const KernelTable table{"scalar",      false,       quantize_q8_scalar, quantize_q8k_scalar, matmul_scalar,
                                  dot_scalar,    axpy_scalar, attend_scalar,      attend_many_scalar, swiglu_scalar,
                                  gelu_gate_scalar, soft_cap_scores, detail::scan_logits_scalar, detail::keep_at_least_scalar,
-                                 detail::sum_exp_at_scalar};
+                                 detail::sum_exp_at_scalar, detail::attend_scores_scalar, detail::attend_finish_scalar};
   return table;
 }
 
