@@ -44,6 +44,7 @@ void Activations::reserve(const ModelDims& d, size_t n) {
 
 // A thread of the forward's team: its share of each layer, its own buffers, the team's barrier.
 struct ForwardPass::Member {
+  int index;
   TeamShare share;
   Activations::Own& own;
   TeamBarrier& barrier;
@@ -85,7 +86,7 @@ void ForwardPass::run_layers(ThreadPool& pool) {
   const LayerPlan& plan = batch_.plan;
   const auto depth = static_cast<size_t>(plan.depth(c_.n_layers));
   const auto layers = [&](int t, int) {
-    Member me{partition.share(t), act_.members[static_cast<size_t>(t)], barrier};
+    Member me{t, partition.share(t), act_.members[static_cast<size_t>(t)], barrier};
     // Every member skips what the plan skips, barriers included, so the members still meet.
     for (size_t l = 0; l < depth; ++l) {
       if (plan.runs_attention(static_cast<int>(l))) attention_block(l, me);
@@ -217,6 +218,7 @@ void ForwardPass::qkv_and_attention_shared(size_t l, const LayerWeights& w, Memb
   for (size_t i = me.share.tokens.begin; i < me.share.tokens.end; ++i)
     bias_rope_cache(l, i, {0, d_.n_heads}, {0, d_.n_kv_heads});
   me.barrier.arrive_and_wait();  // every token's keys and values cached
+  if (partition_->split_tasks()) return attend_split(l, me);
   for (size_t task = me.share.attention_tasks.begin; task < me.share.attention_tasks.end; ++task)
     attend(l, partition_->attention_task(task), me.own.scores.data());
 }
@@ -257,13 +259,54 @@ void ForwardPass::bias_rope_cache(size_t l, size_t i, Range qh, Range kh) {
 // The task's query heads for its tokens in one kernel call: each key and value of the kv head is
 // read once for all of them, and each query follows the same rule as alone.
 void ForwardPass::attend(size_t l, const AttentionTask& task, float* scores) {
+  kernels::AttentionArgs args[kernels::kMaxAttentionQueries];
+  kt_.attend_many(args, task_args(l, task, scores, args));
+}
+
+// Every task with every member: the shared prefix's keys divided among the members, a barrier,
+// then the queries (their softmax and value sums). Task j keeps its scores in member j's scratch
+// (there are fewer tasks than members).
+void ForwardPass::attend_split(size_t l, Member& me) {
+  const size_t tasks = partition_->attention_tasks();
+  const int team = partition_->team();
+  kernels::AttentionArgs args[kernels::kMaxAttentionQueries];
+  const auto args_of = [&](size_t j) { return task_args(l, partition_->attention_task(j), act_.members[j].scores.data(), args); };
+  const auto least_first = [&](int n) {
+    auto lo = static_cast<size_t>(args[0].prefix);
+    for (int i = 0; i < n; ++i) lo = std::min(lo, static_cast<size_t>(args[i].first));
+    return lo;
+  };
+  constexpr size_t kKeyGrain = 64;  // the kernels' blocks of keys
+  for (size_t j = 0; j < tasks; ++j) {
+    const int n = args_of(j);
+    const size_t lo = least_first(n), prefix = static_cast<size_t>(args[0].prefix);
+    const Range keys = share_of(prefix - lo, kKeyGrain, me.index, team);
+    if (!keys.empty()) kt_.attend_scores(args, n, lo + keys.begin, lo + keys.end);
+  }
+  me.barrier.arrive_and_wait();  // every prefix score
+  // Queries numbered over the tasks.
+  const auto count_of = [&](size_t j) {
+    const AttentionTask task = partition_->attention_task(j);
+    return (task.head_end - task.head_begin) * std::min(kQueryGroupTokens, n_ - task.first_token);
+  };
+  size_t queries = 0;
+  for (size_t j = 0; j < tasks; ++j) queries += count_of(j);
+  const Range mine = share_of(queries, 1, me.index, team);
+  for (size_t j = 0, before = 0; j < tasks; before += count_of(j), ++j) {
+    const size_t b = std::max(mine.begin, before), e = std::min(mine.end, before + count_of(j));
+    if (b >= e) continue;
+    const int n = args_of(j);
+    kt_.attend_finish(args + (b - before), static_cast<int>(e - b), least_first(n));
+  }
+}
+
+int ForwardPass::task_args(size_t l, const AttentionTask& task, float* scores, kernels::AttentionArgs* args) const {
   const size_t i0 = task.first_token, count = std::min(kQueryGroupTokens, n_ - i0);
   const AttentionMask& mask = batch_.mask;
   const int32_t shared = act_.group_prefixes[i0 / kQueryGroupTokens];
   const void* keys = cache_.keys(l);
   const void* values = cache_.values(l);
   const bool window = c_.sliding_layer(static_cast<int>(l));
-  kernels::AttentionArgs args[kernels::kMaxAttentionQueries];
   int n_args = 0;
   for (size_t i = i0; i < i0 + count; ++i) {
     const int32_t first = window ? act_.window_first[i] : 0;
@@ -286,7 +329,7 @@ void ForwardPass::attend(size_t l, const AttentionTask& task, float* scores) {
                       c_.attn_softcap,
                       first};
   }
-  kt_.attend_many(args, n_args);
+  return n_args;
 }
 
 // gate = silu(gate) * up (GELU for Gemma 2) for the hidden units of the range, every token.

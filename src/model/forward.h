@@ -77,6 +77,9 @@ class ForwardPass {
   void qkv_and_attention_shared(size_t layer, const LayerWeights& w, Member& me);
   void bias_rope_cache(size_t layer, size_t token, Range q_heads, Range kv_heads);
   void attend(size_t layer, const AttentionTask& task, float* scores);
+  void attend_split(size_t layer, Member& me);
+  // The kernel's arguments for the task's queries (scores in `scores`, one row each); their count.
+  int task_args(size_t layer, const AttentionTask& task, float* scores, kernels::AttentionArgs* args) const;
   void gate(Range units);
   void activate_biased(const std::vector<float>& bias, Range units);
   void add_bias(const std::vector<float>& bias, std::vector<float>& y, size_t ldy, Range columns);

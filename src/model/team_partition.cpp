@@ -8,15 +8,11 @@
 
 namespace aded {
 
-namespace {
-
-Range split(size_t n, size_t grain, int member, int team) {
+Range share_of(size_t n, size_t grain, int member, int team) {
   int64_t begin, end;
   ThreadPool::split(static_cast<int64_t>(n), static_cast<int64_t>(grain), member, team, begin, end);
   return {static_cast<size_t>(begin), static_cast<size_t>(end)};
 }
-
-}  // namespace
 
 int TeamPartition::team_size(const ModelDims& d, size_t n_tokens, int pool_size) {
   constexpr uint64_t kMinTeamWork = 1 << 18;  // multiply-adds per layer: less is not worth a second thread
@@ -32,13 +28,8 @@ TeamPartition::TeamPartition(const ModelDims& d, size_t n_tokens, int team)
   constexpr auto kMaxQueries = static_cast<size_t>(kernels::kMaxAttentionQueries);
   const size_t tokens = std::max<size_t>(1, std::min(n_tokens, kQueryGroupTokens));
   heads_per_slice_ = std::clamp<size_t>(kMaxQueries / tokens, 1, d.group);
-  if (!own_heads_) {
-    // Enough slices that each member has a task (one kv head, one token, two threads: two).
-    const size_t whole = std::max<size_t>(1, query_groups_ * d.n_kv_heads);
-    const size_t wanted = (static_cast<size_t>(team) + whole - 1) / whole;
-    heads_per_slice_ = std::min(heads_per_slice_, std::max<size_t>(1, (d.group + wanted - 1) / wanted));
-  }
   slices_ = (d.group + heads_per_slice_ - 1) / heads_per_slice_;
+  split_tasks_ = !own_heads_ && attention_tasks() < static_cast<size_t>(team);
 }
 
 AttentionTask TeamPartition::attention_task_of(size_t kv_head, size_t i) const {
@@ -50,15 +41,15 @@ AttentionTask TeamPartition::attention_task_of(size_t kv_head, size_t i) const {
 TeamShare TeamPartition::share(int t) const {
   constexpr auto kRows = static_cast<size_t>(kernels::kPackRows);
   TeamShare s;
-  s.columns = split(d_.dim, kRows, t, team_);
-  s.hidden = split(d_.hidden, kRows, t, team_);
+  s.columns = share_of(d_.dim, kRows, t, team_);
+  s.hidden = share_of(d_.hidden, kRows, t, team_);
   if (own_heads_) {
-    s.kv_heads = split(d_.n_kv_heads, 1, t, team_);
+    s.kv_heads = share_of(d_.n_kv_heads, 1, t, team_);
     s.q_heads = {s.kv_heads.begin * d_.group, s.kv_heads.end * d_.group};
   } else {
-    s.qkv_rows = split(d_.q_dim + 2 * d_.kv_dim, kRows, t, team_);
-    s.tokens = split(n_tokens_, 1, t, team_);
-    s.attention_tasks = split(attention_tasks(), 1, t, team_);
+    s.qkv_rows = share_of(d_.q_dim + 2 * d_.kv_dim, kRows, t, team_);
+    s.tokens = share_of(n_tokens_, 1, t, team_);
+    if (!split_tasks_) s.attention_tasks = share_of(attention_tasks(), 1, t, team_);
   }
   return s;
 }

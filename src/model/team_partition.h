@@ -31,6 +31,9 @@ struct TeamShare {
   Range qkv_rows, tokens, attention_tasks;
 };
 
+// Member `member`'s part of [0, n) among `team`, in multiples of `grain` (ThreadPool::split).
+Range share_of(size_t n, size_t grain, int member, int team);
+
 // Tokens whose queries are attended together: they share the keys of their common prefix.
 constexpr size_t kQueryGroupTokens = 16;
 
@@ -52,11 +55,15 @@ class TeamPartition {
   int team() const { return team_; }
   // Each member owns whole kv heads (at least as many kv heads as members).
   bool own_heads() const { return own_heads_; }
+  // Fewer attention tasks than members (one kv head and one token, or a few kv heads and many
+  // threads): every member takes part in every task, which the kernel's steps divide (kernels.h:
+  // the shared prefix's keys, then the queries), so each key is scored once, however many members
+  // share a kv head, and the result does not depend on how many do.
+  bool split_tasks() const { return split_tasks_; }
   TeamShare share(int member) const;
 
   // Attention tasks: kv heads x query groups x slices of the kv head's query heads, numbered in
-  // that order. A kv head's heads are sliced only as far as the kernel's query limit needs, or,
-  // without own heads, so that every member gets a task.
+  // that order. A kv head's heads are sliced only as far as the kernel's query limit needs.
   size_t attention_tasks() const { return d_.n_kv_heads * tasks_per_kv_head(); }
   AttentionTask attention_task(size_t task) const { return attention_task_of(task / tasks_per_kv_head(), task % tasks_per_kv_head()); }
   // Task i of kv head `kv_head` (own heads: the member runs those of its kv heads).
@@ -68,6 +75,7 @@ class TeamPartition {
   size_t n_tokens_;
   int team_;
   bool own_heads_;
+  bool split_tasks_;
   size_t query_groups_;     // ceil(n_tokens / kQueryGroupTokens)
   size_t heads_per_slice_;  // query heads of one task (the last slice may have fewer)
   size_t slices_;           // ceil(group / heads_per_slice)

@@ -7,12 +7,15 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 
 #include "aded/context.h"
 #include "aded/error.h"
 #include "aded/model_tools.h"
+#include "model/model_dims.h"
+#include "model/team_partition.h"
 #include "support/test_support.h"
 
 namespace aded {
@@ -203,6 +206,63 @@ TEST_P(Forward, ScalarKernelsAndThreadCountsGiveTheSameBits) {
     for (int i = 0; i < static_cast<int>(tokens.size()); ++i) {
       ASSERT_TRUE(same_bits(fast.logits(i), one.logits(i))) << i;
       ASSERT_TRUE(same_bits(fast.logits(i), scalar.logits(i))) << i;
+    }
+  }
+}
+
+// One kv head (multi-query attention) and layers large enough for a team: every member takes part
+// in the head's attention, its keys and then its queries divided among them
+// (TeamPartition::split_tasks). Decoding token by token deep enough that the keys are divided, and
+// a tree, give the bits of one thread whatever the team; with a sliding window and soft-capped
+// scores too.
+TEST(ForwardSplitAttention, EveryTeamGivesTheBitsOfOneThread) {
+  const ModelConfig mqa = ModelConfig::new_model(Architecture::Llama, 256, 2, 8, 1, 768, 300, 1024, true);
+  ModelConfig gemma = ModelConfig::new_model(Architecture::Gemma2, 256, 2, 4, 1, 768, 300, 1024, true);
+  gemma.head_dim = gemma.rope_dim = 64;
+  gemma.sliding_window = 100;
+  gemma.attn_softcap = 2.0f;
+  gemma.final_softcap = 1.5f;
+  for (const ModelConfig& shape : {mqa, gemma}) {
+    SCOPED_TRACE(shape.arch_name);
+    const ModelDims dims(shape);
+    ASSERT_EQ(2, TeamPartition::team_size(dims, 1, 2)) << "one token must be worth a team";
+    ASSERT_TRUE(TeamPartition(dims, 1, 2).split_tasks());
+    ASSERT_TRUE(TeamPartition(dims, 6, 3).split_tasks());
+    const auto model = random_model(shape, TensorType::F32);
+    const auto tokens = random_tokens(240, shape.n_vocab, 13);
+    for (const TensorType kv : kCacheTypes) {
+      SCOPED_TRACE(std::string("KV cache ") + std::string(tensor_type_name(kv)));
+      std::vector<std::unique_ptr<Context>> ctx;
+      for (int threads : {1, 2, 3})
+        ctx.push_back(std::make_unique<Context>(model, ContextOptions{.n_ctx = 256, .n_threads = threads, .cache_type_k = kv, .cache_type_v = kv}));
+      std::vector<int32_t> prompt(40);
+      for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>(i);
+      for (auto& c : ctx) {
+        c->forward(Batch::sequence(std::span<const int32_t>(tokens.data(), prompt.size()), 0, false));
+        c->commit(prompt);
+      }
+      for (size_t i = 40; i < tokens.size(); ++i) {
+        for (auto& c : ctx) {
+          c->forward(Batch::sequence(std::span<const int32_t>(&tokens[i], 1), c->n_past(), true));
+          const int32_t first[] = {0};
+          c->commit(first);
+        }
+        for (size_t t = 1; t < ctx.size(); ++t)
+          ASSERT_TRUE(same_bits(ctx[0]->logits(0), ctx[t]->logits(0))) << "token " << i << ", team of " << t + 1;
+      }
+      const std::vector<int32_t> parents = {-1, 0, 0, 1, 1, 3};
+      Batch tree;
+      tree.tokens = {5, 17, 23, 17, 42, 99};
+      for (int32_t p : parents) {
+        int depth = 0;
+        for (int32_t q = p; q >= 0; q = parents[static_cast<size_t>(q)]) ++depth;
+        tree.positions.push_back(ctx[0]->n_past() + depth);
+      }
+      tree.mask = AttentionMask::tree(ctx[0]->n_past(), parents);
+      for (auto& c : ctx) c->forward(tree);
+      for (int node = 0; node < 6; ++node)
+        for (size_t t = 1; t < ctx.size(); ++t)
+          ASSERT_TRUE(same_bits(ctx[0]->logits(node), ctx[t]->logits(node))) << "node " << node << ", team of " << t + 1;
     }
   }
 }
