@@ -62,6 +62,9 @@ const std::map<std::string, ModelConfig>& shapes() {
       {"llama-110m", named(llama, 768, 12, 12, 12, 2048, 32000, 1024, true, 10000.0f)},
       // TinyLlama 1.1B.
       {"llama-1.1b", named(llama, 2048, 22, 32, 4, 5632, 32000, 2048, false, 10000.0f)},
+      // The same with one kv head (multi-query attention, as Falcon, Gemma 2B and StarCoder have):
+      // fewer kv heads than threads, the attention a team divides (TeamPartition::split_tasks).
+      {"llama-1.1b-mqa", named(llama, 2048, 22, 32, 1, 5632, 32000, 2048, false, 10000.0f)},
       // Qwen2-0.5B.
       {"qwen2-0.5b", named(qwen2, 896, 24, 14, 2, 4864, 151936, 32768, true, 1000000.0f)},
       {"phi-3.5-mini", phi35},
